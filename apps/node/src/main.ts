@@ -1,0 +1,74 @@
+import { ConfigError, loadConfig, renderHelp } from '@cairn/config'
+import { CairnError, devGenesis } from '@cairn/primitives'
+import { createLogger } from '@cairn/telemetry'
+import { CLIENT_VERSION, CairnNode } from './node.ts'
+import { type NodeConfig, nodeSettings } from './settings.ts'
+
+const USAGE = `cairn — a based rollup node
+
+Usage:
+  cairn node [settings]     run a node (add --dev for a single-node dev chain)
+  cairn dev-genesis         print the dev genesis JSON (chain id 77077, dev accounts funded)
+  cairn version             print the client version
+  cairn --help              this help`
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${renderHelp(nodeSettings, USAGE)}\n`)
+    return 0
+  }
+  if (command === 'version' || command === '--version') {
+    process.stdout.write(`${CLIENT_VERSION}\n`)
+    return 0
+  }
+  if (command === 'dev-genesis') {
+    process.stdout.write(`${JSON.stringify(devGenesis(), null, 2)}\n`)
+    return 0
+  }
+  if (command !== 'node') {
+    process.stderr.write(`unknown command "${command}"\n\n${USAGE}\n`)
+    return 2
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${renderHelp(nodeSettings, USAGE)}\n`)
+    return 0
+  }
+  let config: NodeConfig
+  try {
+    config = loadConfig(nodeSettings, { argv: rest, env: process.env })
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cairn: ${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+  const logger = createLogger({ level: config.logLevel })
+  let node: CairnNode
+  try {
+    node = await CairnNode.start(config, logger)
+  } catch (error) {
+    if (error instanceof CairnError) {
+      logger.fatal({ code: error.code }, error.message)
+      process.stderr.write(`cairn: ${error.message}\n`)
+      return 1
+    }
+    throw error
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      logger.info({ signal }, 'shutting down')
+      node.stop().then(resolve, (error) => {
+        logger.error({ err: error }, 'shutdown failed')
+        resolve()
+      })
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+  return 0
+}

@@ -1,0 +1,173 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { type ConfigOf, parse, setting } from '@cairn/config'
+
+/** Every `cairn node` setting, once: flag, env, default, description. `--help` is generated from it. */
+export const nodeSettings = {
+  datadir: setting({
+    flag: 'datadir',
+    env: 'CAIRN_DATADIR',
+    description: 'directory for the chain database, node key and mempool journal',
+    schema: parse.string(),
+    default: join(homedir(), '.cairn'),
+  }),
+  genesis: setting({
+    flag: 'genesis',
+    env: 'CAIRN_GENESIS',
+    description: 'geth-style genesis JSON file (needed on first start unless --dev)',
+    schema: parse.string().optional(),
+  }),
+  dev: setting({
+    flag: 'dev',
+    env: 'CAIRN_DEV',
+    description:
+      'single-node dev chain: dev genesis (chain id 77077, the 10 "test test … junk" accounts funded) and a local sequencer',
+    schema: parse.bool(),
+    default: false,
+    boolean: true,
+  }),
+  sequencer: setting({
+    flag: 'sequencer',
+    env: 'CAIRN_SEQUENCER',
+    description: 'build and preconfirm blocks from the mempool (implied by --dev)',
+    schema: parse.bool(),
+    default: false,
+    boolean: true,
+  }),
+  blockTime: setting({
+    flag: 'block-time',
+    env: 'CAIRN_BLOCK_TIME',
+    description: 'seconds between blocks when sequencing; 0 seals a block per transaction',
+    schema: parse.nonNegativeNumber(),
+    default: 2,
+  }),
+  coinbase: setting({
+    flag: 'coinbase',
+    env: 'CAIRN_COINBASE',
+    description: 'address that receives priority fees of sequenced blocks',
+    schema: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte hex address')
+      .optional(),
+  }),
+  httpAddr: setting({
+    flag: 'http.addr',
+    env: 'CAIRN_HTTP_ADDR',
+    description: 'JSON-RPC listen address (HTTP and WebSocket)',
+    schema: parse.string(),
+    default: '127.0.0.1',
+  }),
+  httpPort: setting({
+    flag: 'http.port',
+    env: 'CAIRN_HTTP_PORT',
+    description: 'JSON-RPC HTTP port; WebSocket is served on it too unless --ws.port is set',
+    schema: parse.port(),
+    default: 8545,
+  }),
+  wsPort: setting({
+    flag: 'ws.port',
+    env: 'CAIRN_WS_PORT',
+    description: 'separate WebSocket port (default: same as --http.port)',
+    schema: parse.port().optional(),
+  }),
+  httpCors: setting({
+    flag: 'http.corsdomain',
+    env: 'CAIRN_HTTP_CORSDOMAIN',
+    description: 'Access-Control-Allow-Origin for browser dapps',
+    schema: parse.string(),
+    default: '*',
+  }),
+  rpcGasCap: setting({
+    flag: 'rpc.gascap',
+    env: 'CAIRN_RPC_GASCAP',
+    description: 'gas limit cap for eth_call, eth_estimateGas and traces',
+    schema: parse.positiveInt(),
+    default: 50_000_000,
+  }),
+  rpcBatchLimit: setting({
+    flag: 'rpc.batch-limit',
+    env: 'CAIRN_RPC_BATCH_LIMIT',
+    description: 'most requests in one JSON-RPC batch',
+    schema: parse.positiveInt(),
+    default: 1000,
+  }),
+  rpcBodyLimit: setting({
+    flag: 'rpc.body-limit',
+    env: 'CAIRN_RPC_BODY_LIMIT',
+    description: 'largest JSON-RPC request body in bytes',
+    schema: parse.positiveInt(),
+    default: 5 * 1024 * 1024,
+  }),
+  rpcLogRange: setting({
+    flag: 'rpc.logs.max-range',
+    env: 'CAIRN_RPC_LOGS_MAX_RANGE',
+    description: 'widest eth_getLogs block range',
+    schema: parse.positiveInt(),
+    default: 100_000,
+  }),
+  rpcLogResults: setting({
+    flag: 'rpc.logs.max-results',
+    env: 'CAIRN_RPC_LOGS_MAX_RESULTS',
+    description: 'most logs one eth_getLogs returns',
+    schema: parse.positiveInt(),
+    default: 10_000,
+  }),
+  txpoolAccountSlots: setting({
+    flag: 'txpool.accountslots',
+    env: 'CAIRN_TXPOOL_ACCOUNTSLOTS',
+    description: 'executable transactions kept per sender',
+    schema: parse.positiveInt(),
+    default: 64,
+  }),
+  txpoolGlobalSlots: setting({
+    flag: 'txpool.globalslots',
+    env: 'CAIRN_TXPOOL_GLOBALSLOTS',
+    description: 'executable transactions kept in all',
+    schema: parse.positiveInt(),
+    default: 8192,
+  }),
+  txpoolAccountQueue: setting({
+    flag: 'txpool.accountqueue',
+    env: 'CAIRN_TXPOOL_ACCOUNTQUEUE',
+    description: 'non-executable (nonce gap) transactions kept per sender',
+    schema: parse.positiveInt(),
+    default: 64,
+  }),
+  txpoolGlobalQueue: setting({
+    flag: 'txpool.globalqueue',
+    env: 'CAIRN_TXPOOL_GLOBALQUEUE',
+    description: 'non-executable transactions kept in all',
+    schema: parse.positiveInt(),
+    default: 2048,
+  }),
+  txpoolPriceBump: setting({
+    flag: 'txpool.pricebump',
+    env: 'CAIRN_TXPOOL_PRICEBUMP',
+    description: 'percent fee increase a replacement transaction needs',
+    schema: parse.positiveInt(),
+    default: 10,
+  }),
+  logLevel: setting({
+    flag: 'log-level',
+    env: 'CAIRN_LOG_LEVEL',
+    description: 'trace, debug, info, warn, error, fatal or silent',
+    schema: parse.logLevel(),
+    default: 'info' as const,
+  }),
+  metricsAddr: setting({
+    flag: 'metrics.addr',
+    env: 'CAIRN_METRICS_ADDR',
+    description: 'Prometheus metrics listen address',
+    schema: parse.string(),
+    default: '127.0.0.1',
+  }),
+  metricsPort: setting({
+    flag: 'metrics.port',
+    env: 'CAIRN_METRICS_PORT',
+    description: 'serve Prometheus metrics at http://addr:port/metrics (off unless set)',
+    schema: parse.port().optional(),
+  }),
+}
+
+export type NodeConfig = ConfigOf<typeof nodeSettings>

@@ -1,0 +1,37 @@
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { bytesToHex } from '@ethereumjs/util'
+import type { ChainStore } from '@cairn/chain'
+import type { Hex, LogRecord } from '@cairn/primitives'
+import { type SubscriptionSource, formatHeader } from '@cairn/rpc'
+
+/** Feeds eth_subscribe and the filter methods from the chain store's head changes and the mempool. */
+export function chainSubscriptionSource(
+  chain: ChainStore,
+  mempool: { onPending(listener: (tx: TypedTransaction) => void): () => void },
+): SubscriptionSource {
+  return {
+    onNewHead(listener) {
+      return chain.onHeadChange(({ added }) => {
+        for (const record of added) listener(formatHeader(record.block.header))
+      })
+    },
+    onLogs(listener) {
+      return chain.onHeadChange(({ added, removed }) => {
+        // Removed logs first (newest block first), flagged, then the new chain's logs.
+        for (const record of removed) {
+          const logs: LogRecord[] = chain
+            .receiptsOf(record)
+            .flatMap((r) => r.logs.map((log) => ({ ...log, removed: true })))
+          if (logs.length > 0) listener(logs)
+        }
+        for (const record of added) {
+          const logs = chain.receiptsOf(record).flatMap((r) => r.logs)
+          if (logs.length > 0) listener(logs)
+        }
+      })
+    },
+    onPendingTransaction(listener: (hash: Hex) => void) {
+      return mempool.onPending((tx) => listener(bytesToHex(tx.hash())))
+    },
+  }
+}

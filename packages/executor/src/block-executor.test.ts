@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { KECCAK256_RLP, createAddressFromString, hexToBytes } from '@ethereumjs/util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
+import { ChainStore, NodeDatabase } from '@cairn/chain'
+import { StateDB } from '@cairn/state'
+import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from './index.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+async function openNode(dir: string) {
+  const common = createChainCommon(devGenesis(), nativeCustomCrypto())
+  const database = await NodeDatabase.open(dir)
+  const chain = new ChainStore(database, common)
+  const stateDB = new StateDB(database.sublevel('state'), common)
+  if (!(await chain.open())) {
+    const genesis = await createGenesisBlock(common, devGenesis(), stateDB.headState(KECCAK256_RLP))
+    await chain.initGenesis(genesis, stateDB.pendingBatch())
+  }
+  const executor = await BlockExecutor.create({
+    common,
+    state: stateDB.headState(chain.head().header.stateRoot),
+    blockHashes: chain,
+  })
+  return { common, database, chain, stateDB, executor }
+}
+
+function transfers(common: ReturnType<typeof createChainCommon>, count: number, baseFee: bigint) {
+  const key = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
+  return Array.from({ length: count }, (_, nonce) =>
+    createFeeMarket1559Tx(
+      {
+        nonce,
+        to: DEV_ACCOUNTS[1]!.address,
+        value: 1000n,
+        gasLimit: 21000n,
+        maxFeePerGas: baseFee * 2n,
+        maxPriorityFeePerGas: 1n,
+        chainId: common.chainId(),
+      },
+      { common },
+    ).sign(key),
+  )
+}
+
+describe('BlockExecutor', () => {
+  it('builds a block, persists it with its state in one batch, and a second node re-imports it to the same header', async () => {
+    const dirA = mkdtempSync(join(tmpdir(), 'cairn-exec-a-'))
+    const dirB = mkdtempSync(join(tmpdir(), 'cairn-exec-b-'))
+    dirs.push(dirA, dirB)
+    const a = await openNode(dirA)
+    const parent = a.chain.head()
+    const txs = transfers(a.common, 5, parent.header.calcNextBaseFee())
+    const { executed, rejected } = await a.executor.build(
+      parent,
+      { timestamp: parent.header.timestamp + 2n },
+      arraySource(txs),
+    )
+    expect(rejected).toEqual([])
+    expect(executed.block.transactions).toHaveLength(5)
+    expect(executed.block.header.gasUsed).toBe(5n * 21000n)
+    await a.chain.appendBlock(
+      { block: executed.block, receipts: executed.receipts, senders: executed.senders },
+      a.stateDB.pendingBatch(),
+    )
+    await a.database.close()
+
+    // Reopen A: the head and its state survive.
+    const a2 = await openNode(dirA)
+    expect(a2.chain.head().hash()).toEqual(executed.block.hash())
+    const balance = (await a2.stateDB
+      .stateAt(a2.chain.head().header.stateRoot)
+      .getAccount(createAddressFromString(DEV_ACCOUNTS[1]!.address)))!.balance
+    expect(balance).toBe(10_000n * 10n ** 18n + 5000n)
+    const receipts = a2.chain.receiptsOf((await a2.chain.getBlockByNumber(1n))!)
+    expect(receipts.map((r) => r.status)).toEqual([1, 1, 1, 1, 1])
+    await a2.database.close()
+
+    // B starts from genesis and imports A's block: same state root.
+    const b = await openNode(dirB)
+    const imported = await b.executor.import(b.chain.head(), executed.block)
+    expect(imported.block.header.stateRoot).toEqual(executed.block.header.stateRoot)
+    await b.database.close()
+  })
+
+  it('rejects an imported block whose state root does not match execution', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-c-'))
+    dirs.push(dir)
+    const node = await openNode(dir)
+    const parent = node.chain.head()
+    const { executed } = await node.executor.build(
+      parent,
+      { timestamp: parent.header.timestamp + 2n },
+      arraySource(transfers(node.common, 1, parent.header.calcNextBaseFee())),
+    )
+    const forged = executed.block.header.toJSON()
+    const { createBlock } = await import('@ethereumjs/block')
+    const bad = createBlock(
+      {
+        header: { ...forged, stateRoot: `0x${'11'.repeat(32)}` },
+        transactions: executed.block.transactions,
+        withdrawals: [],
+      },
+      { common: node.common },
+    )
+    await expect(node.executor.import(parent, bad)).rejects.toThrow(/stateRoot/)
+    await node.database.close()
+  })
+})

@@ -1,0 +1,318 @@
+import { type Block, type HeaderData, createBlock, genRequestsRoot, genTransactionsTrieRoot } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
+import { MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { RLP } from '@ethereumjs/rlp'
+import type { MerkleStateManager } from '@ethereumjs/statemanager'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { type Address, KECCAK256_RLP, bytesToHex, createZeroAddress } from '@ethereumjs/util'
+import { type RunTxResult, type VM, createVM, encodeReceipt, runTx } from '@ethereumjs/vm'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { CairnError } from '@cairn/primitives'
+
+/** Where BLOCKHASH looks up ancestors: the canonical chain. */
+export interface BlockHashSource {
+  getCanonicalHash(number: bigint): Promise<Uint8Array | undefined>
+}
+
+/** Transactions offered to the builder in execution order (the mempool's selection implements it). */
+export interface TransactionSource {
+  peek(): TypedTransaction | undefined
+  /** The peeked transaction was included: offer the sender's next one. */
+  shift(): void
+  /** The peeked transaction cannot be included: skip the rest of its sender's. */
+  pop(): void
+}
+
+/** A transaction's outcome in a sealed block. */
+export interface ExecutedReceipt {
+  status: 0 | 1
+  cumulativeGasUsed: bigint
+  gasUsed: bigint
+  effectiveGasPrice: bigint
+  contractAddress: Uint8Array | undefined
+  logs: [Uint8Array, Uint8Array[], Uint8Array][]
+}
+
+export interface ExecutedBlock {
+  block: Block
+  receipts: ExecutedReceipt[]
+  senders: Uint8Array[]
+  /** Raw EVM results, for callers that want more (traces, metrics). */
+  results: RunTxResult[]
+}
+
+export interface RejectedTransaction {
+  tx: TypedTransaction
+  reason: string
+}
+
+export interface BlockAttributes {
+  timestamp: bigint
+  coinbase?: Address
+  extraData?: Uint8Array
+  gasLimit?: bigint
+  /** Randomness exposed as PREVRANDAO; zero unless the protocol supplies some. */
+  mixHash?: Uint8Array
+  /** Stop after this many transactions (block-per-transaction dev mode uses 1). */
+  maxTransactions?: number
+}
+
+export class BlockExecutionError extends CairnError {
+  override readonly name = 'BlockExecutionError'
+}
+
+const ZERO32 = new Uint8Array(32)
+/** An L2 block carries no consensus-layer requests: the EIP-7685 hash of an empty list. */
+const EMPTY_REQUESTS_HASH = genRequestsRoot([], sha256)
+
+/**
+ * Executes blocks on one long-lived state (the head state). Building and importing share one
+ * path, `execute`, so a block built by the sequencer and the same block re-executed by a
+ * follower or a prover run exactly the same code. Not re-entrant: one block at a time.
+ */
+export class BlockExecutor {
+  private constructor(
+    readonly vm: VM,
+    readonly common: Common,
+  ) {}
+
+  static async create(options: {
+    common: Common
+    state: MerkleStateManager
+    blockHashes: BlockHashSource
+  }): Promise<BlockExecutor> {
+    const vm = await createVM({
+      common: options.common,
+      stateManager: options.state,
+      blockchain: blockchainFor(options.blockHashes),
+    })
+    return new BlockExecutor(vm, options.common)
+  }
+
+  get state(): MerkleStateManager {
+    return this.vm.stateManager as MerkleStateManager
+  }
+
+  /** Builds the next block from `source`, skipping transactions that cannot execute. */
+  async build(
+    parent: Block,
+    attributes: BlockAttributes,
+    source: TransactionSource,
+  ): Promise<{ executed: ExecutedBlock; rejected: RejectedTransaction[] }> {
+    const rejected: RejectedTransaction[] = []
+    const executed = await this.execute(
+      parent,
+      this.headerFor(parent, attributes),
+      source,
+      attributes.maxTransactions,
+      (tx, reason) => {
+        rejected.push({ tx, reason })
+        return 'skip-sender'
+      },
+    )
+    return { executed, rejected }
+  }
+
+  /**
+   * Re-executes a block received from elsewhere and checks that it seals to the same header.
+   * Throws BlockExecutionError (and leaves the head state at `parent`) when it does not.
+   */
+  async import(parent: Block, block: Block): Promise<ExecutedBlock> {
+    const header = block.header
+    if (!equal(header.parentHash, parent.hash())) {
+      throw new BlockExecutionError(
+        'BLOCK_PARENT_MISMATCH',
+        `block ${header.number} does not build on ${bytesToHex(parent.hash())}`,
+      )
+    }
+    const expected = this.headerFor(parent, {
+      timestamp: header.timestamp,
+      coinbase: header.coinbase,
+      extraData: header.extraData,
+      gasLimit: header.gasLimit,
+      mixHash: header.mixHash,
+    })
+    if (header.baseFeePerGas !== expected.baseFeePerGas) {
+      throw new BlockExecutionError(
+        'BLOCK_BASE_FEE_MISMATCH',
+        `block ${header.number}: base fee is ${header.baseFeePerGas} but the parent implies ${expected.baseFeePerGas}`,
+      )
+    }
+    const executed = await this.execute(parent, expected, arraySource(block.transactions), undefined, (tx, reason) => {
+      throw new BlockExecutionError(
+        'INVALID_BLOCK_TRANSACTION',
+        `block ${header.number}: transaction ${bytesToHex(tx.hash())} is invalid: ${reason}`,
+      )
+    })
+    const sealed = executed.block.header
+    for (const field of ['stateRoot', 'receiptTrie', 'transactionsTrie', 'logsBloom'] as const) {
+      if (!equal(sealed[field], header[field])) {
+        await this.state.setStateRoot(parent.header.stateRoot)
+        throw new BlockExecutionError(
+          'BLOCK_ROOT_MISMATCH',
+          `block ${header.number}: ${field} is ${bytesToHex(header[field])} but execution gives ${bytesToHex(sealed[field])}`,
+        )
+      }
+    }
+    if (sealed.gasUsed !== header.gasUsed) {
+      await this.state.setStateRoot(parent.header.stateRoot)
+      throw new BlockExecutionError(
+        'BLOCK_GAS_MISMATCH',
+        `block ${header.number}: gasUsed is ${header.gasUsed} but execution gives ${sealed.gasUsed}`,
+      )
+    }
+    return { ...executed, block }
+  }
+
+  /** Header fields of the child of `parent` before execution fills in roots and gas. */
+  headerFor(parent: Block, attributes: BlockAttributes): HeaderData {
+    return {
+      parentHash: parent.hash(),
+      number: parent.header.number + 1n,
+      timestamp: attributes.timestamp,
+      coinbase: attributes.coinbase ?? createZeroAddress(),
+      gasLimit: attributes.gasLimit ?? parent.header.gasLimit,
+      extraData: attributes.extraData ?? new Uint8Array(0),
+      mixHash: attributes.mixHash ?? ZERO32,
+      baseFeePerGas: parent.header.calcNextBaseFee(),
+      excessBlobGas: parent.header.calcNextExcessBlobGas(this.common),
+      blobGasUsed: 0n,
+      parentBeaconBlockRoot: ZERO32,
+      withdrawalsRoot: KECCAK256_RLP,
+      requestsHash: EMPTY_REQUESTS_HASH,
+      difficulty: 0n,
+      nonce: new Uint8Array(8),
+    }
+  }
+
+  private async execute(
+    parent: Block,
+    headerData: HeaderData,
+    source: TransactionSource,
+    maxTransactions: number | undefined,
+    onInvalid: (tx: TypedTransaction, reason: string) => 'skip-sender',
+  ): Promise<ExecutedBlock> {
+    const state = this.state
+    if (!equal(await state.getStateRoot(), parent.header.stateRoot)) await state.setStateRoot(parent.header.stateRoot)
+    // Transactions run against a header shell: runTx reads only the environment (number, time,
+    // coinbase, base fee, gas limit) from it, so the block is created once, not once per tx.
+    const shell = createBlock({ header: headerData }, { common: this.common, freeze: false })
+    const gasLimit = shell.header.gasLimit
+    const baseFee = shell.header.baseFeePerGas ?? 0n
+    const transactions: TypedTransaction[] = []
+    const results: RunTxResult[] = []
+    const receipts: ExecutedReceipt[] = []
+    const senders: Uint8Array[] = []
+    let gasUsed = 0n
+
+    // One outer checkpoint: the state manager flushes its caches into the trie once per block
+    // (at commit) instead of once per transaction.
+    await state.checkpoint()
+    try {
+      for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
+        if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
+        if (tx.gasLimit > gasLimit - gasUsed) {
+          onInvalid(tx, `gas limit ${tx.gasLimit} exceeds the ${gasLimit - gasUsed} gas left in the block`)
+          source.pop()
+          continue
+        }
+        let result: RunTxResult
+        try {
+          result = await runTx(this.vm, { tx, block: shell, blockGasUsed: gasUsed, skipHardForkValidation: true })
+        } catch (error) {
+          onInvalid(tx, (error as Error).message)
+          source.pop()
+          continue
+        }
+        source.shift()
+        gasUsed += result.totalGasSpent
+        transactions.push(tx)
+        results.push(result)
+        senders.push(tx.getSenderAddress().bytes)
+        receipts.push({
+          status: result.execResult.exceptionError === undefined ? 1 : 0,
+          cumulativeGasUsed: gasUsed,
+          gasUsed: result.totalGasSpent,
+          effectiveGasPrice: effectiveGasPrice(tx, baseFee),
+          contractAddress: result.createdAddress?.bytes,
+          logs: result.execResult.logs ?? [],
+        })
+      }
+      await state.commit()
+    } catch (error) {
+      await state.revert()
+      throw error
+    }
+
+    const receiptTrie = new MerklePatriciaTrie({ common: this.common })
+    for (let i = 0; i < results.length; i++) {
+      await receiptTrie.put(RLP.encode(i), encodeReceipt(results[i]!.receipt, transactions[i]!.type))
+    }
+    const logsBloom = new Uint8Array(256)
+    for (const result of results) {
+      const bits = result.bloom.bitvector
+      for (let i = 0; i < 256; i++) logsBloom[i]! |= bits[i]!
+    }
+    const block = createBlock(
+      {
+        header: {
+          ...headerData,
+          stateRoot: await state.getStateRoot(),
+          transactionsTrie: await genTransactionsTrieRoot(
+            transactions,
+            new MerklePatriciaTrie({ common: this.common }),
+          ),
+          receiptTrie: results.length === 0 ? KECCAK256_RLP : receiptTrie.root(),
+          logsBloom,
+          gasUsed,
+        },
+        transactions,
+        withdrawals: [],
+      },
+      { common: this.common },
+    )
+    return { block, receipts, senders, results }
+  }
+}
+
+export function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
+  if ('maxFeePerGas' in tx) {
+    const tip =
+      tx.maxPriorityFeePerGas < tx.maxFeePerGas - baseFee ? tx.maxPriorityFeePerGas : tx.maxFeePerGas - baseFee
+    return baseFee + tip
+  }
+  return (tx as { gasPrice: bigint }).gasPrice
+}
+
+export function arraySource(transactions: readonly TypedTransaction[]): TransactionSource {
+  let index = 0
+  return {
+    peek: () => transactions[index],
+    shift: () => {
+      index++
+    },
+    pop: () => {
+      index++
+    },
+  }
+}
+
+/** The minimal blockchain ethereumjs' BLOCKHASH opcode asks for, over the canonical index. */
+export function blockchainFor(source: BlockHashSource): EVMMockBlockchainInterface {
+  const blockchain: EVMMockBlockchainInterface = {
+    async getBlock(number: number) {
+      const hash = (await source.getCanonicalHash(BigInt(number))) ?? ZERO32
+      return { hash: () => hash }
+    },
+    async putBlock() {},
+    shallowCopy: () => blockchain,
+  }
+  return blockchain
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,104 @@
+import type { CustomCrypto } from '@ethereumjs/common'
+import { type KZG, type PrefixedHexString as Hex, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import { createRequire } from 'node:module'
+import secp256k1 from 'secp256k1'
+
+interface KeccakStateAddon {
+  initialize(rate: number, capacity: number): void
+  absorb(data: Uint8Array): void
+  absorbLastFewBits(bits: number): void
+  squeeze(length: number): Uint8Array
+}
+
+// The `keccak` package's native sponge, called directly: its stream API allocates per hash
+// and gives back half of the speed-up.
+const KeccakState = createRequire(import.meta.url)('node-gyp-build')(
+  createRequire(import.meta.url)
+    .resolve('keccak/package.json')
+    .replace(/package\.json$/, ''),
+) as new () => KeccakStateAddon
+
+/**
+ * ecrecover on libsecp256k1 (the `secp256k1` native addon): ~75 µs instead of ~1.3 ms for the
+ * pure-JS default, which dominates mempool admission and block execution otherwise.
+ * Returns the 64-byte public key without the 0x04 prefix, as ethereumjs expects.
+ */
+export function nativeEcrecover(
+  msgHash: Uint8Array,
+  v: bigint,
+  r: Uint8Array,
+  s: Uint8Array,
+  chainId?: bigint,
+): Uint8Array {
+  const recovery = recoveryId(v, chainId)
+  const signature = new Uint8Array(64)
+  signature.set(setLengthLeft(r, 32), 0)
+  signature.set(setLengthLeft(s, 32), 32)
+  const publicKey = secp256k1.ecdsaRecover(signature, recovery, msgHash, false)
+  return publicKey.subarray(1)
+}
+
+function recoveryId(v: bigint, chainId: bigint | undefined): number {
+  if (v === 0n || v === 1n) return Number(v)
+  if (chainId === undefined) {
+    if (v === 27n || v === 28n) return Number(v - 27n)
+    throw new Error(`invalid signature v value ${v}`)
+  }
+  const id = v - (chainId * 2n + 35n)
+  if (id !== 0n && id !== 1n) throw new Error(`invalid signature v value ${v} for chain id ${chainId}`)
+  return Number(id)
+}
+
+/** keccak-256 on the native sponge: ~3 µs for a 32-byte input, ~4 µs for a 532-byte trie branch (JS: 5 and 19). */
+export function nativeKeccak256(data: Uint8Array): Uint8Array {
+  const state = new KeccakState()
+  state.initialize(1088, 512)
+  state.absorb(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+  state.absorbLastFewBits(0x01)
+  const digest = state.squeeze(32)
+  return new Uint8Array(digest.buffer, digest.byteOffset, 32)
+}
+
+interface CKzg {
+  loadTrustedSetup(precompute: number): void
+  verifyKzgProof(commitment: Uint8Array, z: Uint8Array, y: Uint8Array, proof: Uint8Array): boolean
+}
+
+let ckzg: CKzg | undefined
+
+/**
+ * KZG for the point-evaluation precompile (0x0a), on c-kzg with the bundled mainnet setup. The
+ * setup takes ~2 s to load, so it loads on the first call to 0x0a, not at node start. L2 blocks
+ * carry no blobs, so the blob methods are never reached.
+ */
+const lazyKzg: KZG = {
+  verifyProof(commitment, z, y, proof) {
+    if (ckzg === undefined) {
+      const loaded = createRequire(import.meta.url)('c-kzg') as CKzg
+      loaded.loadTrustedSetup(0)
+      ckzg = loaded
+    }
+    return ckzg.verifyKzgProof(
+      hexToBytes(commitment as Hex),
+      hexToBytes(z as Hex),
+      hexToBytes(y as Hex),
+      hexToBytes(proof as Hex),
+    )
+  },
+  blobToKzgCommitment: unsupported,
+  computeBlobProof: unsupported,
+  verifyBlobProofBatch: unsupported,
+  computeCells: unsupported,
+  computeCellsAndProofs: unsupported,
+  recoverCellsAndProofs: unsupported,
+  verifyCellKzgProofBatch: unsupported,
+}
+
+function unsupported(): never {
+  throw new Error('blob KZG operations are not available on L2: blob transactions are not accepted')
+}
+
+/** The crypto Cairn plugs into every ethereumjs Common it creates. */
+export function nativeCustomCrypto(): CustomCrypto {
+  return { ecrecover: nativeEcrecover, keccak256: nativeKeccak256, kzg: lazyKzg }
+}

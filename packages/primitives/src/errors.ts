@@ -1,0 +1,19 @@
+/**
+ * Every error Cairn raises on purpose carries a stable `code` (for RPC mapping, tests and
+ * log queries) and a message a person can act on. Subsystems subclass it with their own codes.
+ */
+export class CairnError extends Error {
+  override readonly name: string = 'CairnError'
+  readonly code: string
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(code: string, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.details = options.details
+  }
+}
+
+export function isCairnError(error: unknown, code?: string): error is CairnError {
+  return error instanceof CairnError && (code === undefined || error.code === code)
+}

@@ -1,0 +1,5 @@
+export * from './errors.ts'
+export * from './hex.ts'
+export * from './types.ts'
+export * from './dev-accounts.ts'
+export * from './chain-config.ts'

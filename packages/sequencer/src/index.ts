@@ -1,0 +1,1 @@
+export { Sequencer, type SequencerMempool, type SequencerOptions } from './sequencer.ts'

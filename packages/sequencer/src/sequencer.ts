@@ -1,0 +1,165 @@
+import type { Block } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import type { Address } from '@ethereumjs/util'
+import { bytesToHex } from '@ethereumjs/util'
+import type { ChainStore } from '@cairn/chain'
+import type { BlockExecutor, RejectedTransaction, TransactionSource } from '@cairn/executor'
+import type { StateDB } from '@cairn/state'
+import { Gauge, Histogram, type Logger, type Registry } from '@cairn/telemetry'
+
+/** What the sequencer needs from the mempool. */
+export interface SequencerMempool {
+  selectForBlock(baseFee: bigint): TransactionSource
+  onNewHead(head: { baseFee: bigint; includedTxHashes: Uint8Array[] }): Promise<void>
+  /** Drops transactions that failed to execute so they are not offered again. */
+  removeRejected?(rejected: RejectedTransaction[]): Promise<void> | void
+  status(): { pending: number; queued: number }
+  onPending(listener: (tx: TypedTransaction) => void): () => void
+}
+
+export interface SequencerOptions {
+  chain: ChainStore
+  state: StateDB
+  executor: BlockExecutor
+  mempool: SequencerMempool
+  logger: Logger
+  metrics?: Registry
+  /** Seconds between blocks; 0 builds one block per transaction as soon as it arrives. */
+  blockTime: number
+  coinbase?: Address
+  /** Heads that follow latest when there is no L1 to derive them from (dev mode). */
+  alsoHeads?: ('safe' | 'finalized')[]
+  /** Seconds since the epoch; injectable for tests. */
+  now?: () => number
+}
+
+/**
+ * The block production loop: one owner of the head state. Every `blockTime` it takes the best
+ * transactions from the mempool, builds a block, persists it with its state in one batch and
+ * tells the mempool what was included.
+ */
+export class Sequencer {
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private inFlight: Promise<unknown> = Promise.resolve()
+  private unsubscribe: (() => void) | undefined
+  private readonly buildSeconds: Histogram | undefined
+  private readonly headNumber: Gauge | undefined
+
+  constructor(private readonly options: SequencerOptions) {
+    if (options.metrics) {
+      this.buildSeconds = new Histogram({
+        name: 'cairn_block_build_seconds',
+        help: 'Time to build, seal and persist a block',
+        buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+        registers: [options.metrics],
+      })
+      this.headNumber = new Gauge({
+        name: 'cairn_head_block_number',
+        help: 'Number of the latest block',
+        registers: [options.metrics],
+      })
+      this.headNumber.set(Number(options.chain.head().header.number))
+    }
+  }
+
+  start(): void {
+    if (this.running) return
+    this.running = true
+    if (this.options.blockTime === 0) {
+      this.unsubscribe = this.options.mempool.onPending(() => this.schedule())
+      this.schedule()
+    } else {
+      this.timer = setInterval(() => this.schedule(), this.options.blockTime * 1000)
+    }
+    this.options.logger.info(
+      { blockTime: this.options.blockTime, head: Number(this.options.chain.head().header.number) },
+      'sequencer started',
+    )
+  }
+
+  /** Stops producing and waits for the block in progress to be persisted. */
+  async stop(): Promise<void> {
+    this.running = false
+    if (this.timer) clearInterval(this.timer)
+    this.unsubscribe?.()
+    await this.inFlight.catch(() => {})
+  }
+
+  /** Builds, seals and persists one block now. Calls are serialized. */
+  produceBlock(): Promise<Block> {
+    const next = this.inFlight.catch(() => {}).then(() => this.buildAndCommit())
+    this.inFlight = next
+    return next
+  }
+
+  private schedule(): void {
+    if (!this.running) return
+    // One queued production at a time: ticks arriving during a build collapse into the next one.
+    if (this.scheduled) return
+    this.scheduled = true
+    void this.inFlight
+      .catch(() => {})
+      .then(async () => {
+        this.scheduled = false
+        if (!this.running) return
+        do {
+          await this.produceBlock().catch((error) =>
+            this.options.logger.error({ err: error }, 'block production failed'),
+          )
+        } while (this.running && this.options.blockTime === 0 && this.options.mempool.status().pending > 0)
+      })
+  }
+
+  private scheduled = false
+
+  private async buildAndCommit(): Promise<Block> {
+    const { chain, executor, mempool, state, logger } = this.options
+    const started = performance.now()
+    const parent = chain.head('latest')
+    const now = BigInt(Math.floor((this.options.now ?? (() => Date.now() / 1000))()))
+    // Timestamps strictly increase; with sub-second blocks they run ahead of the clock, as in geth --dev.
+    const timestamp = now > parent.header.timestamp ? now : parent.header.timestamp + 1n
+    const baseFee = parent.header.calcNextBaseFee()
+    const { executed, rejected } = await executor.build(
+      parent,
+      { timestamp, coinbase: this.options.coinbase, maxTransactions: this.options.blockTime === 0 ? 1 : undefined },
+      mempool.selectForBlock(baseFee),
+    )
+    try {
+      await chain.appendBlock(
+        { block: executed.block, receipts: executed.receipts, senders: executed.senders },
+        state.pendingBatch(),
+        { alsoHeads: this.options.alsoHeads },
+      )
+    } catch (error) {
+      // The head state already moved to the unpersisted block: put it back on the parent.
+      state.discardPending()
+      await executor.state.setStateRoot(parent.header.stateRoot)
+      throw error
+    }
+    await mempool.onNewHead({
+      baseFee: executed.block.header.baseFeePerGas ?? 0n,
+      includedTxHashes: executed.block.transactions.map((tx) => tx.hash()),
+    })
+    if (rejected.length > 0) {
+      await mempool.removeRejected?.(rejected)
+      for (const { tx, reason } of rejected)
+        logger.debug({ tx: bytesToHex(tx.hash()), reason }, 'transaction not included')
+    }
+    const seconds = (performance.now() - started) / 1000
+    this.buildSeconds?.observe(seconds)
+    this.headNumber?.set(Number(executed.block.header.number))
+    logger.info(
+      {
+        number: Number(executed.block.header.number),
+        hash: bytesToHex(executed.block.hash()),
+        txs: executed.block.transactions.length,
+        gasUsed: Number(executed.block.header.gasUsed),
+        ms: Math.round(seconds * 1000),
+      },
+      'sealed block',
+    )
+    return executed.block
+  }
+}

@@ -1,0 +1,130 @@
+import type { Common } from '@ethereumjs/common'
+import { MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { Caches, MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
+import {
+  Account,
+  Address,
+  KECCAK256_RLP,
+  ValueEncoding,
+  bigIntToBytes,
+  hexToBytes,
+  setLengthLeft,
+} from '@ethereumjs/util'
+import type { GethGenesisFile, Hex } from '@cairn/primitives'
+import { LevelTrieDB, type BytesStore } from './trie-db.ts'
+
+export interface StateBatchOp {
+  type: 'put'
+  sublevel: BytesStore
+  key: Uint8Array
+  value: Uint8Array
+}
+
+export interface StateDBOptions {
+  /** Trie nodes kept decoded in memory by the head state's trie (LRU). */
+  trieCacheSize?: number
+  /** Accounts and storage slots the head state caches. */
+  accountCacheSize?: number
+  storageCacheSize?: number
+}
+
+/**
+ * All world state, every version of it: one MPT node store on level. Hands out a long-lived
+ * head state (with caches) for block production and fresh read-only views for any historical root.
+ */
+export class StateDB {
+  readonly trieDB: LevelTrieDB
+  private readonly options: Required<StateDBOptions>
+
+  constructor(
+    private readonly store: BytesStore,
+    private readonly common: Common,
+    options: StateDBOptions = {},
+  ) {
+    this.trieDB = new LevelTrieDB(store)
+    this.options = { trieCacheSize: 200_000, accountCacheSize: 200_000, storageCacheSize: 200_000, ...options }
+  }
+
+  private trieAt(root: Uint8Array, cacheSize: number): MerklePatriciaTrie {
+    return new MerklePatriciaTrie({
+      db: this.trieDB,
+      root,
+      useKeyHashing: true,
+      valueEncoding: ValueEncoding.Bytes,
+      cacheSize,
+      common: this.common,
+    })
+  }
+
+  /** The state the executor mutates: large caches, kept across blocks. */
+  headState(root: Uint8Array): MerkleStateManager {
+    return new MerkleStateManager({
+      common: this.common,
+      trie: this.trieAt(root, this.options.trieCacheSize),
+      caches: new Caches({
+        account: { size: this.options.accountCacheSize },
+        storage: { size: this.options.storageCacheSize },
+        code: { size: 10_000 },
+      }),
+    })
+  }
+
+  /**
+   * A view of the state at `root` for reads and throw-away execution (eth_call, tracing). Callers
+   * that execute must wrap their work in checkpoint()/revert() so nothing reaches the node store.
+   */
+  stateAt(root: Uint8Array): MerkleStateManager {
+    return new MerkleStateManager({
+      common: this.common,
+      trie: this.trieAt(root, 0),
+      caches: new Caches({ account: { size: 1000 }, storage: { size: 1000 }, code: { size: 100 } }),
+    })
+  }
+
+  async hasState(root: Uint8Array): Promise<boolean> {
+    if (equal(root, KECCAK256_RLP)) return true
+    return (await this.trieDB.get(Buffer.from(root).toString('hex'))) !== undefined
+  }
+
+  /** EIP-1186 proof of an account and storage slots at `root`. */
+  async getProof(root: Uint8Array, address: Address, slots: Uint8Array[]) {
+    return getMerkleStateProof(this.stateAt(root), address, slots)
+  }
+
+  /**
+   * The state writes of the blocks executed since the last call, as batch operations for the
+   * database's atomic batch; call `release` once the batch is written.
+   */
+  pendingBatch(): { ops: StateBatchOp[]; release(): void } {
+    const writes = this.trieDB.pendingWrites()
+    return {
+      ops: writes.map((w) => ({ type: 'put', sublevel: this.store, key: w.key, value: w.value })),
+      release: () => this.trieDB.release(writes),
+    }
+  }
+
+  /** Forgets unpersisted writes (after an abandoned block). Harmless: nodes are content-addressed. */
+  discardPending(): void {
+    this.trieDB.release('all')
+  }
+}
+
+/** Writes a genesis alloc into an empty state and returns its root. */
+export async function writeGenesisState(state: MerkleStateManager, genesis: GethGenesisFile): Promise<Uint8Array> {
+  await state.checkpoint()
+  for (const [addressHex, account] of Object.entries(genesis.alloc)) {
+    const address = new Address(hexToBytes((addressHex.startsWith('0x') ? addressHex : `0x${addressHex}`) as Hex))
+    await state.putAccount(address, new Account(BigInt(account.nonce ?? 0), BigInt(account.balance ?? 0)))
+    if (account.code !== undefined && account.code !== '0x') await state.putCode(address, hexToBytes(account.code))
+    for (const [slot, value] of Object.entries(account.storage ?? {})) {
+      const word = BigInt(value)
+      if (word !== 0n) await state.putStorage(address, setLengthLeft(hexToBytes(slot as Hex), 32), bigIntToBytes(word))
+    }
+  }
+  await state.commit()
+  return state.getStateRoot()
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i])
+}

@@ -1,0 +1,84 @@
+import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util'
+import { hexToBytes, unprefixedHexToBytes } from '@ethereumjs/util'
+
+/** What the trie DB needs from a level sublevel (bytes in, bytes out). */
+export interface BytesStore {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>
+}
+
+/** A put the trie produced and that still has to reach disk. */
+export interface TrieWrite {
+  key: Uint8Array
+  value: Uint8Array
+}
+
+/**
+ * The MPT's database over level, write-behind: trie nodes and code written while a block executes
+ * stay in memory until the chain store writes them in the same atomic batch as the block itself,
+ * so a crash never leaves a head pointing at a state that is only half on disk. Nodes are
+ * content-addressed and never deleted (no pruning): every historical state root stays readable.
+ */
+export class LevelTrieDB implements DB<string, string | Uint8Array> {
+  private readonly pending: Map<string, Uint8Array>
+
+  constructor(
+    private readonly store: BytesStore,
+    pending?: Map<string, Uint8Array>,
+  ) {
+    this.pending = pending ?? new Map()
+  }
+
+  async get(key: string, _opts?: EncodingOpts): Promise<Uint8Array | undefined> {
+    const buffered = this.pending.get(key)
+    if (buffered !== undefined) return buffered
+    const value = await this.store.get(keyBytes(key))
+    // level hands back Buffer views; the trie compares with Uint8Array semantics, which a Buffer satisfies.
+    return value ?? undefined
+  }
+
+  async put(key: string, value: string | Uint8Array, _opts?: EncodingOpts): Promise<void> {
+    this.pending.set(key, typeof value === 'string' ? unprefixedHexToBytes(value) : value)
+  }
+
+  async del(_key: string, _opts?: EncodingOpts): Promise<void> {
+    // Deliberately a no-op: nodes may be shared by older state roots that RPC still serves.
+  }
+
+  async batch(ops: BatchDBOp<string, string | Uint8Array>[]): Promise<void> {
+    for (const op of ops) if (op.type === 'put') await this.put(op.key, op.value)
+  }
+
+  shallowCopy(): DB<string, string | Uint8Array> {
+    return new LevelTrieDB(this.store, this.pending)
+  }
+
+  async open(): Promise<void> {}
+
+  /** Writes buffered since the last {@link release}, for the caller to persist atomically. */
+  pendingWrites(): TrieWrite[] {
+    const writes: TrieWrite[] = []
+    for (const [key, value] of this.pending) writes.push({ key: keyBytes(key), value })
+    return writes
+  }
+
+  /** Drops buffered writes once they are on disk (or were discarded with an abandoned block). */
+  release(writes: TrieWrite[] | 'all'): void {
+    if (writes === 'all') {
+      this.pending.clear()
+      return
+    }
+    for (const { key } of writes) this.pending.delete(bytesKey(key))
+  }
+
+  get pendingCount(): number {
+    return this.pending.size
+  }
+}
+
+function keyBytes(key: string): Uint8Array {
+  return key.startsWith('0x') ? hexToBytes(key as `0x${string}`) : unprefixedHexToBytes(key)
+}
+
+function bytesKey(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}
