@@ -40,7 +40,8 @@ export class CallRunner {
     const stateManager = this.state.stateAt(env.block.header.stateRoot)
     await stateManager.checkpoint()
     for (const override of env.overrides ?? []) await applyOverride(stateManager, override)
-    return createVM({ common: this.common, stateManager, blockchain: blockchainFor(this.blockHashes) })
+    // The EVM subscribes to its Common's events: a private copy keeps throw-away VMs collectable.
+    return createVM({ common: this.common.copy(), stateManager, blockchain: blockchainFor(this.blockHashes) })
   }
 
   /** The child-block environment the call executes in. */
@@ -190,8 +191,10 @@ export class CallRunner {
     if (price > 0n) {
       // Only as much gas as the sender can pay for.
       const balance = (await vm.stateManager.getAccount(sender))?.balance ?? 0n
-      const available = balance - (request.value ?? 0n)
-      if (available < 0n) throw serverError('insufficient funds for transfer')
+      const value = request.value ?? 0n
+      // geth: a value that leaves nothing for gas (including 0 of 0) cannot be paid for.
+      if (value >= balance) throw serverError('insufficient funds for transfer')
+      const available = balance - value
       const allowance = available / price
       if (allowance < hi) hi = allowance
     }
@@ -207,7 +210,12 @@ export class CallRunner {
         if (probe !== undefined && probe.result.execResult.exceptionError === undefined) return 21_000n
       }
     }
-    const first = await this.run(vm, block, request, hi)
+    const first = await this.run(vm, block, request, hi).catch((error: unknown) => {
+      // Capped below the intrinsic gas (by the sender's funds or the request): geth's wording.
+      if ((error as Error).message === 'intrinsic gas too low')
+        throw serverError(`gas required exceeds allowance (${hi})`)
+      throw error
+    })
     if (first.result.execResult.exceptionError !== undefined) {
       if (isRevert(first.result)) throw executionReverted(first.result.execResult.returnValue)
       throw serverError(`gas required exceeds allowance (${hi})`)

@@ -1,82 +1,157 @@
 /**
- * Raw executor throughput on level: blocks of pre-signed ETH transfers (1,000 senders → fresh
- * recipients) with state root, tx and receipt tries, persisted in one batch per block.
+ * Raw executor throughput on level: blocks of pre-signed transfers from distinct senders to fresh
+ * recipients, each sealed (state root, tx and receipt tries) and persisted in one batch.
  * Run: npx tsx packages/executor/bench/executor.bench.ts [txPerBlock] [blocks]
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createFeeMarket1559Tx, type TypedTransaction } from '@ethereumjs/tx'
-import { KECCAK256_RLP, bytesToHex, hexToBytes, privateToAddress } from '@ethereumjs/util'
-import { createChainCommon, devGenesis, type GenesisAccount } from '@cairn/primitives'
+import type { Block } from '@ethereumjs/block'
+import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { KECCAK256_RLP, bytesToHex, generateAddress, hexToBytes, privateToAddress } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
+import { DEV_ACCOUNTS, type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primitives'
 import { StateDB } from '@cairn/state'
 import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from '../src/index.ts'
+import { compileBenchToken } from './erc20.ts'
 
-export async function benchExecutorTransfers(txPerBlock = 1000, blocks = 5) {
-  const senders = Array.from({ length: txPerBlock }, (_, i) =>
-    hexToBytes(`0x${(i + 1).toString(16).padStart(64, '0')}`),
-  )
-  const extraAlloc: Record<string, GenesisAccount> = {}
-  for (const key of senders) extraAlloc[bytesToHex(privateToAddress(key))] = { balance: '0xffffffffffffffffffff' }
-  const genesisFile = devGenesis({ extraAlloc })
+export interface ExecutorBenchResult {
+  kind: 'eth' | 'erc20'
+  txs: number
+  seconds: number
+  txPerSecond: number
+  mgasPerSecond: number
+}
+
+export interface ExecutorBenchOptions {
+  txPerBlock?: number
+  blocks?: number
+  /** Called right before the measured blocks (e.g. to start a profiler). */
+  onStart?: () => Promise<void> | void
+}
+
+const FEE = { maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }
+
+/** Deterministic bench sender keys: 0x…01, 0x…02, … */
+export function benchSenderKeys(count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => hexToBytes(`0x${(i + 1).toString(16).padStart(64, '0')}`))
+}
+
+/** Geth genesis alloc funding the bench senders. */
+export function benchAlloc(keys: Uint8Array[]): Record<string, GenesisAccount> {
+  const alloc: Record<string, GenesisAccount> = {}
+  for (const key of keys) alloc[bytesToHex(privateToAddress(key))] = { balance: '0xffffffffffffffffffff' }
+  return alloc
+}
+
+export async function benchExecutor(
+  kind: 'eth' | 'erc20',
+  options: ExecutorBenchOptions = {},
+): Promise<ExecutorBenchResult> {
+  const txPerBlock = options.txPerBlock ?? 1000
+  const blocks = options.blocks ?? 5
+  const senders = benchSenderKeys(txPerBlock)
+  const genesisFile = devGenesis({ extraAlloc: benchAlloc(senders) })
   const common = createChainCommon(genesisFile, nativeCustomCrypto())
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'))
   const database = await NodeDatabase.open(dir)
-  const chain = new ChainStore(database, common)
-  const stateDB = new StateDB(database.sublevel('state'), common)
-  const genesis = await createGenesisBlock(common, genesisFile, stateDB.headState(KECCAK256_RLP))
-  await chain.initGenesis(genesis, stateDB.pendingBatch())
-  const executor = await BlockExecutor.create({
-    common,
-    state: stateDB.headState(genesis.header.stateRoot),
-    blockHashes: chain,
-  })
+  try {
+    const chain = new ChainStore(database, common)
+    const state = new StateDB(database.sublevel('state'), common)
+    const genesis = await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP))
+    await chain.initGenesis(genesis, state.pendingBatch())
+    const executor = await BlockExecutor.create({
+      common,
+      state: state.headState(genesis.header.stateRoot),
+      blockHashes: chain,
+    })
+    let parent: Block = genesis
+    const seal = async (txs: TypedTransaction[]) => {
+      const { executed, rejected } = await executor.build(
+        parent,
+        { timestamp: parent.header.timestamp + 2n },
+        arraySource(txs),
+      )
+      if (rejected.length > 0) throw new Error(`bench transactions rejected: ${rejected[0]!.reason}`)
+      await chain.appendBlock(
+        { block: executed.block, receipts: executed.receipts, senders: executed.senders },
+        state.pendingBatch(),
+      )
+      parent = executed.block
+      return executed.block
+    }
 
-  let parent = genesis
-  let totalTx = 0
-  let totalGas = 0n
-  let elapsed = 0
-  for (let b = 0; b < blocks; b++) {
-    const baseFee = parent.header.calcNextBaseFee()
-    const txs: TypedTransaction[] = senders.map((key, i) =>
-      createFeeMarket1559Tx(
-        {
-          nonce: b,
-          to: bytesToHex(hexToBytes(`0x${(0x10000 + b * txPerBlock + i).toString(16).padStart(40, '0')}`)),
-          value: 1n,
-          gasLimit: 21000n,
-          maxFeePerGas: baseFee * 2n + 10n,
-          maxPriorityFeePerGas: 1n,
-        },
+    let token: `0x${string}` | undefined
+    let transferData: ((to: string, amount: bigint) => Uint8Array) | undefined
+    if (kind === 'erc20') {
+      // Setup (not measured): deploy the token from a dev account and hand every sender a balance.
+      const { bytecode, abiTransfer } = compileBenchToken()
+      transferData = abiTransfer
+      const deployer = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
+      const deploy = createFeeMarket1559Tx(
+        { nonce: 0n, gasLimit: 3_000_000n, data: bytecode, ...FEE },
         { common },
-      ).sign(key),
-    )
-    const start = performance.now()
-    const { executed, rejected } = await executor.build(
-      parent,
-      { timestamp: parent.header.timestamp + 2n },
-      arraySource(txs),
-    )
-    if (rejected.length > 0) throw new Error(`bench transactions rejected: ${rejected.map((r) => r.reason).join('; ')}`)
-    await chain.appendBlock(
-      { block: executed.block, receipts: executed.receipts, senders: executed.senders },
-      stateDB.pendingBatch(),
-    )
-    elapsed += performance.now() - start
-    totalTx += executed.block.transactions.length
-    totalGas += executed.block.header.gasUsed
-    parent = executed.block
+      ).sign(deployer)
+      await seal([deploy])
+      token = bytesToHex(generateAddress(privateToAddress(deployer), new Uint8Array(0)))
+      const fund = senders.map((key, i) =>
+        createFeeMarket1559Tx(
+          {
+            nonce: BigInt(i + 1),
+            to: token,
+            gasLimit: 100_000n,
+            data: abiTransfer(bytesToHex(privateToAddress(key)), 10n ** 24n),
+            ...FEE,
+          },
+          { common },
+        ).sign(deployer),
+      )
+      await seal(fund)
+    }
+
+    // Signed up front: signing is the client's work, not the executor's.
+    const signed: TypedTransaction[][] = []
+    for (let b = 0; b < blocks; b++) {
+      signed.push(
+        senders.map((key, i) => {
+          const recipient: `0x${string}` = `0x${(0x10000 + b * txPerBlock + i).toString(16).padStart(40, '0')}`
+          return kind === 'eth'
+            ? createFeeMarket1559Tx(
+                { nonce: BigInt(b), to: recipient, value: 1n, gasLimit: 21_000n, ...FEE },
+                { common },
+              ).sign(key)
+            : createFeeMarket1559Tx(
+                { nonce: BigInt(b), to: token, gasLimit: 100_000n, data: transferData!(recipient, 1n), ...FEE },
+                { common },
+              ).sign(key)
+        }),
+      )
+    }
+
+    await options.onStart?.()
+    let txs = 0
+    let gas = 0n
+    const started = performance.now()
+    for (const blockTxs of signed) {
+      const block = await seal(blockTxs)
+      txs += block.transactions.length
+      gas += block.header.gasUsed
+    }
+    const seconds = (performance.now() - started) / 1000
+    return { kind, txs, seconds, txPerSecond: txs / seconds, mgasPerSecond: Number(gas) / 1e6 / seconds }
+  } finally {
+    await database.close()
+    rmSync(dir, { recursive: true, force: true })
   }
-  await database.close()
-  rmSync(dir, { recursive: true, force: true })
-  const seconds = elapsed / 1000
-  return { txPerSecond: totalTx / seconds, mgasPerSecond: Number(totalGas) / 1e6 / seconds, txs: totalTx }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const result = await benchExecutorTransfers(Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 5))
-  console.log(
-    `executor ETH transfers: ${result.txPerSecond.toFixed(0)} tx/s, ${result.mgasPerSecond.toFixed(1)} Mgas/s (${result.txs} txs)`,
-  )
+  const txPerBlock = Number(process.argv[2] ?? 1000)
+  const blocks = Number(process.argv[3] ?? 5)
+  for (const kind of ['eth', 'erc20'] as const) {
+    const r = await benchExecutor(kind, { txPerBlock, blocks })
+    console.log(
+      `executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (${r.txs} txs in ${r.seconds.toFixed(2)} s)`,
+    )
+  }
 }

@@ -1,14 +1,14 @@
-import { type Block, type HeaderData, createBlock, genRequestsRoot, genTransactionsTrieRoot } from '@ethereumjs/block'
+import { Block, type HeaderData, createBlock, createBlockHeader, genRequestsRoot } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
-import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { RLP } from '@ethereumjs/rlp'
+import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { type Address, KECCAK256_RLP, bytesToHex, createZeroAddress } from '@ethereumjs/util'
 import { type RunTxResult, type VM, createVM, encodeReceipt, runTx } from '@ethereumjs/vm'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { CairnError } from '@cairn/primitives'
+import { orderedTrieRoot } from './ordered-trie.ts'
 
 /** Where BLOCKHASH looks up ancestors: the canonical chain. */
 export interface BlockHashSource {
@@ -72,10 +72,14 @@ const EMPTY_REQUESTS_HASH = genRequestsRoot([], sha256)
  * follower or a prover run exactly the same code. Not re-entrant: one block at a time.
  */
 export class BlockExecutor {
+  private readonly keccak256: (data: Uint8Array) => Uint8Array
+
   private constructor(
     readonly vm: VM,
     readonly common: Common,
-  ) {}
+  ) {
+    this.keccak256 = common.customCrypto.keccak256 ?? keccak256
+  }
 
   static async create(options: {
     common: Common
@@ -245,33 +249,31 @@ export class BlockExecutor {
       throw error
     }
 
-    const receiptTrie = new MerklePatriciaTrie({ common: this.common })
-    for (let i = 0; i < results.length; i++) {
-      await receiptTrie.put(RLP.encode(i), encodeReceipt(results[i]!.receipt, transactions[i]!.type))
-    }
     const logsBloom = new Uint8Array(256)
     for (const result of results) {
       const bits = result.bloom.bitvector
       for (let i = 0; i < 256; i++) logsBloom[i]! |= bits[i]!
     }
-    const block = createBlock(
+    const header = createBlockHeader(
       {
-        header: {
-          ...headerData,
-          stateRoot: await state.getStateRoot(),
-          transactionsTrie: await genTransactionsTrieRoot(
-            transactions,
-            new MerklePatriciaTrie({ common: this.common }),
-          ),
-          receiptTrie: results.length === 0 ? KECCAK256_RLP : receiptTrie.root(),
-          logsBloom,
-          gasUsed,
-        },
-        transactions,
-        withdrawals: [],
+        ...headerData,
+        stateRoot: await state.getStateRoot(),
+        transactionsTrie: orderedTrieRoot(
+          transactions.map((tx) => tx.serialize()),
+          this.keccak256,
+        ),
+        receiptTrie: orderedTrieRoot(
+          results.map((result, i) => encodeReceipt(result.receipt, transactions[i]!.type)),
+          this.keccak256,
+        ),
+        logsBloom,
+        gasUsed,
       },
       { common: this.common },
     )
+    // Not createBlock: it rebuilds every transaction from its fields (a Common copy each, and the
+    // recovered sender is lost); the executed objects are exactly the block's transactions.
+    const block = new Block(header, transactions, [], [], { common: this.common })
     return { block, receipts, senders, results }
   }
 }

@@ -20,19 +20,23 @@ export interface TrieWrite {
  */
 export class LevelTrieDB implements DB<string, string | Uint8Array> {
   private readonly pending: Map<string, Uint8Array>
+  private readonly cache: NodeCache
 
   constructor(
     private readonly store: BytesStore,
-    pending?: Map<string, Uint8Array>,
+    options: { cacheEntries?: number } = {},
+    shared?: { pending: Map<string, Uint8Array>; cache: NodeCache },
   ) {
-    this.pending = pending ?? new Map()
+    this.pending = shared?.pending ?? new Map()
+    this.cache = shared?.cache ?? new NodeCache(options.cacheEntries ?? 250_000)
   }
 
   async get(key: string, _opts?: EncodingOpts): Promise<Uint8Array | undefined> {
-    const buffered = this.pending.get(key)
+    const buffered = this.pending.get(key) ?? this.cache.get(key)
     if (buffered !== undefined) return buffered
-    const value = await this.store.get(keyBytes(key))
     // level hands back Buffer views; the trie compares with Uint8Array semantics, which a Buffer satisfies.
+    const value = await this.store.get(keyBytes(key))
+    if (value !== undefined) this.cache.set(key, value)
     return value ?? undefined
   }
 
@@ -49,7 +53,7 @@ export class LevelTrieDB implements DB<string, string | Uint8Array> {
   }
 
   shallowCopy(): DB<string, string | Uint8Array> {
-    return new LevelTrieDB(this.store, this.pending)
+    return new LevelTrieDB(this.store, {}, { pending: this.pending, cache: this.cache })
   }
 
   async open(): Promise<void> {}
@@ -67,7 +71,12 @@ export class LevelTrieDB implements DB<string, string | Uint8Array> {
       this.pending.clear()
       return
     }
-    for (const { key } of writes) this.pending.delete(bytesKey(key))
+    for (const { key, value } of writes) {
+      const k = bytesKey(key)
+      this.pending.delete(k)
+      // Fresh nodes are the ones the next block reads: keep them hot.
+      this.cache.set(k, value)
+    }
   }
 
   get pendingCount(): number {
@@ -81,4 +90,29 @@ function keyBytes(key: string): Uint8Array {
 
 function bytesKey(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+}
+
+/**
+ * Least-recently-used trie nodes by key. Nodes are content-addressed and never change, so every
+ * state view can share one cache without invalidation; a Map keeps insertion order for eviction.
+ */
+class NodeCache {
+  private readonly entries = new Map<string, Uint8Array>()
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): Uint8Array | undefined {
+    const value = this.entries.get(key)
+    if (value !== undefined) {
+      this.entries.delete(key)
+      this.entries.set(key, value)
+    }
+    return value
+  }
+
+  set(key: string, value: Uint8Array): void {
+    this.entries.delete(key)
+    this.entries.set(key, value)
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
+  }
 }

@@ -1,0 +1,145 @@
+/**
+ * End-to-end throughput through a running `cairn node`: pre-signed transfers from many senders
+ * are sent with eth_sendRawTransaction over keep-alive HTTP, and the clock stops when the node
+ * reports the block that includes the last of them.
+ *   npx tsx bench/e2e.bench.ts [eth|erc20] [transactions]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { bytesToHex, privateToAddress, setLengthLeft } from '@ethereumjs/util'
+import { nativeCustomCrypto, nativeKeccak256 } from '@cairn/executor'
+import { type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primitives'
+import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
+import { compileBenchToken } from '../packages/executor/bench/erc20.ts'
+import { rpc, startNode } from '../test/src/node-process.ts'
+import { createPoster, runConcurrently } from './http-load.ts'
+
+export interface E2eBenchResult {
+  kind: 'eth' | 'erc20'
+  txs: number
+  seconds: number
+  txPerSecond: number
+  /** How fast eth_sendRawTransaction accepted them. */
+  acceptedPerSecond: number
+}
+
+const TOKEN = '0x00000000000000000000000000000000000c0ffe'
+const SENDERS = 2000
+
+/** OpenZeppelin ERC20 v5 storage: _balances at slot 0, _totalSupply at slot 2. */
+function tokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance: bigint): GenesisAccount {
+  const storage: Record<`0x${string}`, `0x${string}`> = {}
+  const word = (n: bigint) =>
+    bytesToHex(setLengthLeft(Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex')), 32))
+  for (const holder of holders) {
+    const slot = nativeKeccak256(new Uint8Array([...setLengthLeft(holder, 32), ...new Uint8Array(32)]))
+    storage[bytesToHex(slot)] = word(balance)
+  }
+  storage[word(2n)] = word(balance * BigInt(holders.length))
+  return { balance: '0x0', code: bytesToHex(runtime), storage }
+}
+
+export async function benchEndToEnd(
+  kind: 'eth' | 'erc20',
+  count: number,
+  options: { nodeArgs?: string[] } = {},
+): Promise<E2eBenchResult> {
+  const senders = benchSenderKeys(SENDERS)
+  const alloc = benchAlloc(senders)
+  const token = kind === 'erc20' ? compileBenchToken() : undefined
+  if (token) alloc[TOKEN] = tokenAlloc(token.runtime, senders.map(privateToAddress), 10n ** 24n)
+  const genesis = devGenesis({ extraAlloc: alloc })
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-bench-'))
+  const genesisPath = join(dir, 'genesis.json')
+  writeFileSync(genesisPath, JSON.stringify(genesis))
+  const common = createChainCommon(genesis, nativeCustomCrypto())
+
+  // Signed up front, round by round, so each nonce is executable when it arrives.
+  const raws: string[] = []
+  for (let i = 0; raws.length < count; i++) {
+    const key = senders[i % SENDERS]!
+    const nonce = BigInt(Math.floor(i / SENDERS))
+    const recipient: `0x${string}` = `0x${(0x100000 + i).toString(16).padStart(40, '0')}`
+    const tx: TypedTransaction =
+      kind === 'eth'
+        ? createFeeMarket1559Tx(
+            { nonce, to: recipient, value: 1n, gasLimit: 21_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 1n },
+            { common },
+          ).sign(key)
+        : createFeeMarket1559Tx(
+            {
+              nonce,
+              to: TOKEN,
+              gasLimit: 100_000n,
+              data: token!.abiTransfer(recipient, 1n),
+              maxFeePerGas: 10n ** 11n,
+              maxPriorityFeePerGas: 1n,
+            },
+            { common },
+          ).sign(key)
+    raws.push(bytesToHex(tx.serialize()))
+  }
+
+  const node = await startNode({
+    blockTime: 1,
+    nodeArgs: options.nodeArgs,
+    extraArgs: [
+      '--genesis',
+      genesisPath,
+      '--log-level',
+      process.env.CAIRN_BENCH_LOG_LEVEL ?? 'warn',
+      '--txpool.globalslots',
+      String(count + 1000),
+      '--rpc.gascap',
+      '50000000',
+    ],
+  })
+  const poster = createPoster(node.rpcUrl, 16)
+  try {
+    const startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+    const started = performance.now()
+    const sent = await runConcurrently(raws.length, 16, 600, async (i) => {
+      const response = await poster.post(
+        `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`,
+      )
+      if (!response.includes('"result"')) throw new Error(`transaction ${i} rejected: ${response}`)
+    })
+    const acceptedPerSecond = sent.done / sent.seconds
+    // Follow blocks until every transaction is in one.
+    let included = 0
+    let next = startBlock + 1n
+    let finished = started
+    const deadline = performance.now() + 300_000
+    while (included < count) {
+      if (performance.now() > deadline)
+        throw new Error(`only ${included} of ${count} transactions included after 300 s`)
+      const head = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+      for (; next <= head; next++) {
+        included += Number(
+          BigInt(await rpc<string>(node.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`])),
+        )
+        finished = performance.now()
+      }
+      if (included < count) await new Promise((r) => setTimeout(r, 20))
+    }
+    const seconds = (finished - started) / 1000
+    return { kind, txs: count, seconds, txPerSecond: count / seconds, acceptedPerSecond }
+  } finally {
+    poster.close()
+    if (process.env.CAIRN_BENCH_LOG_LEVEL !== undefined) process.stderr.write(node.logs())
+    await node.cleanup()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const kind = (process.argv[2] ?? 'eth') as 'eth' | 'erc20'
+  const r = await benchEndToEnd(kind, Number(process.argv[3] ?? 6000), {
+    nodeArgs: process.env.CAIRN_BENCH_NODE_ARGS?.split(' ').filter(Boolean),
+  })
+  console.log(
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s)`,
+  )
+}
