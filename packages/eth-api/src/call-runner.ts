@@ -2,7 +2,15 @@ import { type Block, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { type TypedTransaction, createTx } from '@ethereumjs/tx'
-import { Account, Address, KECCAK256_NULL, bytesToHex, createZeroAddress, equalsBytes } from '@ethereumjs/util'
+import {
+  Account,
+  Address,
+  KECCAK256_NULL,
+  KECCAK256_RLP,
+  bytesToHex,
+  createZeroAddress,
+  equalsBytes,
+} from '@ethereumjs/util'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import type { BlockHashSource } from '@cairn/executor'
 import { blockchainFor } from '@cairn/executor'
@@ -21,6 +29,14 @@ export interface CallOutcome {
 }
 
 const DELEGATION_PREFIX = Uint8Array.of(0xef, 0x01, 0x00)
+/** Idle VMs kept for reuse; concurrent calls beyond this build throw-away VMs. */
+const MAX_IDLE_VMS = 8
+
+export interface AccessListResult {
+  accessList: { address: string; storageKeys: string[] }[]
+  gasUsed: bigint
+  error?: string
+}
 
 /**
  * Runs transactions that are never mined (eth_call, eth_estimateGas, eth_createAccessList,
@@ -35,13 +51,39 @@ export class CallRunner {
     private readonly gasCap: bigint,
   ) {}
 
-  /** A VM over a fresh state view at `block`, with overrides applied. Callers never persist it. */
-  async prepare(env: CallEnvironment): Promise<VM> {
-    const stateManager = this.state.stateAt(env.block.header.stateRoot)
-    await stateManager.checkpoint()
-    for (const override of env.overrides ?? []) await applyOverride(stateManager, override)
-    // The EVM subscribes to its Common's events: a private copy keeps throw-away VMs collectable.
-    return createVM({ common: this.common.copy(), stateManager, blockchain: blockchainFor(this.blockHashes) })
+  private readonly idle: VM[] = []
+
+  /**
+   * Runs `work` on a VM whose state is `block`'s post-state with `overrides` applied. VMs are
+   * pooled (building one costs more than most calls): each call points a VM at its root (keeping
+   * warm caches when the root is unchanged) and everything it does sits in a checkpoint that is
+   * reverted afterwards, so nothing reaches the node store.
+   */
+  async withVm<T>(env: CallEnvironment, work: (vm: VM) => Promise<T>): Promise<T> {
+    const vm = this.idle.pop() ?? (await this.createVm())
+    const stateManager = vm.stateManager as MerkleStateManager
+    try {
+      if (!equalsBytes(await stateManager.getStateRoot(), env.block.header.stateRoot))
+        await stateManager.setStateRoot(env.block.header.stateRoot)
+      await stateManager.checkpoint()
+      try {
+        for (const override of env.overrides ?? []) await applyOverride(stateManager, override)
+        return await work(vm)
+      } finally {
+        await stateManager.revert()
+      }
+    } finally {
+      if (this.idle.length < MAX_IDLE_VMS) this.idle.push(vm)
+    }
+  }
+
+  private async createVm(): Promise<VM> {
+    // The EVM subscribes to its Common's events: a private copy keeps the VM's lifetime its own.
+    return createVM({
+      common: this.common.copy(),
+      stateManager: this.state.stateAt(KECCAK256_RLP),
+      blockchain: blockchainFor(this.blockHashes),
+    })
   }
 
   /** The child-block environment the call executes in. */
@@ -172,10 +214,11 @@ export class CallRunner {
 
   /** eth_call: the return data, or a revert error carrying the revert data. */
   async call(env: CallEnvironment, request: CallRequest): Promise<Uint8Array> {
-    const vm = await this.prepare(env)
-    const block = this.callBlock(env.block, request)
-    const { result } = await this.run(vm, block, request, this.gasLimitFor(request, block))
-    return unwrapCallResult(result)
+    return this.withVm(env, async (vm) => {
+      const block = this.callBlock(env.block, request)
+      const { result } = await this.run(vm, block, request, this.gasLimitFor(request, block))
+      return unwrapCallResult(result)
+    })
   }
 
   /**
@@ -183,7 +226,10 @@ export class CallRunner {
    * (first trying the gas the unbounded run used, which is usually enough).
    */
   async estimateGas(env: CallEnvironment, request: CallRequest): Promise<bigint> {
-    const vm = await this.prepare(env)
+    return this.withVm(env, (vm) => this.searchGas(vm, env, request))
+  }
+
+  private async searchGas(vm: VM, env: CallEnvironment, request: CallRequest): Promise<bigint> {
     const block = this.callBlock(env.block, request)
     let hi = this.gasLimitFor(request, block)
     const sender = request.from === undefined ? createZeroAddress() : new Address(request.from)
@@ -244,11 +290,11 @@ export class CallRunner {
   }
 
   /** eth_createAccessList: the slots the call touches, and the gas it uses with that list. */
-  async createAccessList(
-    env: CallEnvironment,
-    request: CallRequest,
-  ): Promise<{ accessList: { address: string; storageKeys: string[] }[]; gasUsed: bigint; error?: string }> {
-    const vm = await this.prepare(env)
+  async createAccessList(env: CallEnvironment, request: CallRequest): Promise<AccessListResult> {
+    return this.withVm(env, (vm) => this.iterateAccessList(vm, env, request))
+  }
+
+  private async iterateAccessList(vm: VM, env: CallEnvironment, request: CallRequest): Promise<AccessListResult> {
     const block = this.callBlock(env.block, request)
     const gasLimit = this.gasLimitFor(request, block)
     const sender = bytesToHex(request.from ?? createZeroAddress().bytes)

@@ -1,4 +1,11 @@
-export { CallRunner, isRevert, unwrapCallResult, type CallEnvironment, type CallOutcome } from './call-runner.ts'
+export {
+  CallRunner,
+  isRevert,
+  unwrapCallResult,
+  type AccessListResult,
+  type CallEnvironment,
+  type CallOutcome,
+} from './call-runner.ts'
 export { ethMethods, type EthApiLimits, type EthApiOptions, type RpcMempool, type TraceService } from './eth-api.ts'
 export { DEFAULT_TIP, rewardPercentiles, suggestTip } from './fees.ts'
 export { chainSubscriptionSource } from './subscriptions-source.ts'

@@ -1,7 +1,7 @@
 import type { Block } from '@ethereumjs/block'
 import { runTx } from '@ethereumjs/vm'
 import type { ChainStore } from '@cairn/chain'
-import { type CallRequest, serverError } from '@cairn/rpc'
+import { type CallRequest, parseParam, serverError, stateOverridesSchema } from '@cairn/rpc'
 import { TracerError, type TraceOptions, createTracer } from '@cairn/tracer'
 import type { CallRunner } from './call-runner.ts'
 import type { TraceService } from './eth-api.ts'
@@ -27,30 +27,24 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
       const parent = await chain.getBlockRecord(record.block.header.parentHash)
       if (parent === undefined) throw serverError('parent block not found: the state to replay from is missing')
       const tracer = tracerFor(options)
-      const vm = await calls.prepare({ block: parent.block })
-      let logIndexOffset = 0
-      for (let i = 0; i < index; i++) {
-        await runTx(vm, {
-          tx: record.block.transactions[i]!,
-          block: record.block,
-          skipHardForkValidation: true,
-          blockGasUsed: i === 0 ? 0n : record.receipts[i - 1]!.cumulativeGasUsed,
-        })
-        logIndexOffset += record.receipts[i]!.logs.length
-      }
-      const tx = record.block.transactions[index]!
-      tracer.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset })
-      try {
-        const result = await runTx(vm, {
-          tx,
-          block: record.block,
-          skipHardForkValidation: true,
-          blockGasUsed: index === 0 ? 0n : record.receipts[index - 1]!.cumulativeGasUsed,
-        })
-        return tracer.result(result)
-      } finally {
-        tracer.detach()
-      }
+      const gasBefore = (i: number) => (i === 0 ? 0n : record.receipts[i - 1]!.cumulativeGasUsed)
+      return calls.withVm({ block: parent.block }, async (vm) => {
+        let logIndexOffset = 0
+        for (let i = 0; i < index; i++) {
+          const tx = record.block.transactions[i]!
+          await runTx(vm, { tx, block: record.block, skipHardForkValidation: true, blockGasUsed: gasBefore(i) })
+          logIndexOffset += record.receipts[i]!.logs.length
+        }
+        const tx = record.block.transactions[index]!
+        tracer.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset })
+        try {
+          return tracer.result(
+            await runTx(vm, { tx, block: record.block, skipHardForkValidation: true, blockGasUsed: gasBefore(index) }),
+          )
+        } finally {
+          tracer.detach()
+        }
+      })
     },
 
     async traceCall(request: CallRequest, block: Block, options) {
@@ -58,19 +52,19 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
         string,
         unknown
       >
-      if (stateOverrides !== undefined)
-        throw serverError('stateOverrides in debug_traceCall are not supported yet; use eth_call with overrides')
+      const overrides = stateOverrides === undefined ? undefined : parseParam(stateOverridesSchema, stateOverrides, 2)
       const tracer = tracerFor(traceOptions)
-      const vm = await calls.prepare({ block })
-      const callBlock = calls.callBlock(block, request)
-      const gasLimit = calls.gasLimitFor(request, callBlock)
-      tracer.attach(vm.evm, { gasLimit })
-      try {
-        const { result } = await calls.run(vm, callBlock, request, gasLimit)
-        return tracer.result(result)
-      } finally {
-        tracer.detach()
-      }
+      return calls.withVm({ block, overrides }, async (vm) => {
+        const callBlock = calls.callBlock(block, request)
+        const gasLimit = calls.gasLimitFor(request, callBlock)
+        tracer.attach(vm.evm, { gasLimit })
+        try {
+          const { result } = await calls.run(vm, callBlock, request, gasLimit)
+          return tracer.result(result)
+        } finally {
+          tracer.detach()
+        }
+      })
     },
   }
 }

@@ -1,6 +1,8 @@
 import { paramsBlock } from '@ethereumjs/block'
 import { createCommonFromGethGenesis, type Common, type CustomCrypto, type ParamsDict } from '@ethereumjs/common'
+import { paramsEVM } from '@ethereumjs/evm'
 import { paramsTx } from '@ethereumjs/tx'
+import { paramsVM } from '@ethereumjs/vm'
 import { CairnError } from './errors.ts'
 import { DEV_ACCOUNTS } from './dev-accounts.ts'
 import { isHex, type Hex } from './hex.ts'
@@ -115,12 +117,11 @@ export function createChainCommon(genesis: GethGenesisFile, customCrypto?: Custo
     hardfork: 'prague',
     ...(customCrypto ? { customCrypto } : {}),
   })
-  return premergeParams(common, [paramsTx, paramsBlock])
+  return premergeParams(common, [paramsTx, paramsBlock, paramsVM, paramsEVM])
 }
 
 /**
- * Every transaction and header constructor copies its Common and merges its parameter set into
- * it, rebuilding the whole parameter cache (~30 µs per transaction). Copies share the parameter
+ * Every transaction, header, VM and EVM constructor merges its parameter set into its Common, rebuilding the whole parameter cache (~30 µs per transaction). Copies share the parameter
  * tables, so merging those sets once here and skipping the repeats is equivalent and free.
  */
 function premergeParams(common: Common, sets: ParamsDict[]): Common {

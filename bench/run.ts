@@ -1,0 +1,29 @@
+/**
+ * `npm run bench`: every benchmark of issue #2 in one run, printed as a table.
+ *   (a) raw executor throughput on level (ETH and ERC-20 transfers)
+ *   (b) end-to-end throughput: eth_sendRawTransaction → included, through a running node
+ *   (c) JSON-RPC req/s for eth_blockNumber, eth_getBalance, eth_call
+ * The load generator shares the machine with the node: figures are for this 2-core box.
+ */
+import { benchExecutor } from '../packages/executor/bench/executor.bench.ts'
+import { benchEndToEnd } from './e2e.bench.ts'
+import { benchRpc } from './rpc.bench.ts'
+
+const rows: string[][] = [['benchmark', 'result']]
+const raw: Record<string, number> = {}
+for (const kind of ['eth', 'erc20'] as const) {
+  const r = await benchExecutor(kind, { txPerBlock: 1000, blocks: 5 })
+  raw[kind] = r.txPerSecond
+  rows.push([`(a) executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`, `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s`])
+}
+for (const [kind, count] of [['eth', 6000], ['erc20', 4000]] as const) {
+  const r = await benchEndToEnd(kind, count)
+  rows.push([
+    `(b) end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`,
+    `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / raw[kind]!).toFixed(0)}% of raw; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s)`,
+  ])
+}
+for (const r of await benchRpc(5)) rows.push([`(c) rpc ${r.method}`, `${r.requestsPerSecond.toFixed(0)} req/s`])
+
+const width = Math.max(...rows.map((r) => r[0]!.length))
+for (const [name, value] of rows) console.log(`${name!.padEnd(width)}  ${value}`)

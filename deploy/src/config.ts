@@ -1,0 +1,90 @@
+import { CairnError } from '@cairn/primitives'
+import { readFileSync } from 'node:fs'
+import { type Address, getAddress, type Hex, isAddress } from 'viem'
+import { z } from 'zod'
+
+const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), 'must be a 20-byte hex address')
+  .transform((value) => getAddress(value) as Address)
+const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex string')
+  .refine((value) => !/^0x0{64}$/.test(value), 'must not be zero')
+  .transform((value) => value.toLowerCase() as Hex)
+const uint = (max: number) => z.number().int().min(0).max(max)
+const positive = (max: number) => z.number().int().min(1).max(max)
+const UINT64 = Number.MAX_SAFE_INTEGER
+const verifierName = z.enum(['TEE', 'ZK_CIRCUIT', 'ZKVM'])
+
+/** The L1 deployment config file (deploy/config/*.json); every field is required and checked. */
+export const deployConfigSchema = z
+  .object({
+    /** The RPC must report this chain id; guards against deploying to the wrong network. */
+    l1ChainId: positive(UINT64),
+    l2ChainId: positive(UINT64),
+    timelock: z
+      .object({
+        minDelaySeconds: uint(UINT64),
+        /** May schedule (and cancel) operations: typically a multisig. */
+        proposers: z.array(address).min(1),
+        /** May execute ready operations; an empty list is rejected, use the proposers. */
+        executors: z.array(address).min(1),
+      })
+      .strict(),
+    genesis: z.object({ blockHash: bytes32, stateRoot: bytes32 }).strict(),
+    inbox: z
+      .object({
+        ringBufferSize: positive(UINT64).min(2),
+        maxBlocksPerBatch: positive(65535),
+        maxBlobsPerBatch: positive(255),
+        anchorWindow: positive(256),
+        fallbackWindow: uint(UINT64),
+        basedMode: z.boolean(),
+        maxBatchesToVerify: positive(65535),
+      })
+      .strict(),
+    preconf: z.object({ epochLength: positive(UINT64), operators: z.array(address) }).strict(),
+    forcedInclusion: z
+      .object({
+        feeWei: z.string().regex(/^\d+$/, 'must be a decimal string of wei'),
+        inclusionDelay: uint(UINT64),
+        staleWindow: uint(UINT64),
+        maxCalldataBytes: uint(2 ** 32 - 1),
+      })
+      .strict(),
+    verifier: z
+      .object({
+        /** Each entry is one sufficient combination of proof types. */
+        sufficient: z.array(z.array(verifierName).min(1)).min(1),
+        tee: z.object({ attestationAuthority: address, maxInstanceValiditySeconds: positive(UINT64) }).strict(),
+        /** Address of an already deployed zk circuit verifier, if any. */
+        zkCircuit: address.optional(),
+        /** Address of an already deployed zkVM verifier, if any. */
+        zkvm: address.optional(),
+      })
+      .strict(),
+  })
+  .strict()
+
+export type DeployConfig = z.infer<typeof deployConfigSchema>
+
+/** Validates a parsed config; the error names each bad field and what is wrong with it. */
+export function parseDeployConfig(input: unknown, source = 'config'): DeployConfig {
+  const result = deployConfigSchema.safeParse(input)
+  if (result.success) return result.data
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+  throw new CairnError('DEPLOY_CONFIG_INVALID', `${source} is invalid:\n  ${problems.join('\n  ')}`, {
+    details: { issues: result.error.issues },
+  })
+}
+
+export function loadDeployConfig(path: string): DeployConfig {
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (cause) {
+    throw new CairnError('DEPLOY_CONFIG_UNREADABLE', `Cannot read deploy config ${path}: ${String(cause)}`, { cause })
+  }
+  return parseDeployConfig(raw, path)
+}

@@ -1,0 +1,1 @@
+export { type AnvilInstance, type StartAnvilOptions, anvilBinaryPath, freePort, startAnvil } from './anvil.ts'

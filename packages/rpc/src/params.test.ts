@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest'
+import { RpcError } from './errors.ts'
+import {
+  addressSchema,
+  blockNumberOrTagSchema,
+  blockSelectorSchema,
+  callRequestSchema,
+  dataSchema,
+  hashSchema,
+  logCriteriaSchema,
+  parseParam,
+  parseParams,
+  quantitySchema,
+  stateOverridesSchema,
+  uint64Schema,
+} from './params.ts'
+
+const ADDRESS = '0x00000000000000000000000000000000000000aa'
+const HASH = `0x${'11'.repeat(32)}`
+
+function failure(run: () => unknown): { rpcCode: number; message: string } {
+  try {
+    run()
+  } catch (error) {
+    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
+    throw error
+  }
+  throw new Error('expected a failure')
+}
+
+describe('quantities', () => {
+  it('accepts canonical quantities', () => {
+    expect(parseParam(quantitySchema, '0x0', 0)).toBe(0n)
+    expect(parseParam(quantitySchema, '0x1F', 0)).toBe(31n)
+    expect(parseParam(quantitySchema, `0x${'f'.repeat(64)}`, 0)).toBe(2n ** 256n - 1n)
+  })
+
+  it('rejects what geth rejects, naming the argument', () => {
+    expect(failure(() => parseParam(quantitySchema, '0x01', 2))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid argument 2: hex number with leading zero digits',
+    })
+    expect(failure(() => parseParam(quantitySchema, '12', 0)).message).toBe(
+      'invalid argument 0: hex string without 0x prefix',
+    )
+    expect(failure(() => parseParam(quantitySchema, '0x', 0)).message).toBe('invalid argument 0: hex string "0x"')
+    expect(failure(() => parseParam(quantitySchema, '0xzz', 0)).message).toBe('invalid argument 0: invalid hex string')
+    expect(failure(() => parseParam(quantitySchema, `0x1${'0'.repeat(64)}`, 0)).message).toBe(
+      'invalid argument 0: hex number > 256 bits',
+    )
+    expect(failure(() => parseParam(uint64Schema, `0x1${'0'.repeat(16)}`, 0)).message).toBe(
+      'invalid argument 0: hex number > 64 bits',
+    )
+    expect(failure(() => parseParam(quantitySchema, 5, 0)).message).toContain('non-string')
+  })
+})
+
+describe('bytes', () => {
+  it('parses data of even length, empty included', () => {
+    expect(parseParam(dataSchema, '0x', 0)).toEqual(new Uint8Array())
+    expect(parseParam(dataSchema, '0xABcd', 0)).toEqual(new Uint8Array([0xab, 0xcd]))
+    expect(failure(() => parseParam(dataSchema, '0xabc', 0)).message).toBe(
+      'invalid argument 0: hex string of odd length',
+    )
+  })
+
+  it('accepts addresses in any case but only 20 bytes', () => {
+    expect(parseParam(addressSchema, ADDRESS.toUpperCase().replace('0X', '0x'), 0)).toHaveLength(20)
+    expect(failure(() => parseParam(addressSchema, '0x1234', 0)).message).toBe(
+      'invalid argument 0: hex string has length 4, want 40 for common.Address',
+    )
+  })
+
+  it('accepts 32-byte hashes only', () => {
+    expect(parseParam(hashSchema, HASH, 0)).toEqual(new Uint8Array(32).fill(0x11))
+    expect(failure(() => parseParam(hashSchema, ADDRESS, 0)).message).toContain('want 64 for common.Hash')
+  })
+})
+
+describe('block parameters', () => {
+  it('parses tags and numbers', () => {
+    for (const tag of ['latest', 'pending', 'safe', 'finalized', 'earliest']) {
+      expect(parseParam(blockNumberOrTagSchema, tag, 0)).toBe(tag)
+    }
+    expect(parseParam(blockNumberOrTagSchema, '0x10', 0)).toBe(16n)
+    expect(failure(() => parseParam(blockNumberOrTagSchema, 'newest', 0)).message).toBe(
+      'invalid argument 0: hex string without 0x prefix',
+    )
+    expect(failure(() => parseParam(blockNumberOrTagSchema, '0x8000000000000000', 0)).message).toBe(
+      'invalid argument 0: block number larger than int64',
+    )
+  })
+
+  it('parses EIP-1898 selectors', () => {
+    expect(parseParam(blockSelectorSchema, 'safe', 1)).toBe('safe')
+    expect(parseParam(blockSelectorSchema, '0x5', 1)).toBe(5n)
+    expect(parseParam(blockSelectorSchema, HASH, 1)).toEqual({
+      blockHash: new Uint8Array(32).fill(0x11),
+      requireCanonical: false,
+    })
+    expect(parseParam(blockSelectorSchema, { blockNumber: '0x7' }, 1)).toBe(7n)
+    expect(parseParam(blockSelectorSchema, { blockHash: HASH, requireCanonical: true }, 1)).toEqual({
+      blockHash: new Uint8Array(32).fill(0x11),
+      requireCanonical: true,
+    })
+    expect(failure(() => parseParam(blockSelectorSchema, { blockHash: HASH, blockNumber: '0x1' }, 1)).message).toBe(
+      'invalid argument 1: cannot specify both BlockHash and BlockNumber, choose one or the other',
+    )
+  })
+})
+
+describe('call requests', () => {
+  it('parses every field into bigints and bytes', () => {
+    const request = parseParam(
+      callRequestSchema,
+      {
+        from: ADDRESS,
+        to: null,
+        gas: '0x5208',
+        maxFeePerGas: '0x3b9aca00',
+        maxPriorityFeePerGas: '0x1',
+        value: '0xde0b6b3a7640000',
+        input: '0x6001',
+        nonce: '0x3',
+        accessList: [{ address: ADDRESS, storageKeys: [HASH] }],
+        authorizationList: [{ chainId: '0x1', address: ADDRESS, nonce: '0x0', yParity: '0x1', r: '0x2', s: '0x3' }],
+        type: '0x4',
+        chainId: '0x2a',
+        someUnknownField: 1,
+      },
+      0,
+    )
+    expect(request).toEqual({
+      from: new Uint8Array(20).fill(0).map((_, i) => (i === 19 ? 0xaa : 0)),
+      to: null,
+      gas: 21000n,
+      maxFeePerGas: 1_000_000_000n,
+      maxPriorityFeePerGas: 1n,
+      value: 10n ** 18n,
+      data: new Uint8Array([0x60, 0x01]),
+      nonce: 3n,
+      accessList: [{ address: expect.any(Uint8Array), storageKeys: [new Uint8Array(32).fill(0x11)] }],
+      authorizationList: [{ chainId: 1n, address: expect.any(Uint8Array), nonce: 0n, yParity: 1, r: 2n, s: 3n }],
+      type: 4,
+      chainId: 42n,
+    })
+  })
+
+  it('takes input over data when both agree and refuses them when they differ', () => {
+    expect(parseParam(callRequestSchema, { data: '0x01', input: '0x01' }, 0).data).toEqual(new Uint8Array([1]))
+    expect(parseParam(callRequestSchema, { data: '0x02' }, 0).data).toEqual(new Uint8Array([2]))
+    expect(failure(() => parseParam(callRequestSchema, { data: '0x01', input: '0x02' }, 0)).message).toBe(
+      'invalid argument 0: both "data" and "input" are set and not equal. Please use "input" to pass transaction call data',
+    )
+  })
+
+  it('names the bad field', () => {
+    expect(failure(() => parseParam(callRequestSchema, { gas: '0x05208' }, 0)).message).toBe(
+      'invalid argument 0: gas: hex number with leading zero digits',
+    )
+    expect(failure(() => parseParam(callRequestSchema, { to: '0x12' }, 0)).message).toBe(
+      'invalid argument 0: to: hex string has length 2, want 40 for common.Address',
+    )
+  })
+})
+
+describe('state overrides', () => {
+  it('parses balance, nonce, code and storage', () => {
+    const overrides = parseParam(
+      stateOverridesSchema,
+      { [ADDRESS]: { balance: '0x1', nonce: '0x2', code: '0x60', stateDiff: { [HASH]: HASH } } },
+      2,
+    )
+    expect(overrides).toEqual([
+      {
+        address: expect.any(Uint8Array),
+        balance: 1n,
+        nonce: 2n,
+        code: new Uint8Array([0x60]),
+        stateDiff: [[new Uint8Array(32).fill(0x11), new Uint8Array(32).fill(0x11)]],
+      },
+    ])
+  })
+
+  it('refuses bad addresses and state with stateDiff', () => {
+    expect(failure(() => parseParam(stateOverridesSchema, { '0x12': {} }, 2)).message).toContain('account 0x12')
+    expect(
+      failure(() => parseParam(stateOverridesSchema, { [ADDRESS]: { state: {}, stateDiff: {} } }, 2)).message,
+    ).toContain("has both 'state' and 'stateDiff'")
+  })
+})
+
+describe('log criteria', () => {
+  it('normalizes address and topics', () => {
+    const criteria = parseParam(
+      logCriteriaSchema,
+      { fromBlock: '0x1', toBlock: 'latest', address: ADDRESS, topics: [HASH, null, [HASH, HASH], [HASH, null]] },
+      0,
+    )
+    expect(criteria.fromBlock).toBe(1n)
+    expect(criteria.toBlock).toBe('latest')
+    expect(criteria.addresses).toHaveLength(1)
+    expect(criteria.topics.map((t) => (t === null ? null : t.length))).toEqual([1, null, 2, null])
+  })
+
+  it('refuses blockHash with a range and too many topics', () => {
+    expect(failure(() => parseParam(logCriteriaSchema, { blockHash: HASH, fromBlock: '0x1' }, 0)).message).toBe(
+      'invalid argument 0: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other',
+    )
+    expect(failure(() => parseParam(logCriteriaSchema, { topics: [null, null, null, null, null] }, 0)).message).toBe(
+      'invalid argument 0: exceed max topics',
+    )
+  })
+})
+
+describe('parseParams', () => {
+  it('checks arity like geth', () => {
+    expect(parseParams(['0x1'], [quantitySchema, blockNumberOrTagSchema], 1)).toEqual([1n, undefined])
+    expect(failure(() => parseParams([], [quantitySchema], 1)).message).toBe('missing value for required argument 0')
+    expect(failure(() => parseParams(['0x1', '0x2'], [quantitySchema])).message).toBe(
+      'too many arguments, want at most 1',
+    )
+  })
+})

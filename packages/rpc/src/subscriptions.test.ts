@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { matchesLogCriteria, newSubscriptionId, startSubscription } from './subscriptions.ts'
+import { bytes32, FakeSubscriptionSource, fakeLog } from './testing/fake-source.ts'
+
+const address = new Uint8Array(20).fill(0x11)
+const other = new Uint8Array(20).fill(0x22)
+const log = fakeLog({ address, topics: [bytes32(1), bytes32(2), bytes32(3)] })
+
+describe('matchesLogCriteria', () => {
+  it('matches everything with empty criteria', () => {
+    expect(matchesLogCriteria(log, { addresses: [], topics: [] })).toBe(true)
+  })
+
+  it('matches any of several addresses', () => {
+    expect(matchesLogCriteria(log, { addresses: [other, address], topics: [] })).toBe(true)
+    expect(matchesLogCriteria(log, { addresses: [other], topics: [] })).toBe(false)
+  })
+
+  it('treats null positions as wildcards and lists as alternatives', () => {
+    expect(matchesLogCriteria(log, { addresses: [], topics: [null, [bytes32(9), bytes32(2)]] })).toBe(true)
+    expect(matchesLogCriteria(log, { addresses: [], topics: [null, [bytes32(9)]] })).toBe(false)
+    expect(matchesLogCriteria(log, { addresses: [], topics: [[bytes32(1)], null, [bytes32(3)]] })).toBe(true)
+  })
+
+  it('never matches a log with fewer topics than positions', () => {
+    expect(matchesLogCriteria(log, { addresses: [], topics: [null, null, null, null] })).toBe(false)
+  })
+})
+
+describe('startSubscription', () => {
+  it('sends one notification per matching log', () => {
+    const source = new FakeSubscriptionSource()
+    const results: unknown[] = []
+    const cancel = startSubscription(source, ['logs', { topics: [null, `0x${'02'.repeat(32)}`] }], (r) =>
+      results.push(r),
+    )
+    source.pushLogs([log, fakeLog({ topics: [bytes32(1)] }), { ...log, logIndex: 5 }])
+    expect(results).toHaveLength(2)
+    cancel()
+    expect(source.listenerCount).toBe(0)
+  })
+
+  it('supports full pending transactions only when the source does', () => {
+    const source = new FakeSubscriptionSource()
+    expect(() => startSubscription(source, ['newPendingTransactions', true], () => {})).toThrow(/not supported/)
+    const full: unknown[] = []
+    const withFull = Object.assign(source, {
+      onPendingTransactionFull: (listener: (tx: unknown) => void) => {
+        listener({ hash: '0x1' })
+        return () => {}
+      },
+    })
+    startSubscription(withFull, ['newPendingTransactions', true], (tx) => full.push(tx))
+    expect(full).toEqual([{ hash: '0x1' }])
+  })
+
+  it('makes geth-shaped ids', () => {
+    for (let i = 0; i < 50; i++) expect(newSubscriptionId()).toMatch(/^0x[1-9a-f][0-9a-f]{0,31}$|^0x0$/)
+  })
+})

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { equalBytes, type Hex, type LogRecord } from '@cairn/primitives'
+import { invalidParams, RpcError, RpcErrorCode } from './errors.ts'
+import { formatLog, type LogJson } from './format.ts'
+import { logCriteriaSchema, parseParam, type LogCriteria } from './params.ts'
+
+/** Where chain events come from; each `on*` returns its unsubscribe function. */
+export interface SubscriptionSource {
+  /** `header` is already the JSON geth would send (see formatHeader). */
+  onNewHead(listener: (header: unknown) => void): () => void
+  /** Logs of a new canonical block, or of a dropped block with `removed: true` (reorg). */
+  onLogs(listener: (logs: LogRecord[]) => void): () => void
+  onPendingTransaction(listener: (hash: Hex) => void): () => void
+  /** Optional: full pending transactions (already-formatted JSON) for `newPendingTransactions, true`. */
+  onPendingTransactionFull?(listener: (tx: unknown) => void): () => void
+}
+
+/** Address and topic part of log criteria; block bounds are the caller's business. */
+export type LogMatchCriteria = Pick<LogCriteria, 'addresses' | 'topics'>
+
+/**
+ * geth's filterLogs: the address must be one of `addresses` (if any), and for each topic
+ * position the log's topic must be one of the alternatives (null: anything). A log with fewer
+ * topics than positions never matches.
+ */
+export function matchesLogCriteria(log: LogRecord, criteria: LogMatchCriteria): boolean {
+  if (criteria.addresses.length > 0 && !criteria.addresses.some((address) => equalBytes(address, log.address))) {
+    return false
+  }
+  if (criteria.topics.length > log.topics.length) return false
+  for (let position = 0; position < criteria.topics.length; position++) {
+    const alternatives = criteria.topics[position]
+    if (alternatives === null || alternatives === undefined || alternatives.length === 0) continue
+    const topic = log.topics[position]!
+    if (!alternatives.some((alternative) => equalBytes(alternative, topic))) return false
+  }
+  return true
+}
+
+/** geth's random ids: 16 random bytes in hex, leading zeros trimmed. */
+export function newSubscriptionId(): Hex {
+  const hex = randomBytes(16).toString('hex').replace(/^0+/, '')
+  return `0x${hex === '' ? '0' : hex}`
+}
+
+export type SubscriptionKind = 'newHeads' | 'logs' | 'newPendingTransactions'
+
+/** Called for each notification's `result`. */
+export type SubscriptionNotify = (result: unknown) => void
+
+/**
+ * Starts one eth_subscribe subscription from its params (`[kind, ...args]`) and returns its
+ * cancel function. Throws geth's errors for unknown kinds and bad arguments.
+ */
+export function startSubscription(
+  source: SubscriptionSource,
+  params: readonly unknown[],
+  notify: SubscriptionNotify,
+): () => void {
+  const kind = params[0]
+  if (typeof kind !== 'string') throw invalidParams('expected subscription name as first argument')
+  switch (kind) {
+    case 'newHeads':
+      if (params.length > 1) throw invalidParams('too many arguments, want at most 1')
+      return source.onNewHead(notify)
+    case 'logs':
+      return startLogsSubscription(source, params, notify)
+    case 'newPendingTransactions':
+      return startPendingSubscription(source, params, notify)
+    default:
+      throw new RpcError(RpcErrorCode.MethodNotFound, `no "${kind}" subscription in eth namespace`, {
+        code: 'RPC_SUBSCRIPTION_NOT_FOUND',
+      })
+  }
+}
+
+function startLogsSubscription(
+  source: SubscriptionSource,
+  params: readonly unknown[],
+  notify: SubscriptionNotify,
+): () => void {
+  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
+  const criteria: LogMatchCriteria =
+    params[1] === undefined || params[1] === null
+      ? { addresses: [], topics: [] }
+      : parseParam(logCriteriaSchema, params[1], 1)
+  return source.onLogs((logs) => {
+    // One notification per log, like geth.
+    for (const log of logs) if (matchesLogCriteria(log, criteria)) notify(formattedLog(log))
+  })
+}
+
+const formattedLogs = new WeakMap<LogRecord, LogJson>()
+
+/** The same record reaches every subscriber: format it once (the server also serializes it once). */
+function formattedLog(log: LogRecord): LogJson {
+  let json = formattedLogs.get(log)
+  if (json === undefined) {
+    json = formatLog(log)
+    formattedLogs.set(log, json)
+  }
+  return json
+}
+
+const fullTransactionsSchema = z.boolean({ error: 'cannot unmarshal non-bool into bool' })
+
+function startPendingSubscription(
+  source: SubscriptionSource,
+  params: readonly unknown[],
+  notify: SubscriptionNotify,
+): () => void {
+  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
+  const fullTransactions =
+    params[1] === undefined || params[1] === null ? false : parseParam(fullTransactionsSchema, params[1], 1)
+  if (!fullTransactions) return source.onPendingTransaction(notify)
+  if (source.onPendingTransactionFull === undefined) {
+    throw invalidParams(
+      'invalid argument 1: full pending transactions are not supported by this node; subscribe with false',
+    )
+  }
+  return source.onPendingTransactionFull(notify)
+}

@@ -1,0 +1,70 @@
+import { isCairnError } from '@cairn/primitives'
+import { describe, expect, it } from 'vitest'
+import { TestChain } from '../test/harness.ts'
+import { TracerError, createTracer } from './index.ts'
+
+function traceError(run: () => unknown): TracerError {
+  try {
+    run()
+  } catch (error) {
+    if (error instanceof TracerError) return error
+    throw error
+  }
+  throw new Error('expected a TracerError')
+}
+
+describe('createTracer', () => {
+  it('uses the struct logger when no tracer is named, configured by the top-level flags', async () => {
+    const chain = await TestChain.create()
+    const recipient = TestChain.address('0x00000000000000000000000000000000000000aa')
+    const tracer = createTracer({ disableStorage: true, enableMemory: true, limit: 0 })
+    const { result } = await chain.trace(chain.tx({ to: recipient, gasLimit: 21_000n }), tracer)
+    expect(result).toStrictEqual({ gas: 21000, failed: false, returnValue: '0x', structLogs: [] })
+  })
+
+  it('maps "callTracer" with its tracerConfig', async () => {
+    const chain = await TestChain.create()
+    const recipient = TestChain.address('0x00000000000000000000000000000000000000aa')
+    const tracer = createTracer({ tracer: 'callTracer', tracerConfig: { onlyTopCall: true, withLog: true } })
+    const { result } = await chain.trace(chain.tx({ to: recipient, gasLimit: 21_000n }), tracer)
+    expect(result).toMatchObject({ type: 'CALL', gas: '0x5208', gasUsed: '0x5208' })
+  })
+
+  it('returns {} for noopTracer', async () => {
+    const chain = await TestChain.create()
+    const recipient = TestChain.address('0x00000000000000000000000000000000000000aa')
+    const { result } = await chain.trace(
+      chain.tx({ to: recipient, gasLimit: 21_000n }),
+      createTracer({ tracer: 'noopTracer' }),
+    )
+    expect(result).toStrictEqual({})
+  })
+
+  it('refuses unknown tracer names with TRACER_NOT_FOUND', () => {
+    const error = traceError(() => createTracer({ tracer: 'fancyTracer' }))
+    expect(isCairnError(error, 'TRACER_NOT_FOUND')).toBe(true)
+    expect(error.message).toBe('tracer not found: fancyTracer')
+  })
+
+  it('refuses JavaScript tracers and unimplemented native ones with TRACER_NOT_SUPPORTED', () => {
+    const js = traceError(() =>
+      createTracer({ tracer: '{data: [], step: function(log) {}, result: function() { return this.data }}' }),
+    )
+    expect(js.code).toBe('TRACER_NOT_SUPPORTED')
+    expect(js.message).toMatch(/JavaScript tracers are not supported/)
+    expect(traceError(() => createTracer({ tracer: 'opcountTracer' })).code).toBe('TRACER_NOT_SUPPORTED')
+    expect(traceError(() => createTracer({ tracer: 'prestateTracer' })).message).toBe(
+      'tracer not supported: prestateTracer; use the default struct logger or "callTracer"',
+    )
+  })
+
+  it('names the bad setting when options have the wrong type', () => {
+    expect(traceError(() => createTracer({ tracer: 'callTracer', tracerConfig: { onlyTopCall: 'yes' } })).message).toBe(
+      'tracerConfig.onlyTopCall must be a boolean, got "yes"',
+    )
+    expect(traceError(() => createTracer({ limit: '10' as unknown as number })).code).toBe('TRACER_INVALID_CONFIG')
+    expect(traceError(() => createTracer({ tracer: 'callTracer', tracerConfig: [] })).code).toBe(
+      'TRACER_INVALID_CONFIG',
+    )
+  })
+})

@@ -1,0 +1,113 @@
+import { type CallTracerConfig, createCallTracer } from './call-tracer.ts'
+import { TracerError } from './errors.ts'
+import { createStructLogger } from './struct-logger.ts'
+import type { EvmTracer } from './types.ts'
+
+/** The options object of `debug_traceTransaction` / `debug_traceCall` (geth's TraceConfig). */
+export interface TraceOptions {
+  tracer?: string | null
+  tracerConfig?: unknown
+  disableStorage?: boolean
+  disableStack?: boolean
+  enableMemory?: boolean
+  enableReturnData?: boolean
+  limit?: number
+  /** Accepted for compatibility; the RPC layer enforces time limits. */
+  timeout?: string
+  /** Accepted and ignored, as by geth's RPC (it only prints to the node's stdout). */
+  debug?: boolean
+}
+
+// geth's JavaScript tracers (eth/tracers/js/internal/tracers); named here so the error says why they fail.
+const JS_TRACER_NAMES = new Set([
+  'bigramTracer',
+  'evmdisTracer',
+  'opcountTracer',
+  'trigramTracer',
+  'unigramTracer',
+  'callTracerLegacy',
+])
+// Native tracers geth ships that Cairn does not implement yet.
+const UNIMPLEMENTED_NATIVE = new Set(['prestateTracer', '4byteTracer', 'flatCallTracer', 'muxTracer', 'erc7562Tracer'])
+
+const STRUCT_LOGGER_FLAGS = ['disableStorage', 'disableStack', 'enableMemory', 'enableReturnData', 'debug'] as const
+
+/**
+ * Maps a `debug_trace*` options object to a tracer the way geth does: no `tracer` selects the struct
+ * logger (configured by the top-level flags), `callTracer` the call tracer (configured by `tracerConfig`),
+ * `noopTracer` an empty result. JavaScript tracers and unknown names are refused with a TracerError.
+ */
+export function createTracer(options: TraceOptions = {}): EvmTracer {
+  if (typeof options !== 'object' || options === null) {
+    throw new TracerError('TRACER_INVALID_CONFIG', 'trace options must be an object')
+  }
+  const name = options.tracer
+  if (name === undefined || name === null) {
+    for (const flag of STRUCT_LOGGER_FLAGS) expectType(options[flag], 'boolean', flag)
+    expectType(options.limit, 'number', 'limit')
+    return createStructLogger({
+      disableStorage: options.disableStorage === true,
+      disableStack: options.disableStack === true,
+      enableMemory: options.enableMemory === true,
+      enableReturnData: options.enableReturnData === true,
+      limit: options.limit ?? 0,
+    })
+  }
+  if (typeof name !== 'string') throw new TracerError('TRACER_INVALID_CONFIG', 'tracer must be a string')
+  switch (name) {
+    case 'callTracer':
+      return createCallTracer(callTracerConfig(options.tracerConfig))
+    case 'noopTracer':
+      return createNoopTracer()
+  }
+  if (JS_TRACER_NAMES.has(name) || looksLikeJavaScript(name)) {
+    throw new TracerError(
+      'TRACER_NOT_SUPPORTED',
+      'JavaScript tracers are not supported; use the default struct logger or tracer "callTracer"',
+      { details: { tracer: name.length > 64 ? `${name.slice(0, 64)}…` : name } },
+    )
+  }
+  if (UNIMPLEMENTED_NATIVE.has(name)) {
+    throw new TracerError(
+      'TRACER_NOT_SUPPORTED',
+      `tracer not supported: ${name}; use the default struct logger or "callTracer"`,
+      {
+        details: { tracer: name },
+      },
+    )
+  }
+  throw new TracerError('TRACER_NOT_FOUND', `tracer not found: ${name}`, { details: { tracer: name } })
+}
+
+function callTracerConfig(raw: unknown): CallTracerConfig {
+  if (raw === undefined || raw === null) return {}
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TracerError('TRACER_INVALID_CONFIG', 'tracerConfig for callTracer must be an object')
+  }
+  const config = raw as Record<string, unknown>
+  expectType(config.onlyTopCall, 'boolean', 'tracerConfig.onlyTopCall')
+  expectType(config.withLog, 'boolean', 'tracerConfig.withLog')
+  return { onlyTopCall: config.onlyTopCall === true, withLog: config.withLog === true }
+}
+
+function expectType(value: unknown, type: 'boolean' | 'number', field: string): void {
+  if (value === undefined || value === null || typeof value === type) return
+  throw new TracerError('TRACER_INVALID_CONFIG', `${field} must be a ${type}, got ${JSON.stringify(value)}`, {
+    details: { field, value },
+  })
+}
+
+function looksLikeJavaScript(name: string): boolean {
+  return /[{}()]/.test(name)
+}
+
+/** geth's `noopTracer`: runs the transaction and returns `{}`. */
+function createNoopTracer(): EvmTracer {
+  return {
+    attach() {},
+    detach() {},
+    result() {
+      return {}
+    },
+  }
+}

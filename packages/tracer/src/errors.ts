@@ -1,0 +1,21 @@
+import { CairnError } from '@cairn/primitives'
+
+export type TracerErrorCode =
+  | 'TRACER_NOT_FOUND'
+  | 'TRACER_NOT_SUPPORTED'
+  | 'TRACER_INVALID_CONFIG'
+  | 'TRACER_NOT_ATTACHED'
+
+/** Raised when a trace request cannot be honoured; `code` maps to an RPC error, `message` mirrors geth's where geth has one. */
+export class TracerError extends CairnError {
+  override readonly name: string = 'TracerError'
+  declare readonly code: TracerErrorCode
+
+  constructor(
+    code: TracerErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(code, message, options)
+  }
+}

@@ -1,0 +1,11 @@
+export { type CallFrame, type CallLog, type CallTracerConfig, type CallType, createCallTracer } from './call-tracer.ts'
+export { createTracer, type TraceOptions } from './create-tracer.ts'
+export { TracerError, type TracerErrorCode } from './errors.ts'
+export { decodeRevertReason } from './revert-reason.ts'
+export {
+  createStructLogger,
+  type StructLog,
+  type StructLoggerConfig,
+  type StructLoggerResult,
+} from './struct-logger.ts'
+export type { EvmTracer, TraceContext } from './types.ts'
