@@ -7,9 +7,11 @@ import {
   Address,
   KECCAK256_NULL,
   KECCAK256_RLP,
+  bigIntToUnpaddedBytes,
   bytesToHex,
   createZeroAddress,
   equalsBytes,
+  generateAddress,
 } from '@ethereumjs/util'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import type { BlockHashSource } from '@cairn/executor'
@@ -29,8 +31,8 @@ export interface CallOutcome {
 }
 
 const DELEGATION_PREFIX = Uint8Array.of(0xef, 0x01, 0x00)
-/** Idle VMs kept for reuse; concurrent calls beyond this build throw-away VMs. */
-const MAX_IDLE_VMS = 8
+/** VMs in the call pool. */
+const VM_POOL_SIZE = 4
 
 export interface AccessListResult {
   accessList: { address: string; storageKeys: string[] }[]
@@ -52,19 +54,23 @@ export class CallRunner {
   ) {}
 
   private readonly idle: VM[] = []
+  private readonly waiting: ((vm: VM) => void)[] = []
+  private created = 0
 
   /**
    * Runs `work` on a VM whose state is `block`'s post-state with `overrides` applied. VMs are
    * pooled (building one costs more than most calls): each call points a VM at its root (keeping
    * warm caches when the root is unchanged) and everything it does sits in a checkpoint that is
-   * reverted afterwards, so nothing reaches the node store.
+   * reverted afterwards, so nothing reaches the node store. Beyond the pool size calls queue: on
+   * one thread more VMs add no throughput, only garbage.
    */
   async withVm<T>(env: CallEnvironment, work: (vm: VM) => Promise<T>): Promise<T> {
-    const vm = this.idle.pop() ?? (await this.createVm())
+    const vm = await this.acquire()
     const stateManager = vm.stateManager as MerkleStateManager
     try {
-      if (!equalsBytes(await stateManager.getStateRoot(), env.block.header.stateRoot))
+      if (!equalsBytes(await stateManager.getStateRoot(), env.block.header.stateRoot)) {
         await stateManager.setStateRoot(env.block.header.stateRoot)
+      }
       await stateManager.checkpoint()
       try {
         for (const override of env.overrides ?? []) await applyOverride(stateManager, override)
@@ -73,8 +79,24 @@ export class CallRunner {
         await stateManager.revert()
       }
     } finally {
-      if (this.idle.length < MAX_IDLE_VMS) this.idle.push(vm)
+      this.release(vm)
     }
+  }
+
+  private async acquire(): Promise<VM> {
+    const idle = this.idle.pop()
+    if (idle !== undefined) return idle
+    if (this.created < VM_POOL_SIZE) {
+      this.created++
+      return this.createVm()
+    }
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  private release(vm: VM): void {
+    const next = this.waiting.shift()
+    if (next !== undefined) next(vm)
+    else this.idle.push(vm)
   }
 
   private async createVm(): Promise<VM> {
@@ -298,7 +320,18 @@ export class CallRunner {
     const block = this.callBlock(env.block, request)
     const gasLimit = this.gasLimitFor(request, block)
     const sender = bytesToHex(request.from ?? createZeroAddress().bytes)
-    const to = request.to == null ? undefined : bytesToHex(request.to)
+    // Like geth, a creation excludes the address it would create (it is warm like any call target).
+    const to =
+      request.to == null
+        ? bytesToHex(
+            generateAddress(
+              hexBytes(sender),
+              bigIntToUnpaddedBytes(
+                request.nonce ?? (await vm.stateManager.getAccount(new Address(hexBytes(sender))))?.nonce ?? 0n,
+              ),
+            ),
+          )
+        : bytesToHex(request.to)
     let accessList =
       request.accessList?.map((e) => ({
         address: bytesToHex(e.address),
@@ -315,7 +348,7 @@ export class CallRunner {
         .filter(
           (e) =>
             e.address.toLowerCase() !== sender.toLowerCase() &&
-            e.address.toLowerCase() !== to?.toLowerCase() &&
+            e.address.toLowerCase() !== to.toLowerCase() &&
             !isPrecompile(e.address),
         )
         .map((e) => ({ address: e.address, storageKeys: [...e.storageKeys] }))

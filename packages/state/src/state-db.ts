@@ -35,6 +35,7 @@ export interface StateDBOptions {
 export class StateDB {
   readonly trieDB: LevelTrieDB
   private readonly options: Required<StateDBOptions>
+  private readonly views = new Map<string, MerkleStateManager>()
 
   constructor(
     private readonly store: BytesStore,
@@ -79,6 +80,26 @@ export class StateDB {
       trie: this.trieAt(root, 0),
       caches: new Caches({ account: { size: 1000 }, storage: { size: 1000 }, code: { size: 100 } }),
     })
+  }
+
+  /**
+   * A read-only view of the state at `root`, shared by readers of the same root (RPC state
+   * queries, the mempool's admission checks) so their account and slot caches stay warm. Never
+   * execute on it: use {@link stateAt} for that.
+   */
+  view(root: Uint8Array): MerkleStateManager {
+    const key = Buffer.from(root).toString('hex')
+    let view = this.views.get(key)
+    if (view === undefined) {
+      view = new MerkleStateManager({
+        common: this.common,
+        trie: this.trieAt(root, 0),
+        caches: new Caches({ account: { size: 50_000 }, storage: { size: 50_000 }, code: { size: 1_000 } }),
+      })
+      this.views.set(key, view)
+      if (this.views.size > 8) this.views.delete(this.views.keys().next().value!)
+    }
+    return view
   }
 
   async hasState(root: Uint8Array): Promise<boolean> {

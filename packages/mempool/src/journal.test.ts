@@ -1,0 +1,236 @@
+import { spawn } from 'node:child_process'
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bytesToHex } from '@ethereumjs/util'
+import { ACCOUNTS, GWEI, InMemoryState, dynamicFeeTx, testCommon } from '../test/fixtures.ts'
+import { MempoolError } from './errors.ts'
+import { MempoolJournal } from './journal.ts'
+import { Mempool } from './mempool.ts'
+
+const common = testCommon()
+const [alice, bob] = ACCOUNTS as [(typeof ACCOUNTS)[0], (typeof ACCOUNTS)[0]]
+
+let dir: string
+let path: string
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cairn-mempool-journal-'))
+  path = join(dir, 'datadir', 'mempool.journal')
+})
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const raw = (n: number) => new Uint8Array(10 + n).fill(n)
+
+describe('MempoolJournal', () => {
+  it('starts empty when there is no file, creating its directory', () => {
+    const journal = new MempoolJournal(path)
+    expect(journal.load()).toEqual({ records: [], truncatedBytes: 0 })
+    expect(existsSync(path)).toBe(true)
+    journal.close()
+  })
+
+  it('reads back what it appended, in order', () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    for (let i = 1; i <= 5; i++) journal.append(raw(i))
+    journal.close()
+    const reopened = new MempoolJournal(path)
+    const { records, truncatedBytes } = reopened.load()
+    expect(records).toEqual([1, 2, 3, 4, 5].map(raw))
+    expect(truncatedBytes).toBe(0)
+    expect(reopened.recordCount).toBe(5)
+    reopened.close()
+  })
+
+  it('tolerates a torn last record: keeps the whole ones and cuts the tail off the file', () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    journal.append(raw(1))
+    journal.append(raw(2))
+    journal.close()
+    const fullSize = statSync(path).size
+    truncateSync(path, fullSize - 3)
+
+    const reopened = new MempoolJournal(path)
+    const { records, truncatedBytes } = reopened.load()
+    expect(records).toEqual([raw(1)])
+    expect(truncatedBytes).toBe(8 + raw(2).length - 3)
+    // Appends after the cut land on a clean record boundary.
+    reopened.append(raw(3))
+    reopened.close()
+    expect(new MempoolJournal(path).load().records).toEqual([raw(1), raw(3)])
+  })
+
+  it('stops at a record whose checksum does not match', () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    journal.append(raw(1))
+    journal.append(raw(2))
+    journal.close()
+    const bytes = readFileSync(path)
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
+    writeFileSync(path, bytes)
+    expect(new MempoolJournal(path).load().records).toEqual([raw(1)])
+  })
+
+  it('refuses to touch a file that is not a mempool journal', () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    journal.close()
+    writeFileSync(path, 'some operator notes, not a journal')
+    expect(() => new MempoolJournal(path).load()).toThrow(MempoolError)
+    expect(readFileSync(path, 'utf8')).toBe('some operator notes, not a journal')
+  })
+
+  it('rotates to exactly the given records and keeps appending after them', () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    for (let i = 1; i <= 4; i++) journal.append(raw(i))
+    journal.rotate([raw(2), raw(4)])
+    expect(journal.recordCount).toBe(2)
+    journal.append(raw(5))
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual([raw(2), raw(4), raw(5)])
+    expect(existsSync(`${path}.tmp`)).toBe(false)
+  })
+})
+
+describe('Mempool restart', () => {
+  async function poolOver(state: InMemoryState): Promise<{ pool: Mempool; journal: MempoolJournal }> {
+    const journal = new MempoolJournal(path)
+    const pool = new Mempool({ common, state, journal, baseFee: GWEI })
+    await pool.restore()
+    return { pool, journal }
+  }
+
+  it('restores every accepted transaction in a new pool over the same journal', async () => {
+    const state = new InMemoryState()
+    const first = await poolOver(state)
+    const txs = [
+      dynamicFeeTx(alice, { nonce: 0n }, common),
+      dynamicFeeTx(alice, { nonce: 1n }, common),
+      dynamicFeeTx(alice, { nonce: 3n }, common),
+      dynamicFeeTx(bob, { nonce: 0n }, common),
+    ]
+    for (const tx of txs) await first.pool.addRaw(tx.serialize())
+    // No close, no rotation: as if the process were killed here.
+
+    const second = await poolOver(state)
+    for (const tx of txs) expect(second.pool.has(tx.hash())).toBe(true)
+    expect(second.pool.status()).toEqual({ pending: 3, queued: 1 })
+    first.journal.close()
+    second.journal.close()
+  })
+
+  it('keeps every transaction whose hash was returned when the process is killed with SIGKILL', async () => {
+    const txs = [0n, 1n, 2n, 5n].map((nonce) => dynamicFeeTx(alice, { nonce }, common))
+    const rawsPath = join(dir, 'raws.txt')
+    writeFileSync(rawsPath, txs.map((tx) => bytesToHex(tx.serialize())).join('\n'))
+    const writer = join(import.meta.dirname, '..', 'test', 'journal-writer.ts')
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, path, rawsPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const acknowledged: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      let buffered = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString()
+        const lines = buffered.split('\n')
+        buffered = lines.pop() ?? ''
+        for (const line of lines) {
+          if (line === 'done') resolve()
+          else acknowledged.push(line)
+        }
+      })
+      child.on('exit', (code) => reject(new Error(`writer exited early with ${code}`)))
+    })
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+    expect(acknowledged).toEqual(txs.map((tx) => bytesToHex(tx.hash())))
+
+    const journal = new MempoolJournal(path)
+    const pool = new Mempool({ common, state: new InMemoryState(), journal, baseFee: GWEI })
+    expect(await pool.restore()).toEqual({ restored: 4, dropped: 0, truncatedBytes: 0 })
+    for (const hash of acknowledged) expect(pool.has(hash as `0x${string}`)).toBe(true)
+    journal.close()
+  })
+
+  it('drops journaled transactions that became invalid and keeps a replacement over the replaced', async () => {
+    const state = new InMemoryState()
+    const first = await poolOver(state)
+    const included = dynamicFeeTx(alice, { nonce: 0n }, common)
+    const replaced = dynamicFeeTx(bob, { nonce: 0n, tip: GWEI }, common)
+    const replacement = dynamicFeeTx(bob, { nonce: 0n, tip: 2n * GWEI, feeCap: 20n * GWEI }, common)
+    for (const tx of [included, replaced, replacement]) await first.pool.addRaw(tx.serialize())
+    first.journal.close()
+    state.set(alice.address, { nonce: 1n })
+
+    const journal = new MempoolJournal(path)
+    const pool = new Mempool({ common, state, journal, baseFee: GWEI })
+    const result = await pool.restore()
+    expect(result).toEqual({ restored: 2, dropped: 1, truncatedBytes: 0 })
+    expect(pool.has(included.hash())).toBe(false)
+    expect(pool.has(replaced.hash())).toBe(false)
+    expect(pool.has(replacement.hash())).toBe(true)
+    // Restoring compacts the journal to the live transactions.
+    expect(journal.recordCount).toBe(1)
+    journal.close()
+  })
+
+  it('restores from a journal whose last write was torn by a kill', async () => {
+    const state = new InMemoryState()
+    const first = await poolOver(state)
+    const kept = dynamicFeeTx(alice, { nonce: 0n }, common)
+    await first.pool.addRaw(kept.serialize())
+    first.journal.close()
+    appendFileSync(path, new Uint8Array([0, 0, 0, 120, 1, 2, 3]))
+
+    const journal = new MempoolJournal(path)
+    const pool = new Mempool({ common, state, journal, baseFee: GWEI })
+    const result = await pool.restore()
+    expect(result.restored).toBe(1)
+    expect(result.truncatedBytes).toBe(7)
+    expect(pool.has(kept.hash())).toBe(true)
+    journal.close()
+  })
+
+  it('does not journal a rejected transaction', async () => {
+    const state = new InMemoryState()
+    const { pool, journal } = await poolOver(state)
+    const tx = dynamicFeeTx(alice, { nonce: 0n }, common)
+    await pool.addRaw(tx.serialize())
+    await pool.addRaw(tx.serialize()).catch(() => undefined)
+    expect(journal.recordCount).toBe(1)
+    journal.close()
+  })
+
+  it('rotates the journal on a new head once it holds twice the live transactions', async () => {
+    const state = new InMemoryState()
+    const journal = new MempoolJournal(path)
+    journal.load()
+    // Fill the journal past the rotation floor with records that are no longer live.
+    for (let i = 0; i < 1100; i++) journal.append(raw(1))
+    const pool = new Mempool({ common, state, journal, baseFee: GWEI })
+    const live = dynamicFeeTx(alice, { nonce: 0n }, common)
+    await pool.addRaw(live.serialize())
+    await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [] })
+    expect(journal.recordCount).toBe(1)
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual([live.serialize()])
+  })
+})

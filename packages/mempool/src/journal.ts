@@ -1,0 +1,139 @@
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { crc32 } from 'node:zlib'
+import { MempoolError, MempoolErrorCode } from './errors.ts'
+
+/** File magic and format version: refuses to read (and so to truncate) a file that is not ours. */
+const MAGIC = new TextEncoder().encode('CAIRNMPJ\x00\x01')
+const RECORD_HEADER_BYTES = 8
+/** Far above any transaction the pool accepts; a larger length means the file is damaged there. */
+const MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+export interface JournalLoadResult {
+  /** Raw transactions in the order they were journaled. */
+  records: Uint8Array[]
+  /** Bytes cut from the end because the last write was torn (e.g. the process was killed mid-write). */
+  truncatedBytes: number
+}
+
+/**
+ * Append-only file of accepted raw transactions, so a transaction whose hash the node returned
+ * survives `kill -9`. Each record is `length (u32 BE) | crc32 (u32 BE) | raw`. Appends go
+ * straight to the kernel with one write each (no fsync: a killed process loses nothing the
+ * kernel has; a power cut may lose the last moments). `rotate` rewrites it from the live pool
+ * through a temporary file and a rename, so a crash leaves either the old or the new file whole.
+ */
+export class MempoolJournal {
+  private fd: number | undefined
+  private records = 0
+
+  constructor(readonly path: string) {}
+
+  /** Records appended or rotated in since the last rotation: the pool compares it with its size. */
+  get recordCount(): number {
+    return this.records
+  }
+
+  /**
+   * Reads every whole record, cuts a torn or damaged tail off the file and opens it for appending.
+   * A missing file is an empty journal. Throws if the file is not a Cairn mempool journal.
+   */
+  load(): JournalLoadResult {
+    this.close()
+    mkdirSync(dirname(this.path), { recursive: true })
+    let bytes: Uint8Array
+    try {
+      bytes = readFileSync(this.path)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      this.rotate([])
+      return { records: [], truncatedBytes: 0 }
+    }
+    if (bytes.length < MAGIC.length) {
+      // A crash while the very first header was being written: nothing was acknowledged yet.
+      this.rotate([])
+      return { records: [], truncatedBytes: bytes.length }
+    }
+    if (!hasMagic(bytes)) {
+      throw new MempoolError(
+        MempoolErrorCode.JournalInvalid,
+        `${this.path} is not a Cairn mempool journal (bad header); move it away or point the node at another datadir`,
+      )
+    }
+    const records: Uint8Array[] = []
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    let offset = MAGIC.length
+    while (offset + RECORD_HEADER_BYTES <= bytes.length) {
+      const length = view.getUint32(offset)
+      const checksum = view.getUint32(offset + 4)
+      const end = offset + RECORD_HEADER_BYTES + length
+      if (length === 0 || length > MAX_RECORD_BYTES || end > bytes.length) break
+      const raw = bytes.subarray(offset + RECORD_HEADER_BYTES, end)
+      if (crc32(raw) !== checksum) break
+      records.push(new Uint8Array(raw)) // a plain copy, not a view into the Buffer
+      offset = end
+    }
+    const truncatedBytes = bytes.length - offset
+    this.fd = openSync(this.path, 'r+')
+    if (truncatedBytes > 0) ftruncateSync(this.fd, offset)
+    closeSync(this.fd)
+    this.fd = openSync(this.path, 'a')
+    this.records = records.length
+    return { records, truncatedBytes }
+  }
+
+  /** Appends one raw transaction; synchronous so the caller acknowledges only what is written. */
+  append(raw: Uint8Array): void {
+    if (this.fd === undefined) this.fd = openSync(this.path, 'a')
+    const record = encodeRecord(raw)
+    let written = 0
+    while (written < record.length) written += writeSync(this.fd, record, written)
+    this.records++
+  }
+
+  /** Replaces the journal with exactly `raws`, atomically. */
+  rotate(raws: Iterable<Uint8Array>): void {
+    const tmpPath = `${this.path}.tmp`
+    const tmp = openSync(tmpPath, 'w')
+    let count = 0
+    try {
+      const chunks: Uint8Array[] = [MAGIC]
+      for (const raw of raws) {
+        chunks.push(encodeRecord(raw))
+        count++
+      }
+      const contents = Buffer.concat(chunks)
+      let written = 0
+      while (written < contents.length) written += writeSync(tmp, contents, written)
+      // The rename must not become visible before the data it names.
+      fsyncSync(tmp)
+    } finally {
+      closeSync(tmp)
+    }
+    renameSync(tmpPath, this.path)
+    this.close()
+    this.fd = openSync(this.path, 'a')
+    this.records = count
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      closeSync(this.fd)
+      this.fd = undefined
+    }
+  }
+}
+
+function encodeRecord(raw: Uint8Array): Uint8Array {
+  const record = new Uint8Array(RECORD_HEADER_BYTES + raw.length)
+  const view = new DataView(record.buffer)
+  view.setUint32(0, raw.length)
+  view.setUint32(4, crc32(raw))
+  record.set(raw, RECORD_HEADER_BYTES)
+  return record
+}
+
+function hasMagic(bytes: Uint8Array): boolean {
+  for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return false
+  return true
+}
