@@ -24,9 +24,13 @@ export async function benchRpc(secondsPerMethod = 5, connections = 32): Promise<
     const common = createChainCommon(devGenesis(), nativeCustomCrypto())
     const deployer = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
     const { bytecode } = compileBenchToken()
-    const deploy = createFeeMarket1559Tx({ nonce: 0n, gasLimit: 3_000_000n, data: bytecode, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }, { common }).sign(deployer)
+    const deploy = createFeeMarket1559Tx(
+      { nonce: 0n, gasLimit: 3_000_000n, data: bytecode, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n },
+      { common },
+    ).sign(deployer)
     const hash = await rpc<string>(node.rpcUrl, 'eth_sendRawTransaction', [bytesToHex(deploy.serialize())])
-    while ((await rpc(node.rpcUrl, 'eth_getTransactionReceipt', [hash])) === null) await new Promise((r) => setTimeout(r, 100))
+    while ((await rpc(node.rpcUrl, 'eth_getTransactionReceipt', [hash])) === null)
+      await new Promise((r) => setTimeout(r, 100))
     const token = bytesToHex(generateAddress(hexToBytes(DEV_ACCOUNTS[0]!.address), new Uint8Array(0)))
     const holder = DEV_ACCOUNTS[0]!.address.slice(2).toLowerCase().padStart(64, '0')
 
@@ -53,5 +57,6 @@ export async function benchRpc(secondsPerMethod = 5, connections = 32): Promise<
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of await benchRpc(Number(process.argv[2] ?? 5))) console.log(`rpc ${r.method}: ${r.requestsPerSecond.toFixed(0)} req/s`)
+  for (const r of await benchRpc(Number(process.argv[2] ?? 5)))
+    console.log(`rpc ${r.method}: ${r.requestsPerSecond.toFixed(0)} req/s`)
 }

@@ -14,9 +14,15 @@ const raw: Record<string, number> = {}
 for (const kind of ['eth', 'erc20'] as const) {
   const r = await benchExecutor(kind, { txPerBlock: 1000, blocks: 5 })
   raw[kind] = r.txPerSecond
-  rows.push([`(a) executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`, `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s`])
+  rows.push([
+    `(a) executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`,
+    `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s`,
+  ])
 }
-for (const [kind, count] of [['eth', 6000], ['erc20', 4000]] as const) {
+for (const [kind, count] of [
+  ['eth', 6000],
+  ['erc20', 4000],
+] as const) {
   const r = await benchEndToEnd(kind, count)
   rows.push([
     `(b) end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`,

@@ -37,15 +37,37 @@ function genesis(): Block {
 let nonce = 0n
 /** A child block with one transaction whose receipt carries `logs`; `salt` makes siblings differ. */
 function child(parent: Block, logs: StoredReceipt['logs'], salt = 0): BlockRecord {
-  const tx = createFeeMarket1559Tx({ nonce: nonce++, to: tokenA, gasLimit: 50_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }, { common }).sign(key)
+  const tx = createFeeMarket1559Tx(
+    { nonce: nonce++, to: tokenA, gasLimit: 50_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n },
+    { common },
+  ).sign(key)
   const block = createBlock(
     {
-      header: { parentHash: parent.hash(), number: parent.header.number + 1n, gasLimit: 30_000_000n, timestamp: parent.header.timestamp + 1n + BigInt(salt), baseFeePerGas: 1_000_000_000n },
+      header: {
+        parentHash: parent.hash(),
+        number: parent.header.number + 1n,
+        gasLimit: 30_000_000n,
+        timestamp: parent.header.timestamp + 1n + BigInt(salt),
+        baseFeePerGas: 1_000_000_000n,
+      },
       transactions: [tx],
     },
     { common },
   )
-  return { block, senders: [sender], receipts: [{ status: 1, cumulativeGasUsed: 30_000n, gasUsed: 30_000n, effectiveGasPrice: 1_000_000_001n, contractAddress: undefined, logs }] }
+  return {
+    block,
+    senders: [sender],
+    receipts: [
+      {
+        status: 1,
+        cumulativeGasUsed: 30_000n,
+        gasUsed: 30_000n,
+        effectiveGasPrice: 1_000_000_001n,
+        contractAddress: undefined,
+        logs,
+      },
+    ],
+  }
 }
 
 describe('ChainStore', () => {
@@ -81,7 +103,12 @@ describe('ChainStore', () => {
     const { database, chain } = await openStore()
     await chain.initGenesis(genesis())
     for (let i = 1; i <= 300; i++) {
-      const logs: StoredReceipt['logs'] = i % 100 === 0 ? [[tokenB, [transferTopic, otherTopic], new Uint8Array(0)]] : i % 2 === 0 ? [[tokenA, [otherTopic], new Uint8Array(0)]] : []
+      const logs: StoredReceipt['logs'] =
+        i % 100 === 0
+          ? [[tokenB, [transferTopic, otherTopic], new Uint8Array(0)]]
+          : i % 2 === 0
+            ? [[tokenA, [otherTopic], new Uint8Array(0)]]
+            : []
       await chain.appendBlock(child(chain.head(), logs))
     }
     const limits = { maxResults: 1000 }
@@ -93,7 +120,9 @@ describe('ChainStore', () => {
     expect(secondPosition).toHaveLength(3)
     const all = await chain.getLogs({ fromBlock: 1n, toBlock: 10n }, limits)
     expect(all.map((l) => l.blockNumber)).toEqual([2n, 4n, 6n, 8n, 10n])
-    await expect(chain.getLogs({ fromBlock: 0n, toBlock: 300n, addresses: [tokenA] }, { maxResults: 10 })).rejects.toThrow(/more than 10 results/)
+    await expect(
+      chain.getLogs({ fromBlock: 0n, toBlock: 300n, addresses: [tokenA] }, { maxResults: 10 }),
+    ).rejects.toThrow(/more than 10 results/)
     await database.close()
   })
 
@@ -118,7 +147,9 @@ describe('ChainStore', () => {
     expect(chain.head().hash()).toEqual(b3.block.hash())
     expect(bytesToHex((await chain.getCanonicalHash(1n))!)).toBe(bytesToHex(b1.block.hash()))
     expect(await chain.getTransactionLocation(a2.block.transactions[0]!.hash())).toBeUndefined()
-    expect((await chain.getTransactionLocation(b1.block.transactions[0]!.hash()))?.record.block.hash()).toEqual(b1.block.hash())
+    expect((await chain.getTransactionLocation(b1.block.transactions[0]!.hash()))?.record.block.hash()).toEqual(
+      b1.block.hash(),
+    )
     // The safe head pointed into the dropped branch: it falls back to the common ancestor.
     expect(chain.head('safe').hash()).toEqual(g.hash())
     const logs = await chain.getLogs({ fromBlock: 0n, toBlock: 3n, topics: [[transferTopic]] }, { maxResults: 100 })

@@ -363,7 +363,8 @@ export class ChainStore {
     const hash = block.hash()
     const number = num8(block.header.number)
     const ops = [this.put(key(CANONICAL, number), hash)]
-    for (const [i, tx] of block.transactions.entries()) ops.push(this.put(key(TX_INDEX, tx.hash()), RLP.encode([hash, i])))
+    for (const [i, tx] of block.transactions.entries())
+      ops.push(this.put(key(TX_INDEX, tx.hash()), RLP.encode([hash, i])))
     for (const k of this.logIndexKeys(record)) ops.push(this.put(k, EMPTY))
     return ops
   }

@@ -5,7 +5,7 @@ import { bytesToHex } from '@ethereumjs/util'
 import type { ChainStore } from '@cairn/chain'
 import type { BlockExecutor, RejectedTransaction, TransactionSource } from '@cairn/executor'
 import type { StateDB } from '@cairn/state'
-import { Gauge, Histogram, type Logger, type Registry } from '@cairn/telemetry'
+import { Histogram, type Logger, type Registry } from '@cairn/telemetry'
 
 /** What the sequencer needs from the mempool. */
 export interface SequencerMempool {
@@ -44,7 +44,6 @@ export class Sequencer {
   private inFlight: Promise<unknown> = Promise.resolve()
   private unsubscribe: (() => void) | undefined
   private readonly buildSeconds: Histogram | undefined
-  private readonly headNumber: Gauge | undefined
 
   constructor(private readonly options: SequencerOptions) {
     if (options.metrics) {
@@ -54,12 +53,6 @@ export class Sequencer {
         buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
         registers: [options.metrics],
       })
-      this.headNumber = new Gauge({
-        name: 'cairn_head_block_number',
-        help: 'Number of the latest block',
-        registers: [options.metrics],
-      })
-      this.headNumber.set(Number(options.chain.head().header.number))
     }
   }
 
@@ -149,7 +142,6 @@ export class Sequencer {
     }
     const seconds = (performance.now() - started) / 1000
     this.buildSeconds?.observe(seconds)
-    this.headNumber?.set(Number(executed.block.header.number))
     logger.info(
       {
         number: Number(executed.block.header.number),
