@@ -229,6 +229,11 @@ export class ChainStore {
     return record
   }
 
+  /** Parent hash of a stored block (for BLOCKHASH along a branch that is not canonical yet). */
+  async getParentHash(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.getBlockRecord(hash))?.block.header.parentHash
+  }
+
   async getBlockByNumber(number: bigint): Promise<BlockRecord | undefined> {
     const hash = await this.getCanonicalHash(number)
     return hash === undefined ? undefined : this.getBlockRecord(hash)

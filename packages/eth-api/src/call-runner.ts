@@ -253,7 +253,11 @@ export class CallRunner {
 
   private async searchGas(vm: VM, env: CallEnvironment, request: CallRequest): Promise<bigint> {
     const block = this.callBlock(env.block, request)
-    let hi = this.gasLimitFor(request, block)
+    // geth ignores a gas limit below the intrinsic 21000 and searches up to the block's limit.
+    let hi = this.gasLimitFor(
+      request.gas !== undefined && request.gas < 21_000n ? { ...request, gas: undefined } : request,
+      block,
+    )
     const sender = request.from === undefined ? createZeroAddress() : new Address(request.from)
     const price = request.gasPrice ?? request.maxFeePerGas ?? 0n
     if (price > 0n) {

@@ -24,6 +24,7 @@ import {
   invalidParams,
   logCriteriaSchema,
   parseParams,
+  resourceNotFound,
   serverError,
   stateOverridesSchema,
   uint64Schema,
@@ -361,6 +362,19 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     eth_getLogs: async (params) => {
       const [criteria] = parseParams(params, [logCriteriaSchema])
       return (await getLogs(criteria)).map(formatLog)
+    },
+
+    debug_getRawBlock: async (params) => {
+      const [selector] = parseParams(params, [blockSelectorSchema])
+      const record = await recordFor(selector)
+      if (record === undefined) throw resourceNotFound('block not found')
+      return bytesToHex(record.block.serialize())
+    },
+    debug_getRawHeader: async (params) => {
+      const [selector] = parseParams(params, [blockSelectorSchema])
+      const record = await recordFor(selector)
+      if (record === undefined) throw resourceNotFound('block not found')
+      return bytesToHex(record.block.header.serialize())
     },
 
     txpool_status: () => {

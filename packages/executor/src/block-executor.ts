@@ -4,15 +4,26 @@ import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
 import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { type Address, KECCAK256_RLP, bytesToHex, createZeroAddress } from '@ethereumjs/util'
+import {
+  type Address,
+  KECCAK256_RLP,
+  bigIntToBytes,
+  bytesToBigInt,
+  bytesToHex,
+  concatBytes,
+  createAddressFromString,
+  createZeroAddress,
+  setLengthLeft,
+} from '@ethereumjs/util'
 import { type RunTxResult, type VM, createVM, encodeReceipt, runTx } from '@ethereumjs/vm'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { CairnError } from '@cairn/primitives'
+import { ANCHOR_ADDRESS, ANCHOR_GAS_LIMIT, CairnError, type L1Anchor, SYSTEM_SENDER } from '@cairn/primitives'
 import { orderedTrieRoot } from './ordered-trie.ts'
 
-/** Where BLOCKHASH looks up ancestors: the canonical chain. */
+/** Where BLOCKHASH looks up ancestors: the canonical index, or the parent links of a side branch. */
 export interface BlockHashSource {
   getCanonicalHash(number: bigint): Promise<Uint8Array | undefined>
+  getParentHash(hash: Uint8Array): Promise<Uint8Array | undefined>
 }
 
 /** Transactions offered to the builder in execution order (the mempool's selection implements it). */
@@ -50,16 +61,30 @@ export interface RejectedTransaction {
 export interface BlockAttributes {
   timestamp: bigint
   coinbase?: Address
-  extraData?: Uint8Array
   gasLimit?: bigint
-  /** Randomness exposed as PREVRANDAO; zero unless the protocol supplies some. */
-  mixHash?: Uint8Array
   /** Stop after this many transactions (block-per-transaction dev mode uses 1). */
   maxTransactions?: number
+  /** The L1 block this block is anchored to; none (a chain without L1, e.g. --dev) anchors to L1 block 0. */
+  anchor?: L1Anchor
 }
 
 export class BlockExecutionError extends CairnError {
   override readonly name = 'BlockExecutionError'
+}
+
+const ANCHOR = createAddressFromString(ANCHOR_ADDRESS)
+const SYSTEM = createAddressFromString(SYSTEM_SENDER)
+/** Selector of anchor(uint64,bytes32,bytes32,bytes32). */
+const ANCHOR_SELECTOR = keccak256(new TextEncoder().encode('anchor(uint64,bytes32,bytes32,bytes32)')).subarray(0, 4)
+
+/** The anchor fields of a header (docs/protocol.md): extraData = L1 number, mixHash = hash, parentBeaconBlockRoot = state root. */
+export function anchorOf(header: {
+  extraData: Uint8Array
+  mixHash: Uint8Array
+  parentBeaconBlockRoot?: Uint8Array
+}): L1Anchor | undefined {
+  if (header.extraData.length !== 8 || header.parentBeaconBlockRoot === undefined) return undefined
+  return { number: bytesToBigInt(header.extraData), hash: header.mixHash, stateRoot: header.parentBeaconBlockRoot }
 }
 
 const ZERO32 = new Uint8Array(32)
@@ -77,6 +102,7 @@ export class BlockExecutor {
   private constructor(
     readonly vm: VM,
     readonly common: Common,
+    private readonly blockHashes: BlockHashSource,
   ) {
     this.keccak256 = common.customCrypto.keccak256 ?? keccak256
   }
@@ -91,7 +117,7 @@ export class BlockExecutor {
       stateManager: options.state,
       blockchain: blockchainFor(options.blockHashes),
     })
-    return new BlockExecutor(vm, options.common)
+    return new BlockExecutor(vm, options.common, options.blockHashes)
   }
 
   get state(): MerkleStateManager {
@@ -130,12 +156,18 @@ export class BlockExecutor {
         `block ${header.number} does not build on ${bytesToHex(parent.hash())}`,
       )
     }
+    const anchor = anchorOf(header)
+    if (anchor === undefined) {
+      throw new BlockExecutionError(
+        'BLOCK_WITHOUT_ANCHOR',
+        `block ${header.number} carries no anchor: extraData must be the 8-byte L1 block number`,
+      )
+    }
     const expected = this.headerFor(parent, {
       timestamp: header.timestamp,
       coinbase: header.coinbase,
-      extraData: header.extraData,
       gasLimit: header.gasLimit,
-      mixHash: header.mixHash,
+      anchor,
     })
     if (header.baseFeePerGas !== expected.baseFeePerGas) {
       throw new BlockExecutionError(
@@ -171,23 +203,67 @@ export class BlockExecutor {
 
   /** Header fields of the child of `parent` before execution fills in roots and gas. */
   headerFor(parent: Block, attributes: BlockAttributes): HeaderData {
+    const anchor = attributes.anchor ?? { number: 0n, hash: ZERO32, stateRoot: ZERO32 }
     return {
       parentHash: parent.hash(),
       number: parent.header.number + 1n,
       timestamp: attributes.timestamp,
       coinbase: attributes.coinbase ?? createZeroAddress(),
       gasLimit: attributes.gasLimit ?? parent.header.gasLimit,
-      extraData: attributes.extraData ?? new Uint8Array(0),
-      mixHash: attributes.mixHash ?? ZERO32,
+      extraData: setLengthLeft(bigIntToBytes(anchor.number), 8),
+      mixHash: anchor.hash,
       baseFeePerGas: parent.header.calcNextBaseFee(),
       excessBlobGas: parent.header.calcNextExcessBlobGas(this.common),
       blobGasUsed: 0n,
-      parentBeaconBlockRoot: ZERO32,
+      parentBeaconBlockRoot: anchor.stateRoot,
       withdrawalsRoot: KECCAK256_RLP,
       requestsHash: EMPTY_REQUESTS_HASH,
       difficulty: 0n,
       nonce: new Uint8Array(8),
     }
+  }
+
+  /**
+   * The anchor system call (docs/protocol.md): SYSTEM_SENDER calls the Anchor predeploy with the
+   * header's anchor fields before any transaction. Like EIP-4788's call it is not a transaction:
+   * no nonce, no fee, no receipt; the system account is left as it was. It failing makes the block
+   * invalid. A chain whose genesis has no Anchor code (a plain --dev chain) runs it as a no-op.
+   */
+  private async runAnchor(shell: Block): Promise<void> {
+    const { header } = shell
+    const anchor = anchorOf(header)!
+    const data = concatBytes(
+      ANCHOR_SELECTOR,
+      setLengthLeft(bigIntToBytes(anchor.number), 32),
+      anchor.hash,
+      anchor.stateRoot,
+      header.parentHash,
+    )
+    const state = this.state
+    const systemAccount = await state.getAccount(SYSTEM)
+    const result = await this.vm.evm.runCall({
+      caller: SYSTEM,
+      to: ANCHOR,
+      data,
+      gasLimit: ANCHOR_GAS_LIMIT,
+      block: shell,
+      skipBalance: true,
+    })
+    if (systemAccount === undefined) await state.deleteAccount(SYSTEM)
+    else await state.putAccount(SYSTEM, systemAccount)
+    if (result.execResult.exceptionError !== undefined) {
+      throw new BlockExecutionError(
+        'ANCHOR_FAILED',
+        `block ${header.number}: the anchor call failed (${result.execResult.exceptionError.error}); the block is invalid`,
+      )
+    }
+  }
+
+  /** BLOCKHASH for the block being built follows its own ancestry, canonical or not. */
+  private useAncestorsOf(parent: Block): void {
+    const blockchain = blockchainFor(this.blockHashes, parent)
+    ;(this.vm as { blockchain: unknown }).blockchain = blockchain
+    ;(this.vm.evm as unknown as { blockchain: unknown }).blockchain = blockchain
   }
 
   private async execute(
@@ -214,6 +290,8 @@ export class BlockExecutor {
     // (at commit) instead of once per transaction.
     await state.checkpoint()
     try {
+      this.useAncestorsOf(parent)
+      await this.runAnchor(shell)
       for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
         if (tx.gasLimit > gasLimit - gasUsed) {
@@ -300,11 +378,24 @@ export function arraySource(transactions: readonly TypedTransaction[]): Transact
   }
 }
 
-/** The minimal blockchain ethereumjs' BLOCKHASH opcode asks for, over the canonical index. */
-export function blockchainFor(source: BlockHashSource): EVMMockBlockchainInterface {
+/**
+ * The minimal blockchain ethereumjs' BLOCKHASH opcode asks for. With `parent`, lookups follow that
+ * block's ancestry: the canonical index when the parent is canonical, parent links otherwise.
+ */
+export function blockchainFor(source: BlockHashSource, parent?: Block): EVMMockBlockchainInterface {
+  const hashAt = async (number: bigint): Promise<Uint8Array | undefined> => {
+    if (parent === undefined) return source.getCanonicalHash(number)
+    if (number === parent.header.number) return parent.hash()
+    const canonicalParent = await source.getCanonicalHash(parent.header.number)
+    if (canonicalParent !== undefined && equal(canonicalParent, parent.hash())) return source.getCanonicalHash(number)
+    let hash: Uint8Array | undefined = parent.header.parentHash
+    for (let n = parent.header.number - 1n; n > number && hash !== undefined; n--)
+      hash = await source.getParentHash(hash)
+    return hash
+  }
   const blockchain: EVMMockBlockchainInterface = {
     async getBlock(number: number) {
-      const hash = (await source.getCanonicalHash(BigInt(number))) ?? ZERO32
+      const hash = (await hashAt(BigInt(number))) ?? ZERO32
       return { hash: () => hash }
     },
     async putBlock() {},

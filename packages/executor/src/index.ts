@@ -1,6 +1,7 @@
 export {
   BlockExecutor,
   BlockExecutionError,
+  anchorOf,
   arraySource,
   blockchainFor,
   effectiveGasPrice,

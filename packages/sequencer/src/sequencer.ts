@@ -4,6 +4,7 @@ import type { Address } from '@ethereumjs/util'
 import { bytesToHex } from '@ethereumjs/util'
 import type { ChainStore } from '@cairn/chain'
 import type { BlockExecutor, RejectedTransaction, TransactionSource } from '@cairn/executor'
+import { type L1Anchor, SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
 import { Histogram, type Logger, type Registry } from '@cairn/telemetry'
 
@@ -31,6 +32,13 @@ export interface SequencerOptions {
   alsoHeads?: ('safe' | 'finalized')[]
   /** Seconds since the epoch; injectable for tests. */
   now?: () => number
+  /** Shared with derivation: one owner of the head state at a time. */
+  lock?: SerialLock
+  /**
+   * The L1 block new blocks anchor to (from the L1 watcher). When set and it returns undefined
+   * (L1 not seen yet) no block is built. Unset: blocks anchor to L1 block 0 (a chain without L1).
+   */
+  anchor?: () => L1Anchor | undefined
 }
 
 /**
@@ -46,6 +54,7 @@ export class Sequencer {
   private readonly buildSeconds: Histogram | undefined
 
   constructor(private readonly options: SequencerOptions) {
+    this.lock = options.lock ?? new SerialLock()
     if (options.metrics) {
       this.buildSeconds = new Histogram({
         name: 'cairn_block_build_seconds',
@@ -61,6 +70,9 @@ export class Sequencer {
     this.running = true
     if (this.options.blockTime === 0) {
       this.unsubscribe = this.options.mempool.onPending(() => this.schedule())
+      // Also look every second: transactions that arrived while no block could be built (no L1
+      // anchor yet, a failed build) must not wait for the next arrival.
+      this.timer = setInterval(() => this.options.mempool.status().pending > 0 && this.schedule(), 1000)
       this.schedule()
     } else {
       this.timer = setInterval(() => this.schedule(), this.options.blockTime * 1000)
@@ -79,9 +91,9 @@ export class Sequencer {
     await this.inFlight.catch(() => {})
   }
 
-  /** Builds, seals and persists one block now. Calls are serialized. */
-  produceBlock(): Promise<Block> {
-    const next = this.inFlight.catch(() => {}).then(() => this.buildAndCommit())
+  /** Builds, seals and persists one block now (undefined when no L1 anchor is known yet). Calls are serialized. */
+  produceBlock(): Promise<Block | undefined> {
+    const next = this.inFlight.catch(() => {}).then(() => this.lock.run(() => this.buildAndCommit()))
     this.inFlight = next
     return next
   }
@@ -96,18 +108,33 @@ export class Sequencer {
       .then(async () => {
         this.scheduled = false
         if (!this.running) return
+        // In block-per-transaction mode keep sealing while transactions wait; stop when a build
+        // produced nothing (no anchor yet, or a failure) so the loop never spins.
+        let block: Block | undefined
         do {
-          await this.produceBlock().catch((error) =>
-            this.options.logger.error({ err: error }, 'block production failed'),
-          )
-        } while (this.running && this.options.blockTime === 0 && this.options.mempool.status().pending > 0)
+          block = await this.produceBlock().catch((error) => {
+            this.options.logger.error({ err: error }, 'block production failed')
+            return undefined
+          })
+        } while (
+          block !== undefined &&
+          this.running &&
+          this.options.blockTime === 0 &&
+          this.options.mempool.status().pending > 0
+        )
       })
   }
 
   private scheduled = false
+  private readonly lock: SerialLock
 
-  private async buildAndCommit(): Promise<Block> {
+  private async buildAndCommit(): Promise<Block | undefined> {
     const { chain, executor, mempool, state, logger } = this.options
+    const anchor = this.options.anchor?.()
+    if (this.options.anchor !== undefined && anchor === undefined) {
+      logger.debug('no L1 anchor yet: waiting for the L1 watcher before building')
+      return undefined
+    }
     const started = performance.now()
     const parent = chain.head('latest')
     const now = BigInt(Math.floor((this.options.now ?? (() => Date.now() / 1000))()))
@@ -116,7 +143,12 @@ export class Sequencer {
     const baseFee = parent.header.calcNextBaseFee()
     const { executed, rejected } = await executor.build(
       parent,
-      { timestamp, coinbase: this.options.coinbase, maxTransactions: this.options.blockTime === 0 ? 1 : undefined },
+      {
+        timestamp,
+        coinbase: this.options.coinbase,
+        maxTransactions: this.options.blockTime === 0 ? 1 : undefined,
+        anchor,
+      },
       mempool.selectForBlock(baseFee),
     )
     try {

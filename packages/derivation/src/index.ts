@@ -1,0 +1,10 @@
+export {
+  type DecodedPayload,
+  type DerivedBlockInput,
+  type ProposedBatch,
+  decodeTransactions,
+  deriveBlockInputs,
+} from './derive.ts'
+export { L1Watcher, type L1Heads } from './l1-watcher.ts'
+export { type BlobFetcher, Derivation, type DerivationOptions, type SyncStatus } from './pipeline.ts'
+export { DerivationStore, type DerivedBatch, type L1Pointer } from './progress-store.ts'
