@@ -465,6 +465,32 @@ describe('Mempool block selection', () => {
 })
 
 describe('Mempool new heads', () => {
+  it('takes post-block account state from the caller instead of reading it', async () => {
+    const { pool, state } = setup()
+    const txs = [0n, 1n, 2n].map((nonce) => tx(alice, { nonce }))
+    for (const t of txs) await pool.addRaw(t.serialize())
+    // The reader still answers the old state: only the handed-over values can move the nonce to 2.
+    state.set(alice.address, { nonce: 0n })
+    const accounts = new Map([[alice.address.toString(), { nonce: 2n, balance: 100n * ETH }]])
+    await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [txs[0]!.hash(), txs[1]!.hash()], accounts })
+    expect(pool.status()).toEqual({ pending: 1, queued: 0 })
+    expect(await pool.pendingNonce(alice.address)).toBe(3n)
+  })
+
+  it('drops transactions the builder rejected and queues the sender’s later nonces behind the gap', async () => {
+    const { pool } = setup()
+    const [t0, t1, t2] = [0n, 1n, 2n].map((nonce) => tx(alice, { nonce })) as [
+      TypedTransaction,
+      TypedTransaction,
+      TypedTransaction,
+    ]
+    for (const t of [t0, t1, t2]) await pool.addRaw(t.serialize())
+    pool.removeRejected([{ tx: t1 }])
+    expect(pool.has(t1.hash())).toBe(false)
+    expect(pool.statusOf(t0.hash())).toBe('pending')
+    expect(pool.statusOf(t2.hash())).toBe('queued')
+  })
+
   it('removes included transactions and keeps the rest pending', async () => {
     const { pool, state } = setup()
     const txs = [0n, 1n, 2n].map((nonce) => tx(alice, { nonce }))

@@ -37,6 +37,12 @@ export interface NewHead {
    * block, a forced inclusion). Their state is re-read now rather than on their next add.
    */
   touchedAccounts?: Address[]
+  /**
+   * Post-block nonce and balance of accounts the caller already has at hand (the sequencer reads
+   * its included senders from the executor's warm state), keyed by `Address.toString()`; used
+   * instead of a state read.
+   */
+  accounts?: Map<string, { nonce: bigint; balance: bigint }>
 }
 
 /** Pool contents by lowercase 0x sender address, then nonce (the shape of `txpool_content`). */
@@ -216,7 +222,14 @@ export class Mempool {
       if (sender.txs.length === 0 && !affected.has(key)) this.senders.delete(key)
     }
     this.flushPendingEvents()
-    await Promise.all([...affected].map(([key, address]) => this.readSenderState(address, key)))
+    await Promise.all(
+      [...affected].map(([key, address]) => {
+        const known = head.accounts?.get(key)
+        if (known === undefined) return this.readSenderState(address, key)
+        this.applyAccount(address, key, known.nonce, known.balance)
+        return undefined
+      }),
+    )
     if (epoch !== this.epoch) return // a later head (or revalidateAll) finishes the job
     this.expireQueued()
     this.rebuildEvictionHeaps()
@@ -228,6 +241,25 @@ export class Mempool {
     ) {
       this.rotateJournal()
     }
+  }
+
+  /**
+   * Drops transactions the block builder could not execute (their sender's state moved under them:
+   * a balance spent by an earlier transaction, a nonce taken), so they are not offered again; the
+   * sender's later transactions wait behind the gap, and its state is re-read on its next add.
+   */
+  removeRejected(rejected: { tx: TypedTransaction }[]): void {
+    for (const { tx } of rejected) {
+      const pooled = this.byHash.get(bytesToHex(tx.hash()))
+      if (pooled === undefined) continue
+      const sender = this.senders.get(pooled.senderKey) as SenderTxs
+      sender.remove(pooled)
+      this.forget(pooled)
+      this.counters.invalidated++
+      sender.epoch = -1
+      this.settle(sender, 0)
+    }
+    this.flushPendingEvents()
   }
 
   /** Re-reads every sender's state (after a reorg) and drops, promotes and demotes accordingly. */

@@ -11,7 +11,11 @@ import { Histogram, type Logger, type Registry } from '@cairn/telemetry'
 /** What the sequencer needs from the mempool. */
 export interface SequencerMempool {
   selectForBlock(baseFee: bigint): TransactionSource
-  onNewHead(head: { baseFee: bigint; includedTxHashes: Uint8Array[] }): Promise<void>
+  onNewHead(head: {
+    baseFee: bigint
+    includedTxHashes: Uint8Array[]
+    accounts?: Map<string, { nonce: bigint; balance: bigint }>
+  }): Promise<void>
   /** Drops transactions that failed to execute so they are not offered again. */
   removeRejected?(rejected: RejectedTransaction[]): Promise<void> | void
   status(): { pending: number; queued: number }
@@ -163,9 +167,20 @@ export class Sequencer {
       await executor.state.setStateRoot(parent.header.stateRoot)
       throw error
     }
+    // The executor's state is the new head and holds the senders' accounts warm: hand the mempool
+    // their nonce and balance instead of letting it re-read each from a cold view of the new root.
+    const accounts = new Map<string, { nonce: bigint; balance: bigint }>()
+    for (const tx of executed.block.transactions) {
+      const sender = tx.getSenderAddress()
+      const key = sender.toString()
+      if (accounts.has(key)) continue
+      const account = await executor.state.getAccount(sender)
+      accounts.set(key, { nonce: account?.nonce ?? 0n, balance: account?.balance ?? 0n })
+    }
     await mempool.onNewHead({
       baseFee: executed.block.header.baseFeePerGas ?? 0n,
       includedTxHashes: executed.block.transactions.map((tx) => tx.hash()),
+      accounts,
     })
     if (rejected.length > 0) {
       await mempool.removeRejected?.(rejected)
