@@ -52,6 +52,8 @@ export interface SyncStatus {
   l1Head: L1Pointer | undefined
   l1Finalized: L1Pointer | undefined
   l1Derived: L1Pointer | undefined
+  /** The last L2 block whose batch's proofs verified on L1 (the Inbox's `BatchesVerified`). */
+  verified: { number: bigint; hash: Uint8Array; stateRoot: Uint8Array } | undefined
 }
 
 interface BatchEvent {
@@ -72,6 +74,7 @@ export class Derivation {
   private running = false
   private stepping: Promise<void> = Promise.resolve()
   private derivedL1: L1Pointer | undefined
+  private verified: SyncStatus['verified']
 
   constructor(private readonly options: DerivationOptions) {}
 
@@ -97,7 +100,7 @@ export class Derivation {
 
   status(): SyncStatus {
     const heads = this.options.watcher.current
-    return { l1Head: heads?.head, l1Finalized: heads?.finalized, l1Derived: this.derivedL1 }
+    return { l1Head: heads?.head, l1Finalized: heads?.finalized, l1Derived: this.derivedL1, verified: this.verified }
   }
 
   /** One pass: reorg check, then read and apply the next range of L1 blocks. */
@@ -117,6 +120,7 @@ export class Derivation {
     const to = heads.head.number < from + maxRange - 1n ? heads.head.number : from + maxRange - 1n
     const toBlock = await l1.getBlock({ blockNumber: to })
     const events = await this.readBatches(from, to)
+    await this.readVerified(from, to)
     const derived: DerivedBatch[] = []
     for (const event of events) derived.push(await this.applyBatch(event))
     const processed: L1Pointer[] = [{ number: to, hash: hexToBytes(toBlock.hash) }]
@@ -176,6 +180,41 @@ export class Derivation {
       })
     }
     return events
+  }
+
+  /** Follows `BatchesVerified`: the newest event in the range moves the verified head. */
+  private async readVerified(from: bigint, to: bigint): Promise<void> {
+    if (this.verified === undefined) {
+      // After a restart: the Inbox knows the last verified block's hash; our chain knows the rest.
+      const state = (await this.options.l1.readContract({
+        address: this.options.inbox,
+        abi: inboxAbi,
+        functionName: 'getState',
+      })) as { lastVerifiedBlockHash: `0x${string}` }
+      const record = await this.options.chain.getBlockRecord(hexToBytes(state.lastVerifiedBlockHash))
+      if (record !== undefined)
+        this.verified = {
+          number: record.block.header.number,
+          hash: record.block.hash(),
+          stateRoot: record.block.header.stateRoot,
+        }
+    }
+    const logs = await this.options.l1.getContractEvents({
+      address: this.options.inbox,
+      abi: inboxAbi,
+      eventName: 'BatchesVerified',
+      fromBlock: from,
+      toBlock: to,
+    })
+    const last = logs.at(-1) as unknown as
+      | { args: { l2BlockId: bigint; blockHash: `0x${string}`; stateRoot: `0x${string}` } }
+      | undefined
+    if (last !== undefined)
+      this.verified = {
+        number: last.args.l2BlockId,
+        hash: hexToBytes(last.args.blockHash),
+        stateRoot: hexToBytes(last.args.stateRoot),
+      }
   }
 
   /** Derives one batch's blocks onto the chain and makes its last block `safe`. */
