@@ -15,41 +15,23 @@ import {
   hexToBytes,
   setLengthLeft,
 } from '@ethereumjs/util'
-import { keccak_256 } from '@noble/hashes/sha3.js'
-import secp256k1 from 'secp256k1'
+import { nativeEcrecover, nativeKeccak256 } from '@cairn/executor'
 import type { AccountStateReader } from '../src/index.ts'
 
 export const GWEI = 1_000_000_000n
 export const ETH = 10n ** 18n
 
-/** ecrecover on libsecp256k1, as the node plugs it in; the pure-JS default takes ~1.3 ms. */
-export function nativeEcrecover(
-  msgHash: Uint8Array,
-  v: bigint,
-  r: Uint8Array,
-  s: Uint8Array,
-  chainId?: bigint,
-): Uint8Array {
-  let recovery: bigint
-  if (v === 0n || v === 1n) recovery = v
-  else if (chainId === undefined) recovery = v - 27n
-  else recovery = v - (chainId * 2n + 35n)
-  if (recovery !== 0n && recovery !== 1n) throw new Error(`invalid signature v value ${v}`)
-  const signature = new Uint8Array(64)
-  signature.set(setLengthLeft(r, 32), 0)
-  signature.set(setLengthLeft(s, 32), 32)
-  return secp256k1.ecdsaRecover(signature, Number(recovery), msgHash, false).subarray(1)
-}
-
 /**
- * The dev chain (id 77077, 60M gas blocks, Prague) with native ecrecover and a keccak plugged in
- * as the node does (there a native one); `keccak: false` leaves ethereumjs' default.
+ * The dev chain (id 77077, 60M gas blocks, Prague) with the node's native ecrecover and keccak;
+ * `keccak: false` leaves ethereumjs' default keccak.
  */
 export function testCommon(chainId?: bigint, options: { keccak?: boolean } = {}): Common {
   const genesis = devGenesis(chainId === undefined ? {} : { chainId })
   return createChainCommon(
     genesis,
-    options.keccak === false ? { ecrecover: nativeEcrecover } : { ecrecover: nativeEcrecover, keccak256: keccak_256 },
+    options.keccak === false
+      ? { ecrecover: nativeEcrecover }
+      : { ecrecover: nativeEcrecover, keccak256: nativeKeccak256 },
   )
 }
 
@@ -195,3 +177,5 @@ export class InMemoryState implements AccountStateReader {
     return this.accounts.get(address.toString()) ?? { nonce: 0n, balance: 0n }
   }
 }
+
+export { nativeEcrecover }
