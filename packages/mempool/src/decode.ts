@@ -82,13 +82,15 @@ export function decodeTransaction(
   knownHash?: { hash: Uint8Array; hashHex: string },
 ): DecodedTransaction {
   const common = txCommonFor(chainCommon)
+  // Type before size, as geth: a blob transaction with its sidecar is always over the size limit,
+  // and its sender should learn that blob transactions are not accepted, not that it is too big.
+  const type = envelopeType(raw)
   if (raw.length > rules.maxTxBytes) {
     throw reject(
       MempoolErrorCode.OversizedData,
       `oversized data: transaction size ${raw.length}, limit ${rules.maxTxBytes}`,
     )
   }
-  const type = envelopeType(raw)
   const fields = decodeFields(raw, type)
   checkReplayProtection(fields, type, rules.chainId)
   if (type === TX_TYPE_DYNAMIC_FEE || type === TX_TYPE_SET_CODE) {

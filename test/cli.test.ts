@@ -1,0 +1,70 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT, type RunningNode, freePort, rpc, startNode } from './src/node-process.ts'
+
+const run = promisify(execFile)
+const CAIRN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
+const dirs: string[] = []
+const nodes: RunningNode[] = []
+
+afterAll(async () => {
+  for (const node of nodes) await node.cleanup()
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-cli-'))
+  dirs.push(dir)
+  return dir
+}
+
+describe('cairn as an operator runs it', () => {
+  it('--help lists the node settings with their env names and defaults', async () => {
+    const { stdout } = await run(process.execPath, [CAIRN, '--help'], { cwd: REPO_ROOT })
+    for (const flag of ['--datadir', '--dev', '--block-time', '--http.port', '--rpc.batch-limit', '--metrics.port'])
+      expect(stdout).toContain(flag)
+    expect(stdout).toContain('CAIRN_BLOCK_TIME')
+  })
+
+  it('refuses a bad setting with exit code 2 and a message naming the setting and the value', async () => {
+    const failure = await startNode({ extraArgs: ['--block-time', '-1'] }).then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    expect(failure).toBeInstanceOf(Error)
+    expect(failure!.message).toContain('exited (code 2')
+    expect(failure!.message).toContain('--block-time')
+    expect(failure!.message).toContain('"-1"')
+  })
+
+  it('serves Prometheus metrics, stops cleanly on SIGTERM and refuses a datadir whose chain has another genesis', async () => {
+    const datadir = tempDir()
+    const metricsPort = await freePort()
+    const node = await startNode({ datadir, blockTime: 1, extraArgs: ['--metrics.port', String(metricsPort)] })
+    nodes.push(node)
+    expect(await rpc(node.rpcUrl, 'eth_chainId')).toBe('0x12d15')
+    await rpc(node.rpcUrl, 'eth_blockNumber')
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+    expect(metrics).toMatch(/^cairn_chain_head\{head="latest"\} \d+$/m)
+    expect(metrics).toContain('cairn_rpc_request_seconds')
+    await node.stop()
+    expect(node.process.exitCode).toBe(0)
+    expect(node.logs()).toContain('"msg":"node stopped"')
+
+    const { stdout } = await run(process.execPath, [CAIRN, 'dev-genesis'], { cwd: REPO_ROOT })
+    const genesis = JSON.parse(stdout) as { extraData?: string }
+    genesis.extraData = '0x1234'
+    const genesisFile = join(tempDir(), 'genesis.json')
+    writeFileSync(genesisFile, JSON.stringify(genesis))
+    const failure = await startNode({ datadir, extraArgs: ['--genesis', genesisFile] }).then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    expect(failure?.message).toContain('exited (code 1')
+    expect(failure?.message).toContain(`the datadir ${datadir} holds a chain with genesis`)
+  })
+})

@@ -1,0 +1,189 @@
+import {
+  ContractFactory,
+  JsonRpcProvider,
+  Network,
+  Wallet,
+  WebSocketProvider,
+  isCallException,
+  parseEther,
+  type Contract,
+} from 'ethers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEV_ACCOUNTS } from '@cairn/primitives'
+import { tokenContract } from './src/contracts.ts'
+import { type RunningNode, startNode } from './src/node-process.ts'
+
+let node: RunningNode
+const token = tokenContract()
+const network = new Network('cairn-dev', 77077n)
+
+beforeAll(async () => {
+  node = await startNode({ blockTime: 1 })
+})
+
+afterAll(async () => {
+  await node?.cleanup()
+})
+
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(message)), ms))])
+}
+
+type Provider = JsonRpcProvider | WebSocketProvider
+
+const providers: [string, () => Provider, number][] = [
+  [
+    'JsonRpcProvider',
+    () => new JsonRpcProvider(node.rpcUrl, network, { staticNetwork: network, pollingInterval: 200 }),
+    1,
+  ],
+  ['WebSocketProvider', () => new WebSocketProvider(node.wsUrl, network), 2],
+]
+
+describe.each(providers)('ethers v6 %s', (name, makeProvider, accountIndex) => {
+  let provider: Provider
+  let wallet: Wallet
+  let contract: Contract
+
+  beforeAll(() => {
+    provider = makeProvider()
+    if (provider instanceof JsonRpcProvider) provider.pollingInterval = 200
+    wallet = new Wallet(DEV_ACCOUNTS[accountIndex]!.privateKey, provider)
+  })
+
+  afterAll(async () => {
+    // ethers unsubscribes in the background; let eth_uninstallFilter/eth_unsubscribe go out first.
+    await new Promise((r) => setTimeout(r, 500))
+    provider?.destroy()
+  })
+
+  it('reads the chain id and sends an ETH transfer', async () => {
+    expect((await provider.getNetwork()).chainId).toBe(77077n)
+    const recipient = Wallet.createRandom().address
+    const before = await provider.getBalance(wallet.address)
+    const tx = await wallet.sendTransaction({ to: recipient, value: parseEther('0.25') })
+    expect(tx.type).toBe(2)
+    const receipt = await tx.wait()
+    expect(receipt?.status).toBe(1)
+    expect(await provider.getBalance(recipient)).toBe(parseEther('0.25'))
+    const after = await provider.getBalance(wallet.address)
+    expect(before - after).toBe(parseEther('0.25') + receipt!.gasUsed * receipt!.gasPrice)
+    expect(await provider.getTransactionCount(wallet.address)).toBe(tx.nonce + 1)
+  })
+
+  it('deploys an ERC-20 with ContractFactory, transfers it and queries Transfer events', async () => {
+    const factory = new ContractFactory(token.abi as never, token.bytecode, wallet)
+    contract = (await factory.deploy()) as Contract
+    await contract.waitForDeployment()
+    const address = await contract.getAddress()
+    expect(await provider.getCode(address)).toBe(token.deployedBytecode)
+    expect(await contract.getFunction('balanceOf')(wallet.address)).toBe(10n ** 24n)
+
+    const recipient = DEV_ACCOUNTS[9]!.address
+    const tx = await contract.getFunction('transfer')(recipient, 1000n)
+    const receipt = await tx.wait()
+    expect(receipt.status).toBe(1)
+    expect(await contract.getFunction('balanceOf')(recipient)).toBe(1000n)
+
+    const events = await contract.queryFilter(contract.filters.Transfer!(wallet.address, recipient), 0, 'latest')
+    expect(events).toHaveLength(1)
+    const event = events[0] as unknown as { args: [string, string, bigint]; transactionHash: string }
+    expect(event.transactionHash).toBe(tx.hash)
+    expect([...event.args]).toEqual([wallet.address, recipient, 1000n])
+  })
+
+  it('reports revert reasons through error.reason and error.revert', async () => {
+    const poor = Wallet.createRandom().connect(provider)
+    const asPoor = contract.connect(poor) as Contract
+    const custom = await asPoor
+      .getFunction('transfer')
+      .staticCall(wallet.address, 5n)
+      .catch((e: unknown) => e)
+    expect(isCallException(custom)).toBe(true)
+    const customError = custom as { revert: { name: string; args: unknown[] } | null; reason: string | null }
+    expect(customError.revert?.name).toBe('ERC20InsufficientBalance')
+    expect([...(customError.revert?.args ?? [])]).toEqual([poor.address, 0n, 5n])
+
+    const required = await contract
+      .getFunction('alwaysFails')
+      .staticCall()
+      .catch((e: unknown) => e)
+    expect(isCallException(required)).toBe(true)
+    expect((required as { reason: string }).reason).toBe('reason')
+    expect((required as { revert: { name: string; args: unknown[] } }).revert.name).toBe('Error')
+
+    // estimateGas (what a send does first) surfaces the same reason
+    const estimate = await contract
+      .getFunction('alwaysFails')
+      .estimateGas()
+      .catch((e: unknown) => e)
+    expect(isCallException(estimate)).toBe(true)
+    expect((estimate as { reason: string }).reason).toBe('reason')
+  })
+
+  it(`receives new blocks and Transfer events through ${name === 'WebSocketProvider' ? 'subscriptions' : 'polling filters'}`, async () => {
+    const blocks: number[] = []
+    const gotBlocks = new Promise<void>((resolve) => {
+      const listener = (n: number) => {
+        blocks.push(n)
+        if (blocks.length === 2) resolve()
+      }
+      void provider.on('block', listener)
+    })
+    const recipient = DEV_ACCOUNTS[8]!.address
+    const gotEvent = new Promise<[string, string, bigint]>((resolve) => {
+      const listener = (from: string, to: string, value: bigint) => {
+        if (to === recipient) resolve([from, to, value])
+      }
+      void contract.on('Transfer', listener)
+    })
+    await new Promise((r) => setTimeout(r, 500))
+    const tx = await contract.getFunction('transfer')(recipient, 42n)
+    await tx.wait()
+    expect(await within(gotEvent, 30_000, 'no Transfer event arrived')).toEqual([wallet.address, recipient, 42n])
+    await within(gotBlocks, 30_000, 'no block events arrived')
+    expect(blocks[1]).toBeGreaterThan(blocks[0]!)
+    await contract.removeAllListeners()
+    await provider.removeAllListeners()
+  })
+})
+
+describe('ethers v6 transaction types', () => {
+  it('sends legacy (type 0, EIP-155) and access-list (type 1) transactions and reads fee data', async () => {
+    const provider = new JsonRpcProvider(node.rpcUrl, network, { staticNetwork: network, pollingInterval: 200 })
+    try {
+      const wallet = new Wallet(DEV_ACCOUNTS[3]!.privateKey, provider)
+      const fees = await provider.getFeeData()
+      const latest = await provider.getBlock('latest')
+      expect(fees.maxFeePerGas).toBeGreaterThan(latest!.baseFeePerGas!)
+      expect(fees.maxPriorityFeePerGas).toBeGreaterThan(0n)
+      expect(fees.gasPrice).toBeGreaterThan(0n)
+
+      const recipient = '0x000000000000000000000000000000000000dEaD'
+      const legacy = await wallet.sendTransaction({ to: recipient, value: 1n, type: 0 })
+      const legacyReceipt = await legacy.wait()
+      expect(legacyReceipt?.status).toBe(1)
+      expect(legacyReceipt?.type).toBe(0)
+      const mined = await provider.getTransaction(legacy.hash)
+      expect(mined?.chainId).toBe(77077n)
+      expect(mined?.gasPrice).toBe(legacy.gasPrice)
+
+      const withList = await wallet.sendTransaction({
+        to: recipient,
+        value: 1n,
+        type: 1,
+        accessList: [{ address: recipient, storageKeys: [`0x${'00'.repeat(32)}`] }],
+      })
+      const listReceipt = await withList.wait()
+      expect(listReceipt?.status).toBe(1)
+      expect(listReceipt?.type).toBe(1)
+      // 21000 + 2400 per address + 1900 per storage key
+      expect(listReceipt?.gasUsed).toBe(25_300n)
+      expect((await provider.getTransaction(withList.hash))?.accessList).toEqual([
+        { address: recipient, storageKeys: [`0x${'00'.repeat(32)}`] },
+      ])
+    } finally {
+      provider.destroy()
+    }
+  })
+})

@@ -1,0 +1,358 @@
+import {
+  BaseError,
+  type Chain,
+  ContractFunctionRevertedError,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  encodeAbiParameters,
+  encodeFunctionData,
+  keccak256,
+  http,
+  parseEther,
+  parseEventLogs,
+  webSocket,
+} from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEV_ACCOUNTS } from '@cairn/primitives'
+import { tokenContract } from './src/contracts.ts'
+import { type RunningNode, startNode } from './src/node-process.ts'
+
+const cairnDev = (rpcUrl: string, wsUrl: string) =>
+  defineChain({
+    id: 77077,
+    name: 'Cairn dev',
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl], webSocket: [wsUrl] } },
+  })
+
+let node: RunningNode
+let chain: Chain
+const token = tokenContract()
+
+beforeAll(async () => {
+  node = await startNode({ blockTime: 1 })
+  chain = cairnDev(node.rpcUrl, node.wsUrl)
+})
+
+afterAll(async () => {
+  // viem caches one socket per URL; close it before the node goes away so it does not try to reconnect.
+  if (chain !== undefined) {
+    const value = webSocket(node.wsUrl)({ chain }).value as { getRpcClient(): Promise<{ close(): void }> }
+    ;(await value.getRpcClient()).close()
+  }
+  await node?.cleanup()
+})
+
+/** Rejects with `message` unless `promise` settles within `ms` (a liveness guard, not a speed assertion). */
+function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(message)), ms))])
+}
+
+function revertOf(error: unknown): ContractFunctionRevertedError {
+  expect(error).toBeInstanceOf(BaseError)
+  const revert = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError)
+  expect(revert).toBeInstanceOf(ContractFunctionRevertedError)
+  return revert as ContractFunctionRevertedError
+}
+
+const transports: [string, () => Transport, number][] = [
+  ['HTTP', () => http(node.rpcUrl), 1],
+  ['WebSocket', () => webSocket(node.wsUrl), 2],
+]
+
+describe.each(transports)('viem over %s', (_name, makeTransport, accountIndex) => {
+  let publicClient: PublicClient
+  const account = privateKeyToAccount(DEV_ACCOUNTS[accountIndex]!.privateKey)
+  let transport: Transport
+  let tokenAddress: Hex
+
+  beforeAll(() => {
+    transport = makeTransport()
+    publicClient = createPublicClient({ chain, transport, pollingInterval: 200 }) as PublicClient
+  })
+
+  it('transfers ETH with default EIP-1559 fee estimation and updates both balances', async () => {
+    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+    const recipient = privateKeyToAccount(generatePrivateKey()).address
+    const before = await publicClient.getBalance({ address: account.address })
+    const hash = await wallet.sendTransaction({ to: recipient, value: parseEther('1.5') })
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    expect(receipt.status).toBe('success')
+    expect(receipt.type).toBe('eip1559')
+    expect(receipt.gasUsed).toBe(21_000n)
+    expect(await publicClient.getBalance({ address: recipient })).toBe(parseEther('1.5'))
+    const after = await publicClient.getBalance({ address: account.address })
+    expect(before - after).toBe(parseEther('1.5') + receipt.gasUsed * receipt.effectiveGasPrice)
+    const tx = await publicClient.getTransaction({ hash })
+    expect(tx.from.toLowerCase()).toBe(account.address.toLowerCase())
+    expect(tx.blockNumber).toBe(receipt.blockNumber)
+  })
+
+  it('deploys an OpenZeppelin ERC-20, transfers it and reads balances and Transfer logs', async () => {
+    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+    const deployHash = await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode })
+    const deployed = await publicClient.waitForTransactionReceipt({ hash: deployHash })
+    expect(deployed.status).toBe('success')
+    tokenAddress = deployed.contractAddress!
+    expect(await publicClient.getCode({ address: tokenAddress })).toBe(token.deployedBytecode)
+    expect(
+      await publicClient.readContract({ address: tokenAddress, abi: token.abi, functionName: 'totalSupply' }),
+    ).toBe(10n ** 24n)
+
+    const recipient = DEV_ACCOUNTS[9]!.address
+    const amount = 12_345n * 10n ** 18n
+    const { request } = await publicClient.simulateContract({
+      account,
+      address: tokenAddress,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [recipient, amount],
+    })
+    const hash = await wallet.writeContract(request)
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    expect(receipt.status).toBe('success')
+    const [event] = parseEventLogs({ abi: token.abi, logs: receipt.logs, eventName: 'Transfer' })
+    expect(event?.args).toEqual({ from: account.address, to: recipient, value: amount })
+
+    expect(
+      await publicClient.readContract({
+        address: tokenAddress,
+        abi: token.abi,
+        functionName: 'balanceOf',
+        args: [recipient],
+      }),
+    ).toBe(amount)
+    expect(
+      await publicClient.readContract({
+        address: tokenAddress,
+        abi: token.abi,
+        functionName: 'balanceOf',
+        args: [account.address],
+      }),
+    ).toBe(10n ** 24n - amount)
+
+    const contractEvents = await publicClient.getContractEvents({
+      address: tokenAddress,
+      abi: token.abi,
+      eventName: 'Transfer',
+      fromBlock: deployed.blockNumber,
+    })
+    expect(contractEvents.map((e) => e.args)).toEqual([
+      { from: '0x0000000000000000000000000000000000000000', to: account.address, value: 10n ** 24n },
+      { from: account.address, to: recipient, value: amount },
+    ])
+    const transferEvent = token.abi.find((item) => item.type === 'event' && item.name === 'Transfer')
+    const logs = await publicClient.getLogs({
+      address: tokenAddress,
+      event: transferEvent as Extract<(typeof token.abi)[number], { type: 'event' }>,
+      args: { to: recipient },
+      fromBlock: 'earliest',
+      toBlock: 'latest',
+    })
+    expect(logs).toHaveLength(1)
+    expect(logs[0]!.transactionHash).toBe(hash)
+    expect(logs[0]!.blockHash).toBe(receipt.blockHash)
+  })
+
+  it('surfaces revert reasons: a decoded custom error and a require string', async () => {
+    const poor = privateKeyToAccount(generatePrivateKey())
+    const transfer = publicClient.simulateContract({
+      account: poor,
+      address: tokenAddress,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [account.address, 1n],
+    })
+    const custom = revertOf(await transfer.catch((e: unknown) => e))
+    expect(custom.data?.errorName).toBe('ERC20InsufficientBalance')
+    expect(custom.data?.args).toEqual([poor.address, 0n, 1n])
+
+    const failing = publicClient.readContract({ address: tokenAddress, abi: token.abi, functionName: 'alwaysFails' })
+    const reason = revertOf(await failing.catch((e: unknown) => e))
+    expect(reason.reason).toBe('reason')
+
+    // A sender with ETH for gas but no tokens: viem prepares fees for a local account before estimating.
+    const noTokens = privateKeyToAccount(DEV_ACCOUNTS[5]!.privateKey)
+    const estimate = publicClient.estimateContractGas({
+      account: noTokens,
+      address: tokenAddress,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [account.address, 1n],
+    })
+    expect(revertOf(await estimate.catch((e: unknown) => e)).data?.errorName).toBe('ERC20InsufficientBalance')
+  })
+
+  it('estimates gas, reports fee history and resolves safe/finalized blocks', async () => {
+    expect(await publicClient.estimateGas({ account, to: DEV_ACCOUNTS[8]!.address, value: 1n })).toBe(21_000n)
+    const transferGas = await publicClient.estimateContractGas({
+      account,
+      address: tokenAddress,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [DEV_ACCOUNTS[8]!.address, 1n],
+    })
+    expect(transferGas).toBeGreaterThan(21_000n)
+    expect(transferGas).toBeLessThan(100_000n)
+
+    const history = await publicClient.getFeeHistory({ blockCount: 4, rewardPercentiles: [25, 75] })
+    expect(history.baseFeePerGas).toHaveLength(5)
+    expect(history.gasUsedRatio).toHaveLength(4)
+    expect(history.reward).toHaveLength(4)
+    for (const fee of history.baseFeePerGas) expect(fee).toBeGreaterThan(0n)
+    const latest = await publicClient.getBlock({ blockTag: 'latest' })
+    expect(history.oldestBlock + 3n).toBeLessThanOrEqual(latest.number)
+
+    const fees = await publicClient.estimateFeesPerGas()
+    expect(fees.maxFeePerGas).toBeGreaterThan(latest.baseFeePerGas!)
+
+    const safe = await publicClient.getBlock({ blockTag: 'safe' })
+    const finalized = await publicClient.getBlock({ blockTag: 'finalized' })
+    expect(safe.number).toBeLessThanOrEqual((await publicClient.getBlock({ blockTag: 'latest' })).number)
+    expect(finalized.number).toBeLessThanOrEqual(safe.number)
+    expect((await publicClient.getBlock({ blockNumber: safe.number })).hash).toBe(safe.hash)
+  })
+
+  it('returns an account and storage proof matching the state it proves', async () => {
+    const blockNumber = await publicClient.getBlockNumber()
+    const proof = await publicClient.getProof({
+      address: tokenAddress,
+      storageKeys: [`0x${'0'.repeat(64)}`, `0x${'2'.padStart(64, '0')}`],
+      blockNumber,
+    })
+    expect(proof.address.toLowerCase()).toBe(tokenAddress.toLowerCase())
+    expect(proof.accountProof.length).toBeGreaterThan(0)
+    expect(proof.nonce).toBe(1)
+    expect(proof.balance).toBe(0n)
+    expect(proof.storageProof).toHaveLength(2)
+    // slot 2 of OpenZeppelin's ERC20 is _totalSupply
+    expect(proof.storageProof[1]!.value).toBe(10n ** 24n)
+    expect(proof.storageProof[0]!.value).toBe(0n)
+  })
+})
+
+describe('viem subscriptions over WebSocket', () => {
+  it('watchBlocks and watchContractEvent receive new heads and Transfer events', async () => {
+    const transport = webSocket(node.wsUrl)
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 })
+    const account = privateKeyToAccount(DEV_ACCOUNTS[3]!.privateKey)
+    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+    const deployHash = await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode })
+    const tokenAddress = (await publicClient.waitForTransactionReceipt({ hash: deployHash })).contractAddress!
+
+    const blocks: bigint[] = []
+    const gotBlocks = new Promise<void>((resolve, reject) => {
+      const unwatch = publicClient.watchBlocks({
+        onBlock: (block) => {
+          blocks.push(block.number)
+          if (blocks.length === 3) {
+            unwatch()
+            resolve()
+          }
+        },
+        onError: reject,
+      })
+    })
+    const events: { to: string; value: bigint }[] = []
+    const recipient = DEV_ACCOUNTS[7]!.address
+    const gotEvent = new Promise<void>((resolve, reject) => {
+      const unwatch = publicClient.watchContractEvent({
+        address: tokenAddress,
+        abi: token.abi,
+        eventName: 'Transfer',
+        onLogs: (logs) => {
+          for (const log of logs) events.push((log as unknown as { args: { to: string; value: bigint } }).args)
+          unwatch()
+          resolve()
+        },
+        onError: reject,
+      })
+    })
+    // Give the subscriptions a moment to be registered before the event happens.
+    await new Promise((r) => setTimeout(r, 300))
+    const hash = await wallet.writeContract({
+      address: tokenAddress,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [recipient, 777n],
+    })
+    await publicClient.waitForTransactionReceipt({ hash })
+
+    await within(gotEvent, 30_000, 'no Transfer event arrived over the WebSocket subscription')
+    expect(events).toEqual([{ from: account.address, to: recipient, value: 777n }])
+    await within(gotBlocks, 30_000, 'fewer than 3 blocks arrived over the WebSocket subscription')
+    for (let i = 1; i < blocks.length; i++) expect(blocks[i]).toBe(blocks[i - 1]! + 1n)
+  })
+})
+
+describe('viem transaction types and receipts', () => {
+  it('sends an EIP-7702 authorization, reports a reverted transaction and builds access lists', async () => {
+    const transport = http(node.rpcUrl)
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 })
+    const account = privateKeyToAccount(DEV_ACCOUNTS[4]!.privateKey)
+    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+
+    // EIP-7702: the EOA delegates to a contract and its code becomes the delegation designator.
+    const delegate = '0x000000000000000000000000000000000000dEaD'
+    const authorization = await wallet.signAuthorization({ contractAddress: delegate, executor: 'self' })
+    const setCode = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.sendTransaction({ authorizationList: [authorization], to: account.address }),
+    })
+    expect(setCode.status).toBe('success')
+    expect(setCode.type).toBe('eip7702')
+    expect(await publicClient.getCode({ address: account.address })).toBe(`0xef0100${delegate.slice(2).toLowerCase()}`)
+
+    // A creation whose init code reverts is mined with status 0 and keeps its gas.
+    const reverted = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.sendTransaction({ data: '0x60006000fd', gas: 100_000n }),
+    })
+    expect(reverted.status).toBe('reverted')
+    expect(reverted.gasUsed).toBeGreaterThan(53_000n)
+    expect(reverted.gasUsed).toBeLessThan(100_000n)
+
+    // eth_createAccessList lists the storage a call touches in other contracts (like geth, not in
+    // the sender or the call's target). Init code that STATICCALLs token.balanceOf(holder):
+    const tokenHash = await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode })
+    const tokenAddress = (await publicClient.waitForTransactionReceipt({ hash: tokenHash })).contractAddress!
+    const holder = DEV_ACCOUNTS[9]!.address
+    const initCode =
+      `0x6370a0823160e01b600052${`73${holder.slice(2)}`}600452602060006024600073${tokenAddress.slice(2)}5afa00` as Hex
+    const { accessList, gasUsed } = await publicClient.createAccessList({ account, data: initCode })
+    const balanceSlot = keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [holder, 0n]))
+    expect(accessList.map((e) => ({ address: e.address.toLowerCase(), storageKeys: e.storageKeys }))).toEqual([
+      { address: tokenAddress.toLowerCase(), storageKeys: [balanceSlot] },
+    ])
+    expect(gasUsed).toBeGreaterThan(53_000n)
+    // a direct call to the token lists nothing: its own storage is warm anyway
+    const data = encodeFunctionData({ abi: token.abi, functionName: 'transfer', args: [holder, 1n] })
+    expect((await publicClient.createAccessList({ account, to: tokenAddress, data })).accessList).toEqual([])
+  })
+
+  it('watchPendingTransactions over WebSocket sees a transaction before it is sealed', async () => {
+    const transport = webSocket(node.wsUrl)
+    const publicClient = createPublicClient({ chain, transport })
+    const account = privateKeyToAccount(DEV_ACCOUNTS[5]!.privateKey)
+    const wallet = createWalletClient({ account, chain, transport: http(node.rpcUrl) })
+    const seen: Hex[] = []
+    let unwatch = () => {}
+    const got = new Promise<void>((resolve, reject) => {
+      unwatch = publicClient.watchPendingTransactions({
+        onTransactions: (hashes) => {
+          seen.push(...hashes)
+          resolve()
+        },
+        onError: reject,
+      })
+    })
+    await new Promise((r) => setTimeout(r, 300))
+    const hash = await wallet.sendTransaction({ to: DEV_ACCOUNTS[0]!.address, value: 1n })
+    await within(got, 30_000, 'no pending transaction notification arrived')
+    unwatch()
+    expect(seen).toContain(hash)
+  })
+})
