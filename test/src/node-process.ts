@@ -1,9 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@cairn/anvil'
+
+export { freePort }
 
 /** The monorepo root (this file lives in test/src). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -44,20 +46,6 @@ const live = new Set<ChildProcess>()
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL')
 })
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      if (address === null || typeof address === 'string') return reject(new Error('no port'))
-      server.close(() => resolvePort(address.port))
-    })
-  })
-}
 
 /** Starts `cairn node --dev` as an operator would and waits until its JSON-RPC answers. */
 export async function startNode(options: StartNodeOptions = {}): Promise<RunningNode> {
