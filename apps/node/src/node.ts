@@ -6,7 +6,16 @@ import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
 import { BlockExecutor, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
 import { Mempool, MempoolJournal } from '@cairn/mempool'
-import { CairnError, type GethGenesisFile, createChainCommon, devGenesis, parseGenesis } from '@cairn/primitives'
+import {
+  CairnError,
+  type GethGenesisFile,
+  SerialLock,
+  createChainCommon,
+  devGenesis,
+  parseGenesis,
+} from '@cairn/primitives'
+import { Derivation, DerivationStore, L1Watcher } from '@cairn/derivation'
+import { createPublicClient, http } from 'viem'
 import { FilterManager, type RpcServer, createRpcServer, filterMethods } from '@cairn/rpc'
 import { Sequencer } from '@cairn/sequencer'
 import { StateDB } from '@cairn/state'
@@ -19,6 +28,7 @@ import {
   startMetricsServer,
 } from '@cairn/telemetry'
 import { HeadStateReader } from './head-state-reader.ts'
+import { createBlobFetcher, decodeBatchBlobs, inboxAddress } from './l1-inputs.ts'
 import type { NodeConfig } from './settings.ts'
 
 export const CLIENT_VERSION = `cairn/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
@@ -40,6 +50,7 @@ export class CairnNode {
       database: NodeDatabase
       rpc: RpcServer
       sequencer: Sequencer | undefined
+      derivation: Derivation | undefined
       journal: MempoolJournal
       filters: FilterManager
       metricsServer: { close(): Promise<void> } | undefined
@@ -114,6 +125,37 @@ export class CairnNode {
     if (restored.restored + restored.dropped > 0)
       logger.info(restored, 'restored mempool transactions from the journal')
 
+    const lock = new SerialLock()
+    const l1 = config.l1Rpc === undefined ? undefined : createPublicClient({ transport: http(config.l1Rpc) })
+    const watcher = l1 === undefined ? undefined : new L1Watcher(l1, { anchorLag: config.l1AnchorLag })
+    const derivation =
+      l1 === undefined || watcher === undefined
+        ? undefined
+        : new Derivation({
+            common,
+            chain,
+            state,
+            executor,
+            lock,
+            l1,
+            watcher,
+            inbox: inboxAddress(config),
+            blobs: createBlobFetcher({ ...config, l1Rpc: config.l1Rpc! }),
+            decode: decodeBatchBlobs,
+            store: new DerivationStore(database),
+            logger: logger.child({ module: 'derivation' }),
+            startL1Block: BigInt(config.l1StartBlock),
+            pollIntervalMs: config.l1PollInterval * 1000,
+            // Transactions of preconfirmed blocks L1 replaced go back to the pool (most are still
+            // valid), and every sender's state is re-read: the chain under the pool moved back.
+            onReorgedOut: (txs) => {
+              void mempool
+                .revalidateAll()
+                .then(() => Promise.allSettled(txs.map((tx) => mempool.add(tx))))
+                .catch((error) => logger.warn({ err: error }, 'mempool revalidation after an L1 reorg failed'))
+            },
+          })
+
     const sequencing = config.dev || config.sequencer
     const sequencer = sequencing
       ? new Sequencer({
@@ -126,7 +168,9 @@ export class CairnNode {
           blockTime: config.blockTime,
           coinbase: config.coinbase === undefined ? undefined : createAddressFromString(config.coinbase),
           // With no L1 to derive safety from, a dev chain's blocks are as final as they get.
-          alsoHeads: config.dev ? ['safe', 'finalized'] : [],
+          alsoHeads: config.dev && l1 === undefined ? ['safe', 'finalized'] : [],
+          lock,
+          anchor: watcher === undefined ? undefined : () => watcher.anchor(),
         })
       : undefined
 
@@ -146,6 +190,7 @@ export class CairnNode {
         traces: createTraceService(chain, calls),
       }),
       ...filterMethods(filters),
+      cairn_syncStatus: () => syncStatus(chain, derivation),
     }
     const rpcSeconds = new Histogram({
       name: 'cairn_rpc_request_seconds',
@@ -171,7 +216,10 @@ export class CairnNode {
       config.metricsPort === undefined
         ? undefined
         : await startMetricsServer(metrics, { host: config.metricsAddr, port: config.metricsPort })
+    derivation?.start()
     sequencer?.start()
+    if (!sequencing && derivation === undefined)
+      logger.warn('neither --sequencer, --dev nor --l1.rpc: the node serves its stored chain and does not advance')
     logger.info(
       {
         http: httpUrl,
@@ -184,15 +232,16 @@ export class CairnNode {
     )
     return new CairnNode(
       { http: httpUrl, ws: wsUrl, metrics: metricsServer?.url },
-      { database, rpc, sequencer, journal, filters, metricsServer, logger },
+      { database, rpc, sequencer, derivation, journal, filters, metricsServer, logger },
     )
   }
 
   /** Stops serving, lets the block in progress land, then closes storage. */
   async stop(): Promise<void> {
-    const { rpc, sequencer, journal, filters, metricsServer, database, logger } = this.parts
+    const { rpc, sequencer, derivation, journal, filters, metricsServer, database, logger } = this.parts
     await rpc.close()
     await sequencer?.stop()
+    await derivation?.stop()
     filters.close()
     await metricsServer?.close()
     journal.close()
@@ -233,6 +282,34 @@ function resolveGenesis(config: NodeConfig): GethGenesisFile {
   }
   if (!existsSync(saved)) writeFileSync(saved, `${JSON.stringify(genesis, null, 2)}\n`)
   return genesis
+}
+
+/** `cairn_syncStatus`: what L1 the node has seen and derived, and its L2 heads (like op-node's sync status). */
+function syncStatus(chain: ChainStore, derivation: Derivation | undefined) {
+  const l2 = (name: 'latest' | 'safe' | 'finalized') => {
+    const header = chain.head(name).header
+    return { number: Number(header.number), hash: bytesToHex(header.hash()), timestamp: Number(header.timestamp) }
+  }
+  const l1 = (pointer: { number: bigint; hash: Uint8Array } | undefined) =>
+    pointer === undefined ? null : { number: Number(pointer.number), hash: bytesToHex(pointer.hash) }
+  const status = derivation?.status()
+  const verified = status?.verified
+  return {
+    l1Head: l1(status?.l1Head),
+    l1Finalized: l1(status?.l1Finalized),
+    l1Derived: l1(status?.l1Derived),
+    latest: l2('latest'),
+    safe: l2('safe'),
+    finalized: l2('finalized'),
+    verified:
+      verified === undefined
+        ? null
+        : {
+            number: Number(verified.number),
+            hash: bytesToHex(verified.hash),
+            stateRoot: bytesToHex(verified.stateRoot),
+          },
+  }
 }
 
 function registerChainMetrics(metrics: Registry, chain: ChainStore, mempool: Mempool): void {

@@ -148,6 +148,54 @@ export const nodeSettings = {
     schema: parse.positiveInt(),
     default: 10,
   }),
+  l1Rpc: setting({
+    flag: 'l1.rpc',
+    env: 'CAIRN_L1_RPC',
+    description: 'L1 execution JSON-RPC URL; with it the node derives the chain from L1 (safe and finalized heads)',
+    schema: parse.string().optional(),
+  }),
+  l1Beacon: setting({
+    flag: 'l1.beacon',
+    env: 'CAIRN_L1_BEACON',
+    description: 'L1 beacon API URL serving /eth/v1/beacon/blobs (default: --l1.rpc, which anvil serves)',
+    schema: parse.string().optional(),
+  }),
+  l1Deployment: setting({
+    flag: 'l1.deployment',
+    env: 'CAIRN_L1_DEPLOYMENT',
+    description: 'JSON file with the L1 contract addresses, as written by the deploy script',
+    schema: parse.string().optional(),
+  }),
+  l1Inbox: setting({
+    flag: 'l1.inbox',
+    env: 'CAIRN_L1_INBOX',
+    description: 'Inbox address (overrides --l1.deployment)',
+    schema: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 20-byte hex address')
+      .optional(),
+  }),
+  l1StartBlock: setting({
+    flag: 'l1.start-block',
+    env: 'CAIRN_L1_START_BLOCK',
+    description: 'first L1 block to scan for proposals (the Inbox deployment block)',
+    schema: z.coerce.number().int().min(0),
+    default: 0,
+  }),
+  l1AnchorLag: setting({
+    flag: 'l1.anchor-lag',
+    env: 'CAIRN_L1_ANCHOR_LAG',
+    description: 'L1 blocks behind the L1 head that sequenced blocks anchor to',
+    schema: z.coerce.number().int().min(0),
+    default: 2,
+  }),
+  l1PollInterval: setting({
+    flag: 'l1.poll-interval',
+    env: 'CAIRN_L1_POLL_INTERVAL',
+    description: 'seconds between L1 polls',
+    schema: z.coerce.number().positive(),
+    default: 1,
+  }),
   logLevel: setting({
     flag: 'log-level',
     env: 'CAIRN_LOG_LEVEL',

@@ -1,0 +1,562 @@
+import { BLOB_PAYLOAD_CAPACITY, packBlobs } from '@cairn/batch'
+import { forcedInclusionStoreAbi, inboxAbi, type ProposeParams } from '@cairn/contracts'
+import { type BlobTxFees, bumpFees, estimateBlobTxFees } from '@cairn/l1'
+import type { Logger } from '@cairn/telemetry'
+import {
+  type Address,
+  BaseError,
+  type Block,
+  decodeErrorResult,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  parseEventLogs,
+  type PublicClient,
+  type TransactionReceipt,
+} from 'viem'
+import { privateKeyToAddress } from 'viem/accounts'
+import { type BatchPlan, planBatch } from './batch-plan.ts'
+import { type BlobBundle, bundleBlobs, signBlobTransaction } from './blob-tx.ts'
+import type { L2Block, L2BlockSource } from './l2-source.ts'
+import type { ProposerMetrics } from './metrics.ts'
+import type { Attempt, InFlight, ProgressStore } from './progress-store.ts'
+
+export interface ProposerOptions {
+  l1: PublicClient
+  l2: L2BlockSource
+  privateKey: Hex
+  inbox: Address
+  forcedInclusionStore: Address
+  progress: ProgressStore
+  logger: Logger
+  metrics: ProposerMetrics
+  /** Default: the Inbox's `maxBlocksPerBatch` (and never more). */
+  maxBatchBlocks?: number
+  maxBatchAgeSeconds: number
+  maxBlobs: number
+  pollIntervalMs: number
+  feeBumpPercent: number
+  resubmitAfterBlocks: number
+  confirmations: number
+}
+
+type InboxConfig = Awaited<ReturnType<typeof readConfig>>
+type L1Head = Block<bigint, false, 'latest'>
+
+/** Errors after which the proposer re-reads L1 and waits: another proposer won a race, or it is not our turn. */
+const RACE_ERRORS = new Set(['ParentMetaHashMismatch', 'ProposerNotAllowed'])
+const GWEI = 1_000_000_000n
+const MAX_BACKOFF_MS = 30_000
+/** Rounds and milliseconds a used nonce without a visible receipt must persist before the proposal is given up. */
+const NONCE_TAKEN_ROUNDS = 3
+const NONCE_TAKEN_MS = 2_000
+
+/**
+ * The proposer loop: one owner, one proposal in flight at a time. Each round reads the Inbox (L1 is the
+ * source of truth for what is proposed), follows the transaction in flight (mined → confirmations;
+ * reorged out, dropped or stuck → sent again with the same nonce and higher fees) and otherwise builds
+ * the next batch from the L2 node's blocks and sends it as a type-3 transaction carrying its blobs.
+ */
+export class Proposer {
+  readonly address: Address
+  private readonly log: Logger
+  private chainId: number | undefined
+  private config: InboxConfig | undefined
+  private readonly l2Cache = new Map<bigint, L2Block>()
+  private bundleCache: { payloadHash: Hex; bundle: BlobBundle } | undefined
+  /** Hash and L1 block of the in-flight proposal once seen mined (to tell a reorg from a slow inclusion). */
+  private seenMined: { hash: Hex; blockNumber: bigint } | undefined
+  private nonceTakenSince: { nonce: number; rounds: number; at: number } | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+  private wake: (() => void) | undefined
+
+  constructor(private readonly options: ProposerOptions) {
+    this.address = privateKeyToAddress(options.privateKey)
+    this.log = options.logger.child({ module: 'proposer' })
+  }
+
+  /** Runs rounds every poll interval until {@link stop}; an error in a round is logged and retried with backoff. */
+  start(): void {
+    if (this.running) return
+    this.stopped = false
+    this.running = (async () => {
+      let failures = 0
+      while (!this.stopped) {
+        let delay = this.options.pollIntervalMs
+        try {
+          await this.tick()
+          failures = 0
+        } catch (error) {
+          failures++
+          delay = Math.min(this.options.pollIntervalMs * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS)
+          const reason = rpcFailureReason(error)
+          this.options.metrics.failures.inc({ reason })
+          this.log.warn({ err: error, reason, retryInMs: delay }, 'proposer round failed; retrying')
+        }
+        if (this.stopped) break
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay)
+          this.wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.wake?.()
+    await this.running
+    this.running = undefined
+  }
+
+  /** One round. Exposed so tests (and a future one-shot mode) can step the loop. */
+  async tick(): Promise<void> {
+    const head = await this.options.l1.getBlock({ blockTag: 'latest' })
+    const inFlight = this.options.progress.get().inFlight
+    if (inFlight !== undefined) {
+      await this.follow(inFlight, head)
+      return
+    }
+    await this.propose(head)
+  }
+
+  // ------------------------------------------------------------------ following a sent proposal
+
+  private async follow(inFlight: InFlight, head: L1Head): Promise<void> {
+    const { l1 } = this.options
+    let receipt: TransactionReceipt | undefined
+    for (const attempt of [...inFlight.attempts].reverse()) {
+      const found = await l1.getTransactionReceipt({ hash: attempt.hash }).catch(() => undefined)
+      if (found === undefined) continue
+      const canonical = await l1.getBlock({ blockNumber: found.blockNumber }).catch(() => undefined)
+      if (canonical?.hash !== found.blockHash) continue // a receipt from a block that was reorged out
+      receipt = found
+      break
+    }
+
+    if (receipt !== undefined) {
+      this.nonceTakenSince = undefined
+      if (this.seenMined?.hash !== receipt.transactionHash || this.seenMined.blockNumber !== receipt.blockNumber) {
+        this.seenMined = { hash: receipt.transactionHash, blockNumber: receipt.blockNumber }
+        this.log.info(
+          { txHash: receipt.transactionHash, l1Block: receipt.blockNumber, status: receipt.status },
+          'proposal mined',
+        )
+      }
+      if (receipt.status === 'reverted') {
+        this.recordFees(receipt)
+        const reason = await this.revertReason(receipt).catch(() => 'reverted')
+        this.options.metrics.failures.inc({ reason })
+        this.log.error(
+          { txHash: receipt.transactionHash, l1Block: receipt.blockNumber, reason, gasUsed: receipt.gasUsed },
+          'proposal reverted on L1; re-reading the Inbox',
+        )
+        this.finish()
+        return
+      }
+      if (head.number - receipt.blockNumber + 1n < BigInt(this.options.confirmations)) return
+      this.confirmed(inFlight, receipt)
+      return
+    }
+
+    if (this.seenMined !== undefined) {
+      this.options.metrics.reorgs.inc()
+      this.log.warn(
+        { txHash: this.seenMined.hash, l1Block: this.seenMined.blockNumber },
+        'proposal no longer on the canonical L1 chain (reorg); following it again',
+      )
+      this.seenMined = undefined
+    }
+    const latestNonce = await l1.getTransactionCount({ address: this.address, blockTag: 'latest' })
+    if (latestNonce > inFlight.nonce) {
+      // The nonce is used, but no receipt of ours is visible. Nodes can expose the new nonce before the
+      // receipt (anvil does, for a few milliseconds), so only a lasting observation counts.
+      const since = this.nonceTakenSince
+      if (since === undefined || since.nonce !== inFlight.nonce) {
+        this.nonceTakenSince = { nonce: inFlight.nonce, rounds: 1, at: Date.now() }
+        return
+      }
+      since.rounds++
+      if (since.rounds < NONCE_TAKEN_ROUNDS || Date.now() - since.at < NONCE_TAKEN_MS) return
+      this.nonceTakenSince = undefined
+      // Another transaction of this key took the nonce: ours can never land.
+      this.options.metrics.failures.inc({ reason: 'nonce_taken' })
+      this.log.warn(
+        { nonce: inFlight.nonce, latestNonce },
+        'nonce of the proposal in flight was used by another transaction',
+      )
+      this.finish()
+      return
+    }
+    let known = false
+    for (const attempt of inFlight.attempts) {
+      const tx = await l1.getTransaction({ hash: attempt.hash }).catch(() => undefined)
+      if (tx !== undefined) {
+        known = true
+        break
+      }
+    }
+    const last = inFlight.attempts.at(-1)
+    const stuck = last === undefined || head.number - last.sentAtL1Block >= BigInt(this.options.resubmitAfterBlocks)
+    const gap = latestNonce < inFlight.nonce
+    if (known && !stuck && !gap) return
+    const why = gap ? 'nonce_gap' : !known ? 'dropped' : 'stuck'
+    this.log.warn(
+      {
+        why,
+        nonce: inFlight.nonce,
+        latestNonce,
+        txHash: last?.hash,
+        sentAtL1Block: last?.sentAtL1Block,
+        l1Head: head.number,
+      },
+      'sending the proposal again with higher fees',
+    )
+    await this.propose(head, { inFlight, nonce: gap ? latestNonce : inFlight.nonce })
+  }
+
+  private confirmed(inFlight: InFlight, receipt: TransactionReceipt): void {
+    const { metrics } = this.options
+    const events = parseEventLogs({ abi: inboxAbi, eventName: 'BatchProposed', logs: receipt.logs })
+    const meta = events[0]?.args.meta
+    const fees = this.recordFees(receipt)
+    const blocks = meta ? meta.blocks.length : Number(inFlight.lastBlock - inFlight.firstBlock + 1n)
+    const firstBlock = meta?.firstBlockId ?? inFlight.firstBlock
+    const lastBlock = firstBlock + BigInt(blocks) - 1n
+    metrics.batches.inc()
+    metrics.blocks.inc(blocks)
+    metrics.blobs.inc(meta?.blobHashes.length ?? inFlight.numBlobs)
+    metrics.lastProposedBlock.set(Number(lastBlock))
+    this.log.info(
+      {
+        batchId: meta?.batchId,
+        firstBlock,
+        lastBlock,
+        blocks,
+        blobs: meta?.blobHashes.length ?? inFlight.numBlobs,
+        forcedInclusions: meta?.forcedInclusions.length ?? 0,
+        txHash: receipt.transactionHash,
+        l1Block: receipt.blockNumber,
+        gasUsed: receipt.gasUsed,
+        blobGasUsed: receipt.blobGasUsed ?? 0n,
+        executionFeeWei: fees.execution,
+        blobFeeWei: fees.blob,
+        attempts: inFlight.attempts.length,
+      },
+      'batch proposed',
+    )
+    this.options.progress.update((p) => ({
+      ...p,
+      inFlight: undefined,
+      lastConfirmed: {
+        batchId: meta?.batchId ?? 0n,
+        firstBlock,
+        lastBlock,
+        txHash: receipt.transactionHash,
+        l1Block: receipt.blockNumber,
+      },
+    }))
+    this.seenMined = undefined
+  }
+
+  private finish(): void {
+    this.options.progress.update((p) => ({ ...p, inFlight: undefined }))
+    this.seenMined = undefined
+  }
+
+  private recordFees(receipt: TransactionReceipt): { execution: bigint; blob: bigint } {
+    const execution = receipt.gasUsed * receipt.effectiveGasPrice
+    const blob = (receipt.blobGasUsed ?? 0n) * (receipt.blobGasPrice ?? 0n)
+    this.options.metrics.gasUsed.inc(Number(receipt.gasUsed))
+    this.options.metrics.blobGasUsed.inc(Number(receipt.blobGasUsed ?? 0n))
+    this.options.metrics.feesWei.inc({ kind: 'execution' }, Number(execution))
+    this.options.metrics.feesWei.inc({ kind: 'blob' }, Number(blob))
+    return { execution, blob }
+  }
+
+  /** Replays a reverted proposal against the state before its block to name the error. */
+  private async revertReason(receipt: TransactionReceipt): Promise<string> {
+    const tx = await this.options.l1.getTransaction({ hash: receipt.transactionHash })
+    try {
+      await this.options.l1.request({
+        method: 'eth_call',
+        params: [
+          {
+            from: tx.from,
+            to: tx.to ?? undefined,
+            data: tx.input,
+            blobVersionedHashes: tx.blobVersionedHashes,
+          } as never,
+          `0x${(receipt.blockNumber - 1n).toString(16)}`,
+        ],
+      })
+    } catch (error) {
+      return revertName(error) ?? 'reverted'
+    }
+    return 'reverted'
+  }
+
+  // ------------------------------------------------------------------ building and sending a proposal
+
+  private async propose(head: L1Head, replacing?: { inFlight: InFlight; nonce: number }): Promise<void> {
+    const { l1, l2, metrics } = this.options
+    this.chainId ??= await l1.getChainId()
+    this.config ??= await readConfig(l1, this.options.inbox)
+    const config = this.config
+    const state = await readState(l1, this.options.inbox)
+    metrics.lastProposedBlock.set(Number(state.lastBlockId))
+
+    const allowed = await l1.readContract({
+      address: this.options.inbox,
+      abi: inboxAbi,
+      functionName: 'canPropose',
+      args: [this.address],
+    })
+    if (!allowed) {
+      metrics.failures.inc({ reason: 'ProposerNotAllowed' })
+      this.log.debug({ l1Head: head.number }, 'not allowed to propose in this L1 block; waiting')
+      return
+    }
+
+    const next = state.lastBlockId + 1n
+    const l2Head = await l2.headNumber()
+    metrics.l2Head.set(Number(l2Head))
+    if (l2Head < next) return
+
+    const maxBlocks = Math.min(this.options.maxBatchBlocks ?? config.maxBlocksPerBatch, config.maxBlocksPerBatch)
+    const maxBlobs = Math.min(this.options.maxBlobs, config.maxBlobsPerBatch)
+    const blocks = await this.fetchBlocks(
+      next,
+      l2Head < next + BigInt(maxBlocks) - 1n ? l2Head : next + BigInt(maxBlocks) - 1n,
+    )
+    if (blocks === undefined) return
+    const forced = await this.dueForcedInclusions(head.number)
+
+    const plan: BatchPlan = planBatch({
+      blocks,
+      maxBlocks,
+      maxPayloadBytes: maxBlobs * BLOB_PAYLOAD_CAPACITY,
+      maxBatchAgeSeconds: this.options.maxBatchAgeSeconds,
+      nowSeconds: Date.now() / 1000,
+      l1Head: head.number,
+      anchorWindow: config.anchorWindow,
+      anchorMargin: this.options.resubmitAfterBlocks + 1,
+      forcedInclusionsDue: forced > 0,
+      force: replacing !== undefined,
+    })
+    if (plan.kind === 'wait') {
+      if (plan.reason === 'anchor_out_of_window' || plan.reason === 'block_too_large') {
+        metrics.failures.inc({ reason: plan.reason })
+        this.log.error({ reason: plan.reason, nextBlock: next }, plan.message ?? plan.reason)
+      } else if (plan.reason === 'anchor_ahead_of_l1') {
+        this.log.warn({ reason: plan.reason, nextBlock: next }, plan.message ?? plan.reason)
+      } else {
+        this.log.debug({ reason: plan.reason, nextBlock: next, l2Head }, 'waiting for more L2 blocks')
+      }
+      return
+    }
+
+    const bundle = this.bundleFor(plan.payload)
+    const params: ProposeParams = {
+      parentMetaHash: state.lastMetaHash,
+      anchorBlockId: plan.blocks[0]!.anchorBlockNumber,
+      numBlobs: bundle.blobs.length,
+      numForcedInclusions: forced,
+      blocks: plan.blocks.map((b) => ({ timestamp: b.timestamp, gasLimit: Number(b.gasLimit), coinbase: b.coinbase })),
+    }
+    const data = encodeFunctionData({ abi: inboxAbi, functionName: 'proposeBatch', args: [params] })
+
+    const fees = await this.fees(replacing?.inFlight.attempts.at(-1))
+    let gas: bigint
+    try {
+      gas = BigInt(
+        await l1.request({
+          method: 'eth_estimateGas',
+          params: [
+            {
+              from: this.address,
+              to: this.options.inbox,
+              data,
+              blobVersionedHashes: bundle.versionedHashes,
+              maxFeePerBlobGas: `0x${fees.maxFeePerBlobGas.toString(16)}`,
+              type: '0x3',
+            } as never,
+          ],
+        }),
+      )
+    } catch (error) {
+      const name = revertName(error)
+      if (name === undefined) throw error // an RPC failure: the loop backs off and retries
+      metrics.failures.inc({ reason: name })
+      const context = { reason: name, firstBlock: next, lastBlock: plan.blocks.at(-1)!.number, l1Head: head.number }
+      if (RACE_ERRORS.has(name)) this.log.info(context, 'proposal would revert; re-reading the Inbox next round')
+      else this.log.error({ ...context, err: error }, 'proposal would revert; not sent')
+      return
+    }
+    gas = (gas * 12n) / 10n + 10_000n
+
+    const nonce = replacing?.nonce ?? (await l1.getTransactionCount({ address: this.address, blockTag: 'pending' }))
+    const { raw, hash } = await signBlobTransaction(
+      this.options.privateKey,
+      { chainId: this.chainId, nonce, to: this.options.inbox, data, gas, ...fees },
+      bundle,
+    )
+    const attempt: Attempt = { hash, ...fees, sentAtL1Block: head.number }
+    const inFlight: InFlight = {
+      nonce,
+      firstBlock: next,
+      lastBlock: plan.blocks.at(-1)!.number,
+      numBlobs: bundle.blobs.length,
+      parentMetaHash: state.lastMetaHash,
+      attempts: [...(replacing?.inFlight.attempts ?? []), attempt],
+    }
+    // Written before broadcasting: after a crash the next start knows this nonce and hash.
+    this.options.progress.update((p) => ({ ...p, inFlight }))
+    if (replacing) metrics.resubmissions.inc()
+    try {
+      await l1.request({ method: 'eth_sendRawTransaction', params: [raw] })
+    } catch (error) {
+      const message = error instanceof BaseError ? error.details || error.shortMessage : String(error)
+      if (!/already known/i.test(message)) {
+        metrics.failures.inc({ reason: /underpriced/i.test(message) ? 'underpriced' : 'send_failed' })
+        this.log.warn({ err: error, txHash: hash, nonce }, 'L1 node refused the proposal; will send again')
+        return
+      }
+    }
+    this.log.info(
+      {
+        firstBlock: inFlight.firstBlock,
+        lastBlock: inFlight.lastBlock,
+        blocks: plan.blocks.length,
+        blobs: bundle.blobs.length,
+        payloadBytes: plan.payload.length,
+        forcedInclusions: forced,
+        anchorBlockId: params.anchorBlockId,
+        trigger: plan.trigger,
+        nonce,
+        txHash: hash,
+        gas,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        maxFeePerBlobGas: fees.maxFeePerBlobGas,
+        replacement: replacing !== undefined,
+      },
+      'proposal sent',
+    )
+  }
+
+  /** Blocks `from..to`, cached while their parent links hold (a preconfirmed chain can reorg). */
+  private async fetchBlocks(from: bigint, to: bigint): Promise<L2Block[] | undefined> {
+    for (const n of this.l2Cache.keys()) if (n < from) this.l2Cache.delete(n)
+    const blocks: L2Block[] = []
+    for (let n = from; n <= to; n++) {
+      let block = this.l2Cache.get(n)
+      if (block === undefined) {
+        block = await this.options.l2.blockByNumber(n)
+        if (block === undefined) break
+        this.l2Cache.set(n, block)
+      }
+      const parent = blocks.at(-1)
+      if (parent !== undefined && block.parentHash !== parent.hash) {
+        this.log.info({ block: n }, 'L2 chain changed while reading it; reading again next round')
+        this.l2Cache.clear()
+        return undefined
+      }
+      blocks.push(block)
+    }
+    return blocks
+  }
+
+  /** Forced inclusions the proposal must consume: every one due by the block after next (oldest first). */
+  private async dueForcedInclusions(l1Head: bigint): Promise<number> {
+    const { l1 } = this.options
+    const store = this.options.forcedInclusionStore
+    const [head, tail, delay] = await Promise.all([
+      l1.readContract({ address: store, abi: forcedInclusionStoreAbi, functionName: 'head' }),
+      l1.readContract({ address: store, abi: forcedInclusionStoreAbi, functionName: 'tail' }),
+      l1.readContract({ address: store, abi: forcedInclusionStoreAbi, functionName: 'inclusionDelay' }),
+    ])
+    let count = 0
+    for (let id = head; id < tail && count < 65_535; id++) {
+      const inclusion = await l1.readContract({
+        address: store,
+        abi: forcedInclusionStoreAbi,
+        functionName: 'getForcedInclusion',
+        args: [id],
+      })
+      if (inclusion.createdAtBlock + delay > l1Head + 2n) break
+      count++
+    }
+    return count
+  }
+
+  /**
+   * Fee caps from the market (`@cairn/l1`'s estimate, blob fee cap at least 1 gwei); a replacement
+   * raises every cap of the previous attempt by `--fee-bump-percent` and keeps up with the market.
+   */
+  private async fees(previous: Attempt | undefined): Promise<BlobTxFees> {
+    const market = await estimateBlobTxFees(this.options.l1)
+    if (market.maxFeePerBlobGas < GWEI) market.maxFeePerBlobGas = GWEI
+    if (previous === undefined) return market
+    return bumpFees(previous, { percent: this.options.feeBumpPercent, atLeast: market })
+  }
+
+  private bundleFor(payload: Uint8Array): BlobBundle {
+    const payloadHash = keccak256(payload)
+    if (this.bundleCache?.payloadHash !== payloadHash) {
+      this.bundleCache = { payloadHash, bundle: bundleBlobs(packBlobs(payload)) }
+    }
+    return this.bundleCache.bundle
+  }
+}
+
+async function readState(l1: PublicClient, inbox: Address) {
+  return l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getState' })
+}
+
+async function readConfig(l1: PublicClient, inbox: Address) {
+  return l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getConfig' })
+}
+
+/** The Inbox error name inside a failed call or estimate, if the failure is a revert. */
+export function revertName(error: unknown): string | undefined {
+  let data: Hex | undefined
+  let reverted = false
+  if (error instanceof BaseError) {
+    error.walk((e) => {
+      const candidate = (e as { data?: unknown }).data
+      if (typeof candidate === 'string' && /^0x[0-9a-fA-F]*$/.test(candidate) && candidate.length >= 10) {
+        data = candidate as Hex
+        return true
+      }
+      if (
+        typeof candidate === 'object' &&
+        candidate !== null &&
+        typeof (candidate as { data?: unknown }).data === 'string'
+      ) {
+        data = (candidate as { data: Hex }).data
+        return true
+      }
+      if (/revert/i.test((e as Error).message ?? '')) reverted = true
+      return false
+    })
+  }
+  if (data !== undefined) {
+    try {
+      return decodeErrorResult({ abi: inboxAbi, data }).errorName
+    } catch {
+      return 'unknown_revert'
+    }
+  }
+  return reverted ? 'reverted' : undefined
+}
+
+function rpcFailureReason(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && code.startsWith('L2_')) return 'l2_rpc'
+  return 'l1_rpc'
+}

@@ -1,0 +1,463 @@
+// The local devnet as a library: anvil L1 with blobs, the L1 suite, a sequencer node, follower nodes
+// and the proposer, each a real process. `npm run devnet` (devnet.ts) and the end-to-end tests both
+// start it through `startDevnet`.
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { anvilBinaryPath } from '@cairn/anvil'
+import { CairnError, DEV_ACCOUNTS, DEV_CHAIN_ID, DEV_MNEMONIC, devGenesis, type Hex } from '@cairn/primitives'
+import type { DeployConfig } from './config.ts'
+import { answersRpc, createManagedProcess, freePort, jsonRpc, type ManagedProcess, tail } from './devnet-process.ts'
+import type { L1Deployment } from './l1.ts'
+
+/** The monorepo root (this file lives in deploy/src). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const DEFAULT_DEVNET_DIR = join(REPO_ROOT, '.devnet')
+const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
+const PROPOSER_BIN = join(REPO_ROOT, 'apps/proposer/bin/cairn-proposer.js')
+const LOCAL_CONFIG = join(REPO_ROOT, 'deploy/config/local.json')
+
+/** Who holds which dev key (all from the `test … junk` mnemonic, funded on L1 by anvil and on L2 by the genesis). */
+export const DEVNET_ROLES = {
+  /** Deploys the L1 suite; also the timelock's proposer and executor in config/local.json. */
+  deployer: DEV_ACCOUNTS[0]!,
+  /** Runs cairn-proposer; the only preconfer in the whitelist. */
+  proposer: DEV_ACCOUNTS[1]!,
+  /** Signs TEE attestation quotes (the stub attestation verifier's authority). */
+  attestationAuthority: DEV_ACCOUNTS[2]!,
+} as const
+
+export interface DevnetOptions {
+  /** Where state, logs and devnet.json live (default `<repo>/.devnet`). */
+  dir?: string
+  /** Remove `dir` and start over; otherwise a restart reuses the chains of the previous run. */
+  fresh?: boolean
+  /** Seconds between L1 blocks (default 1). */
+  l1BlockTime?: number
+  /** L1 `safe` trails latest by this many blocks and `finalized` by twice as many (default 4). */
+  slotsInAnEpoch?: number
+  /** Seconds between L2 blocks on the sequencer (default 2). */
+  l2BlockTime?: number
+  /** Number of follower nodes (default 1). */
+  followers?: number
+  /** Anyone may propose (Inbox `basedMode`); otherwise only the proposer key (the whitelisted preconfer). */
+  basedMode?: boolean
+  /** Start the proposer with the rest (default true); its handle exists either way. */
+  startProposer?: boolean
+  /** Ports; unset ones are taken from a previous run's devnet.json, else picked free. */
+  ports?: { l1?: number; sequencer?: number; followers?: number[] }
+  /** L1 blocks behind the L1 head that sequenced blocks anchor to (node `--l1.anchor-lag`, default 2). */
+  anchorLag?: number
+  /** Seconds between the nodes' L1 polls (default 1). */
+  l1PollInterval?: number
+  /** Extra flags for every node, the sequencer only, the followers only, the proposer. */
+  nodeArgs?: string[]
+  sequencerArgs?: string[]
+  followerArgs?: string[]
+  proposerArgs?: string[]
+  /** Log level of the nodes and the proposer (default info). */
+  logLevel?: string
+  /** Progress lines (default: none). */
+  log?: (line: string) => void
+  /** Called when a process exits without being asked to. */
+  onProcessExit?: (process: ManagedProcess, code: number | null, signal: NodeJS.Signals | null) => void
+}
+
+export interface DevnetAccount {
+  address: Hex
+  privateKey: Hex
+}
+
+export interface DevnetNodeInfo {
+  rpc: string
+  ws: string
+  datadir: string
+  log: string
+}
+
+/** The content of devnet.json: everything a dapp, a script or an operator needs to use the devnet. */
+export interface DevnetInfo {
+  version: 1
+  dir: string
+  startedAt: string
+  l1: {
+    rpc: string
+    /** Beacon-style blob API (`/eth/v1/beacon/blobs/{block}`), served by anvil on the RPC port. */
+    beacon: string
+    chainId: number
+    blockTime: number
+    slotsInAnEpoch: number
+    /** The L1 block before the suite was deployed: nodes scan for proposals from here. */
+    startBlock: number
+    stateFile: string
+    log: string
+  }
+  l2: {
+    chainId: number
+    blockTime: number
+    genesis: { file: string; blockHash: Hex; stateRoot: Hex }
+    sequencer: DevnetNodeInfo
+    followers: DevnetNodeInfo[]
+  }
+  proposer: { address: Hex; datadir: string; log: string }
+  /** The L1 suite (the deploy script's output, also in deploymentFile). */
+  contracts: L1Deployment
+  deploymentFile: string
+  basedMode: boolean
+  accounts: {
+    mnemonic: string
+    deployer: DevnetAccount
+    proposer: DevnetAccount
+    attestationAuthority: DevnetAccount
+    /** Funded with 10,000 ETH on L2 (genesis) and on L1 (anvil's defaults). */
+    dev: DevnetAccount[]
+  }
+}
+
+export interface Devnet {
+  info: DevnetInfo
+  /** Path of devnet.json. */
+  infoFile: string
+  anvil: ManagedProcess
+  sequencer: ManagedProcess
+  followers: ManagedProcess[]
+  proposer: ManagedProcess
+  /** Every process, in start order. */
+  processes(): ManagedProcess[]
+  /** Stops every process: proposer, followers, sequencer, then anvil (which dumps its state). */
+  stop(): Promise<void>
+}
+
+interface Paths {
+  dir: string
+  infoFile: string
+  genesisFile: string
+  deploymentFile: string
+  stateFile: string
+  logs: string
+  sequencerDir: string
+  followerDir: (i: number) => string
+  proposerDir: string
+}
+
+function devnetPaths(dir: string): Paths {
+  return {
+    dir,
+    infoFile: join(dir, 'devnet.json'),
+    genesisFile: join(dir, 'genesis.json'),
+    deploymentFile: join(dir, 'l1-deployment.json'),
+    stateFile: join(dir, 'anvil-state.json'),
+    logs: join(dir, 'logs'),
+    sequencerDir: join(dir, 'sequencer'),
+    followerDir: (i) => join(dir, `follower-${i}`),
+    proposerDir: join(dir, 'proposer'),
+  }
+}
+
+/** Reads a previous run's devnet.json, if any. */
+export function readDevnetInfo(dir = DEFAULT_DEVNET_DIR): DevnetInfo | undefined {
+  const file = join(dir, 'devnet.json')
+  if (!existsSync(file)) return undefined
+  return JSON.parse(readFileSync(file, 'utf8')) as DevnetInfo
+}
+
+/** Builds the contract artifacts and TypeScript bindings unless they are current (the build skips unchanged sources). */
+export async function ensureContractsBuilt(log: (line: string) => void = () => {}): Promise<void> {
+  const started = Date.now()
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
+    cwd: join(REPO_ROOT, 'contracts'),
+  }).catch((error: { stderr?: string; message: string }) => {
+    throw new CairnError('DEVNET_CONTRACTS_BUILD', `building the contracts failed: ${error.stderr || error.message}`)
+  })
+  log(`contracts built (${Date.now() - started} ms)`)
+}
+
+/**
+ * Starts (or restarts) the devnet. Fresh: anvil from scratch, the L2 genesis (dev genesis + the
+ * Anchor predeploy) written and hashed by the node itself, the L1 suite deployed with that genesis,
+ * then the nodes and the proposer. Restart: anvil reloads its state file, the deployment is checked
+ * (no transaction sent when it matches), the nodes reopen their datadirs.
+ */
+export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
+  const log = options.log ?? (() => {})
+  const paths = devnetPaths(resolve(options.dir ?? DEFAULT_DEVNET_DIR))
+  if (options.fresh) rmSync(paths.dir, { recursive: true, force: true })
+  mkdirSync(paths.logs, { recursive: true })
+  const previous = readDevnetInfo(paths.dir)
+  const restarting = previous !== undefined && existsSync(paths.stateFile)
+  if (previous !== undefined && !restarting) {
+    throw new CairnError(
+      'DEVNET_STATE_MISSING',
+      `${paths.infoFile} exists but the L1 state ${paths.stateFile} does not; start over with --fresh`,
+    )
+  }
+
+  const l1BlockTime = options.l1BlockTime ?? previous?.l1.blockTime ?? 1
+  const slotsInAnEpoch = options.slotsInAnEpoch ?? previous?.l1.slotsInAnEpoch ?? 4
+  const l2BlockTime = options.l2BlockTime ?? previous?.l2.blockTime ?? 2
+  const followerCount = options.followers ?? previous?.l2.followers.length ?? 1
+  const basedMode = options.basedMode ?? previous?.basedMode ?? false
+  const portOf = async (given: number | undefined, url: string | undefined) =>
+    given ?? (url === undefined ? await freePort() : Number(new URL(url).port))
+  const l1Port = await portOf(options.ports?.l1, previous?.l1.rpc)
+  const sequencerPort = await portOf(options.ports?.sequencer, previous?.l2.sequencer.rpc)
+  const followerPorts: number[] = []
+  for (let i = 0; i < followerCount; i++)
+    followerPorts.push(await portOf(options.ports?.followers?.[i], previous?.l2.followers[i]?.rpc))
+  const l1Rpc = `http://127.0.0.1:${l1Port}`
+
+  const processes: ManagedProcess[] = []
+  const stopAll = async () => {
+    for (const p of [...processes].reverse()) await p.stop()
+  }
+  const watch = (p: ManagedProcess) => {
+    p.onUnexpectedExit = (code, signal) => options.onProcessExit?.(p, code, signal)
+    processes.push(p)
+    return p
+  }
+
+  try {
+    // 1. L1: anvil with Prague blobs, automine while deploying, interval mining afterwards.
+    const anvil = watch(
+      createManagedProcess({
+        name: 'anvil',
+        command: anvilBinaryPath(),
+        args: [
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(l1Port),
+          '--slots-in-an-epoch',
+          String(slotsInAnEpoch),
+          '--state',
+          paths.stateFile,
+          '--state-interval',
+          '1',
+        ],
+        logFile: join(paths.logs, 'anvil.log'),
+        ready: () => answersRpc(l1Rpc),
+        startupTimeoutMs: 30_000,
+      }),
+    )
+    await anvil.start()
+    log(`anvil: ${l1Rpc} (${restarting ? 'state reloaded' : 'fresh'})`)
+
+    await ensureContractsBuilt(log)
+    // Imported after the build: both read the generated contract bindings.
+    const { deployL1 } = await import('./l1.ts')
+    const { loadDeployConfig } = await import('./config.ts')
+    const { anchorGenesisAlloc } = await import('@cairn/contracts')
+
+    // 2. The L2 genesis, hashed by the node that will run it.
+    let genesis: DevnetInfo['l2']['genesis']
+    if (restarting) {
+      genesis = previous.l2.genesis
+    } else {
+      const file = devGenesis({ extraAlloc: anchorGenesisAlloc() })
+      writeFileSync(paths.genesisFile, `${JSON.stringify(file, null, 2)}\n`)
+      genesis = { file: paths.genesisFile, ...(await genesisOf(paths, sequencerPort, options)) }
+      log(`L2 genesis ${genesis.blockHash} (state root ${genesis.stateRoot})`)
+    }
+
+    // 3. The L1 suite (idempotent: a restart checks it and sends nothing).
+    const startBlock = restarting
+      ? previous.l1.startBlock
+      : Number(BigInt(await jsonRpc<string>(l1Rpc, 'eth_blockNumber')))
+    const config: DeployConfig = {
+      ...loadDeployConfig(LOCAL_CONFIG),
+      l2ChainId: Number(DEV_CHAIN_ID),
+      genesis: { blockHash: genesis.blockHash, stateRoot: genesis.stateRoot },
+    }
+    config.inbox = { ...config.inbox, basedMode }
+    config.preconf = { ...config.preconf, operators: [DEVNET_ROLES.proposer.address] }
+    const deployStarted = Date.now()
+    const { deployment, transactionsSent } = await deployL1(config, {
+      rpcUrl: l1Rpc,
+      deployerKey: DEVNET_ROLES.deployer.privateKey,
+      outFile: paths.deploymentFile,
+    })
+    if (deployment === undefined) throw new CairnError('DEVNET_DEPLOY', 'the L1 deployment did not complete')
+    log(`L1 suite: inbox ${deployment.inbox} (${transactionsSent} transactions, ${Date.now() - deployStarted} ms)`)
+    await jsonRpc(l1Rpc, 'evm_setIntervalMining', [l1BlockTime])
+
+    // 4. The sequencer, the followers, the proposer.
+    const nodeCommon = (datadir: string, port: number) => [
+      CAIRN_BIN,
+      'node',
+      '--genesis',
+      paths.genesisFile,
+      '--datadir',
+      datadir,
+      '--http.port',
+      String(port),
+      '--l1.rpc',
+      l1Rpc,
+      '--l1.deployment',
+      paths.deploymentFile,
+      '--l1.start-block',
+      String(startBlock),
+      '--l1.poll-interval',
+      String(options.l1PollInterval ?? 1),
+      '--l1.anchor-lag',
+      String(options.anchorLag ?? 2),
+      '--log-level',
+      options.logLevel ?? 'info',
+      ...(options.nodeArgs ?? []),
+    ]
+    const node = (name: string, datadir: string, port: number, extra: string[]) => {
+      const rpc = `http://127.0.0.1:${port}`
+      return watch(
+        createManagedProcess({
+          name,
+          command: process.execPath,
+          args: [...nodeCommon(datadir, port), ...extra],
+          cwd: REPO_ROOT,
+          logFile: join(paths.logs, `${name}.log`),
+          ready: () => answersRpc(rpc),
+        }),
+      )
+    }
+    const sequencer = node('sequencer', paths.sequencerDir, sequencerPort, [
+      '--sequencer',
+      '--block-time',
+      String(l2BlockTime),
+      ...(options.sequencerArgs ?? []),
+    ])
+    const followers = followerPorts.map((port, i) =>
+      node(`follower-${i + 1}`, paths.followerDir(i + 1), port, options.followerArgs ?? []),
+    )
+    const sequencerRpc = `http://127.0.0.1:${sequencerPort}`
+    const proposer = createManagedProcess({
+      name: 'proposer',
+      command: process.execPath,
+      args: [
+        PROPOSER_BIN,
+        '--l1.rpc',
+        l1Rpc,
+        '--l2.rpc',
+        sequencerRpc,
+        '--l1.deployment',
+        paths.deploymentFile,
+        '--datadir',
+        paths.proposerDir,
+        '--log-level',
+        options.logLevel ?? 'info',
+        ...(options.proposerArgs ?? []),
+      ],
+      env: { ...process.env, CAIRN_PROPOSER_KEY: DEVNET_ROLES.proposer.privateKey },
+      cwd: REPO_ROOT,
+      logFile: join(paths.logs, 'proposer.log'),
+    })
+    proposer.onUnexpectedExit = (code, signal) => options.onProcessExit?.(proposer, code, signal)
+
+    // Start the nodes together: each takes a few seconds to load on a busy machine.
+    await Promise.all([sequencer.start(), ...followers.map((f) => f.start())])
+    log(`sequencer: ${sequencerRpc}`)
+    for (const [i, port] of followerPorts.entries()) log(`follower-${i + 1}: http://127.0.0.1:${port}`)
+    if (options.startProposer ?? true) {
+      processes.push(proposer)
+      await proposer.start()
+      log(`proposer: ${DEVNET_ROLES.proposer.address}`)
+    }
+
+    const nodeInfo = (datadir: string, port: number, name: string): DevnetNodeInfo => ({
+      rpc: `http://127.0.0.1:${port}`,
+      ws: `ws://127.0.0.1:${port}`,
+      datadir,
+      log: join(paths.logs, `${name}.log`),
+    })
+    const info: DevnetInfo = {
+      version: 1,
+      dir: paths.dir,
+      startedAt: new Date().toISOString(),
+      l1: {
+        rpc: l1Rpc,
+        beacon: l1Rpc,
+        chainId: config.l1ChainId,
+        blockTime: l1BlockTime,
+        slotsInAnEpoch,
+        startBlock,
+        stateFile: paths.stateFile,
+        log: anvil.logFile,
+      },
+      l2: {
+        chainId: Number(DEV_CHAIN_ID),
+        blockTime: l2BlockTime,
+        genesis,
+        sequencer: nodeInfo(paths.sequencerDir, sequencerPort, 'sequencer'),
+        followers: followerPorts.map((port, i) => nodeInfo(paths.followerDir(i + 1), port, `follower-${i + 1}`)),
+      },
+      proposer: { address: DEVNET_ROLES.proposer.address, datadir: paths.proposerDir, log: proposer.logFile },
+      contracts: deployment,
+      deploymentFile: paths.deploymentFile,
+      basedMode,
+      accounts: {
+        mnemonic: DEV_MNEMONIC,
+        deployer: { ...DEVNET_ROLES.deployer },
+        proposer: { ...DEVNET_ROLES.proposer },
+        attestationAuthority: { ...DEVNET_ROLES.attestationAuthority },
+        dev: DEV_ACCOUNTS.map((a) => ({ ...a })),
+      },
+    }
+    writeFileSync(paths.infoFile, `${JSON.stringify(info, null, 2)}\n`)
+
+    return {
+      info,
+      infoFile: paths.infoFile,
+      anvil,
+      sequencer,
+      followers,
+      proposer,
+      processes: () => [...processes],
+      async stop() {
+        const order = [proposer, ...[...followers].reverse(), sequencer, anvil]
+        for (const p of processes) if (!order.includes(p)) order.unshift(p)
+        for (const p of order) await p.stop()
+      },
+    }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}
+
+/**
+ * Asks the node itself for the genesis block hash and state root: it is started once on the
+ * sequencer's datadir with only `--genesis` (it initializes the chain and serves it), read, stopped.
+ */
+async function genesisOf(
+  paths: Paths,
+  port: number,
+  options: DevnetOptions,
+): Promise<{ blockHash: Hex; stateRoot: Hex }> {
+  const rpc = `http://127.0.0.1:${port}`
+  const probe = createManagedProcess({
+    name: 'genesis',
+    command: process.execPath,
+    args: [
+      CAIRN_BIN,
+      'node',
+      '--genesis',
+      paths.genesisFile,
+      '--datadir',
+      paths.sequencerDir,
+      '--http.port',
+      String(port),
+      '--log-level',
+      options.logLevel ?? 'info',
+    ],
+    cwd: REPO_ROOT,
+    logFile: join(paths.logs, 'sequencer.log'),
+    ready: () => answersRpc(rpc),
+  })
+  await probe.start()
+  try {
+    const block = await jsonRpc<{ hash: Hex; stateRoot: Hex } | null>(rpc, 'eth_getBlockByNumber', ['0x0', false])
+    if (block === null) throw new CairnError('DEVNET_GENESIS', `the node has no block 0:\n${tail(probe.logs())}`)
+    return { blockHash: block.hash, stateRoot: block.stateRoot }
+  } finally {
+    await probe.stop()
+  }
+}

@@ -1,0 +1,21 @@
+export { AnvilBlobSource } from './anvil-blob-source.ts'
+export { BeaconBlobSource, type BeaconBlobSourceOptions } from './beacon-blob-source.ts'
+export { type BlobRequest, type BlobSource, blobRequestForTransaction, FallbackBlobSource } from './blob-source.ts'
+export {
+  BlobSourceError,
+  type BlobSourceErrorCode,
+  BlobTransactionError,
+  type BlobTransactionErrorCode,
+} from './errors.ts'
+export { blobVersionedHash, commitmentToVersionedHash, loadKzg, viemKzg } from './kzg.ts'
+export {
+  BLOB_REPLACEMENT_BUMP_PERCENT,
+  type BlobTxFees,
+  bumpFees,
+  estimateBlobTxFees,
+  type FeeEstimateOptions,
+  MAX_BLOBS_PER_TRANSACTION,
+  type SendBlobTransactionOptions,
+  type SentBlobTransaction,
+  sendBlobTransaction,
+} from './send-blob-transaction.ts'

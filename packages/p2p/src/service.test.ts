@@ -1,0 +1,230 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { isCairnError } from '@cairn/primitives'
+import { readBlockHeader } from './block-rlp.ts'
+import {
+  IMPOSTOR_KEY,
+  type TestNode,
+  makeChain,
+  metricValue,
+  signBlock,
+  startNode,
+  tempDir,
+  waitFor,
+} from './test-utils.ts'
+
+// Real libp2p nodes over TCP on 127.0.0.1, several per process. Every wait is bounded; nothing is timed.
+
+const cleanups: Array<() => Promise<void>> = []
+
+async function node(options: Parameters<typeof startNode>[1] = {}, datadir?: string): Promise<TestNode> {
+  let dir = datadir
+  if (dir === undefined) {
+    const tmp = await tempDir()
+    cleanups.push(tmp.remove)
+    dir = tmp.path
+  }
+  const n = await startNode(dir, options)
+  cleanups.unshift(() => n.service.stop())
+  return n
+}
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+const tx = (tag: number, valid = true): Uint8Array => new Uint8Array([valid ? 0x02 : 0xff, tag >> 8, tag & 0xff, 0xaa])
+
+function bootnode(n: TestNode): string {
+  const addr = n.service.multiaddrs()[0]
+  if (addr === undefined) throw new Error('node has no listen address')
+  return addr
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    if (isCairnError(error, code)) return error.message
+    throw error
+  }
+  throw new Error(`expected ${code}, but the call succeeded`)
+}
+
+describe('P2PService', () => {
+  it('three services form a mesh via a bootnode, find each other through the DHT, and relay a validated transaction', async () => {
+    const a = await node()
+    const b = await node({ bootnodes: [bootnode(a)] })
+    const c = await node({ bootnodes: [bootnode(a)] })
+    // B and C only know A; the DHT walk introduces them to each other.
+    await waitFor('a full mesh of three', () => [a, b, c].every((n) => n.service.peerCount() === 2))
+    await waitFor('tx topic subscriptions', () => [a, b, c].every((n) => n.service.gossipPeers('tx') === 2))
+
+    const raw = tx(1)
+    expect(await b.service.publishTransaction(raw)).toBeGreaterThan(0)
+    await waitFor('the transaction at A and C', () => a.received.tx.length === 1 && c.received.tx.length === 1)
+    expect(a.received.tx[0]).toEqual(raw)
+    expect(c.received.tx[0]).toEqual(raw)
+    // Validated once per node (duplicates by message id are dropped before validation); never echoed to the publisher.
+    expect(a.seen.tx).toHaveLength(1)
+    expect(c.seen.tx).toHaveLength(1)
+    expect(b.received.tx).toHaveLength(0)
+    expect(await metricValue(a.registry, 'cairn_p2p_validation_results_total', { topic: 'tx', result: 'accept' })).toBe(
+      1,
+    )
+    expect(await metricValue(b.registry, 'cairn_p2p_messages_published_total', { topic: 'tx' })).toBe(1)
+    await waitFor('the peers gauge', async () => (await metricValue(a.registry, 'cairn_p2p_peers')) === 2)
+
+    // Publishing the same bytes again is the same message: nobody validates it twice.
+    await b.service.publishTransaction(raw)
+    await c.service.publishTransaction(tx(2))
+    await waitFor('the second transaction at A and B', () => a.received.tx.length === 2 && b.received.tx.length === 1)
+    expect(a.seen.tx).toHaveLength(2)
+  })
+
+  it('accepts a block signed by the preconfer and rejects a forged one without forwarding it', async () => {
+    // A line B — A — C: B and C may hold one peer each, so everything C gets came through A.
+    const a = await node()
+    const b = await node({ bootnodes: [bootnode(a)], maxPeers: 1 })
+    const c = await node({ bootnodes: [bootnode(a)], maxPeers: 1 })
+    await waitFor('A sees both', () => a.service.peerCount() === 2)
+    await waitFor(
+      'block topic subscriptions',
+      () =>
+        [b, c].every((n) => n.service.gossipPeers('preconf-block') === 1) &&
+        a.service.gossipPeers('preconf-block') === 2,
+    )
+    const [genesis, block1] = makeChain(2) as [Uint8Array, Uint8Array]
+
+    const forged = signBlock(genesis, IMPOSTOR_KEY)
+    await b.service.publishBlock(forged)
+    await waitFor(
+      'A rejecting the forged block',
+      async () =>
+        (await metricValue(a.registry, 'cairn_p2p_validation_results_total', {
+          topic: 'preconf-block',
+          result: 'reject',
+        })) === 1,
+    )
+    const good = signBlock(block1)
+    await b.service.publishBlock(good)
+    await waitFor('the signed block at C', () => c.received.block.length === 1)
+
+    expect(c.received.block[0]).toEqual(good)
+    expect(a.received.block).toEqual([good])
+    // C's validator only ever saw the good block: A did not forward the forged one.
+    expect(c.seen.block).toEqual([good])
+    expect(a.seen.block).toHaveLength(2)
+    expect(a.service.peers().find((p) => p.peerId === b.service.peerId.toString())?.score).toBeLessThan(0)
+    expect(await metricValue(a.registry, 'cairn_p2p_block_arrival_latency_seconds', { le: '+Inf' })).toBe(1)
+    // Max peers is respected: B, full with A, turns away a new peer, and never met C.
+    expect(b.service.peerCount()).toBe(1)
+    const d = await node()
+    // The dial may fail outright or finish the handshake and then be closed by B's gater.
+    await d.service.connect(bootnode(b)).catch(() => undefined)
+    const bId = b.service.peerId.toString()
+    await waitFor('D turned away by B', () => !d.service.peers().some((p) => p.peerId === bId))
+    expect(b.service.peerCount()).toBe(1)
+    expect(b.service.peers().map((p) => p.peerId)).toEqual([a.service.peerId.toString()])
+  })
+
+  it('lets a late joiner fetch blocks by range and by hash, and refuses a peer that serves the wrong chain', async () => {
+    const chain = makeChain(10)
+    const byHash = new Map(chain.map((b) => [Buffer.from(readBlockHeader(b).hash).toString('hex'), b]))
+    const a = await node()
+    a.service.serveBlocks({
+      byNumber: async (n) => chain[Number(n)],
+      byHash: async (h) => byHash.get(Buffer.from(h).toString('hex')),
+    })
+    // A liar that answers number n with block n+1.
+    const liar = await node({ bootnodes: [bootnode(a)] })
+    liar.service.serveBlocks({ byNumber: async (n) => chain[Number(n) + 1], byHash: async () => undefined })
+
+    const late = await node({ bootnodes: [bootnode(a)] })
+    await waitFor('the late joiner connected to A', () =>
+      late.service.peers().some((p) => p.peerId === a.service.peerId.toString()),
+    )
+
+    expect(await late.service.requestBlocksByRange(a.service.peerId, 0n, 10)).toEqual(chain)
+    // A range past the head returns what exists.
+    expect(await late.service.requestBlocksByRange(a.service.peerId.toString(), 7n, 8)).toEqual(chain.slice(7))
+    expect(await late.service.requestBlocksByRange(a.service.peerId, 50n, 3)).toEqual([])
+    const hash5 = readBlockHeader(chain[5] as Uint8Array).hash
+    expect(await late.service.requestBlockByHash(a.service.peerId, hash5)).toEqual(chain[5])
+    expect(await late.service.requestBlockByHash(a.service.peerId, new Uint8Array(32))).toBeUndefined()
+
+    expect(
+      await expectCode(late.service.requestBlocksByRange(a.service.peerId, 0n, 65), 'P2P_REQUEST_INVALID'),
+    ).toMatch(/1\.\.64/)
+
+    await late.service.connect(bootnode(liar))
+    const lie = await expectCode(late.service.requestBlocksByRange(liar.service.peerId, 2n, 3), 'P2P_BAD_RESPONSE')
+    expect(lie).toMatch(/number 3, expected 2/)
+    expect(late.service.peers().find((p) => p.peerId === liar.service.peerId.toString())?.score).toBeLessThan(0)
+
+    // A node that serves nothing says so.
+    const empty = await node()
+    await late.service.connect(bootnode(empty))
+    expect(await expectCode(late.service.requestBlocksByRange(empty.service.peerId, 0n, 1), 'P2P_PEER_ERROR')).toMatch(
+      /does not serve blocks/,
+    )
+    expect(
+      await metricValue(a.registry, 'cairn_p2p_reqresp_requests_total', {
+        protocol: 'blocks-by-range',
+        direction: 'inbound',
+        result: 'ok',
+      }),
+    ).toBe(3)
+  })
+
+  it('penalizes, disconnects and bans a peer flooding invalid transactions while honest ones keep flowing', async () => {
+    const a = await node()
+    const honest = await node({ bootnodes: [bootnode(a)] })
+    const attacker = await node({ bootnodes: [bootnode(a)] })
+    await waitFor('tx subscriptions at A', () => a.service.gossipPeers('tx') >= 2)
+    await waitFor('attacker sees A subscribed', () => attacker.service.gossipPeers('tx') >= 1)
+    await waitFor('honest sees A subscribed', () => honest.service.gossipPeers('tx') >= 1)
+    const attackerId = attacker.service.peerId.toString()
+
+    let tag = 0
+    for (let i = 0; i < 20; i++) {
+      await attacker.service.publishTransaction(tx(1000 + i, false))
+      await honest.service.publishTransaction(tx(tag++))
+    }
+    await waitFor('A banning the attacker', () => a.service.isBanned(attackerId))
+    await waitFor('the attacker disconnected from A', () => !a.service.peers().some((p) => p.peerId === attackerId))
+    const aId = a.service.peerId.toString()
+    await waitFor('the attacker seeing the hang-up', () => !attacker.service.peers().some((p) => p.peerId === aId))
+
+    // Honest traffic keeps flowing after the ban.
+    const before = a.received.tx.length
+    for (let i = 0; i < 5; i++) await honest.service.publishTransaction(tx(tag++))
+    await waitFor('honest transactions after the ban', () => a.received.tx.length >= before + 5)
+    expect(a.received.tx.every((raw) => raw[0] === 0x02)).toBe(true)
+    expect(a.service.isBanned(honest.service.peerId)).toBe(false)
+    expect(a.service.bannedPeers().map((b) => b.peer)).toEqual([attackerId])
+    expect(await metricValue(a.registry, 'cairn_p2p_bans_total')).toBe(1)
+    // Rejected at least five times (the threshold; validations already under way when the ban lands finish too).
+    expect(
+      await metricValue(a.registry, 'cairn_p2p_validation_results_total', { topic: 'tx', result: 'reject' }),
+    ).toBeGreaterThanOrEqual(5)
+
+    // The banned peer cannot come back: A drops its connection during the upgrade (its dial may
+    // complete the handshake, then is closed); and A refuses to dial it.
+    await attacker.service.connect(bootnode(a)).catch(() => undefined)
+    await waitFor('the attacker refused by A', () => !attacker.service.peers().some((p) => p.peerId === aId))
+    expect(a.service.peers().some((p) => p.peerId === attackerId)).toBe(false)
+    expect(await expectCode(a.service.connect(bootnode(attacker)), 'P2P_DIAL_FAILED')).toMatch(/gater|denied|refused/i)
+  })
+
+  it('keeps its peer id across restarts (key in the datadir)', async () => {
+    const dir = await tempDir()
+    cleanups.push(dir.remove)
+    const first = await startNode(dir.path)
+    const id = first.service.peerId.toString()
+    await first.service.stop()
+    const second = await node({}, dir.path)
+    expect(second.service.peerId.toString()).toBe(id)
+    const other = await node()
+    expect(other.service.peerId.toString()).not.toBe(id)
+  })
+})

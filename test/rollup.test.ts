@@ -1,0 +1,143 @@
+// The rollup end to end, against real processes: anvil L1, the L1 suite, a sequencer node, the
+// proposer and a follower that builds its chain from L1 alone (started by the devnet module).
+import { readFileSync } from 'node:fs'
+import { batchFromBlobs } from '@cairn/batch'
+import { DEV_ACCOUNTS } from '@cairn/primitives'
+import { bytesToHex, type Hex, hexToBytes } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  batchChainProblem,
+  firstDifference,
+  proposedBatches,
+  rpcCall,
+  sendTransfers,
+  startTestDevnet,
+  syncStatus,
+  type TestDevnet,
+  waitFor,
+  waitForReceipts,
+} from './src/devnet-helpers.ts'
+
+describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () => {
+  let devnet: TestDevnet
+  let lastTxBlock = 0n
+  const context = () => devnet.logTails()
+
+  beforeAll(async () => {
+    devnet = await startTestDevnet()
+  })
+  afterAll(async () => {
+    await devnet?.cleanup()
+  })
+
+  it('describes every endpoint, contract and key in devnet.json', async () => {
+    const info = JSON.parse(readFileSync(devnet.infoFile, 'utf8'))
+    expect(info.l1.rpc).toBe(devnet.info.l1.rpc)
+    expect(await devnet.l1.getChainId()).toBe(info.l1.chainId)
+    expect(await devnet.sequencerClient.getChainId()).toBe(info.l2.chainId)
+    expect(await devnet.followerClients[0]!.getChainId()).toBe(info.l2.chainId)
+    expect(info.l2.followers).toHaveLength(1)
+    expect(await devnet.l1.getCode({ address: info.contracts.inbox })).toMatch(/^0x[0-9a-f]{10,}/)
+    expect(info.accounts.dev).toHaveLength(10)
+    expect(info.accounts.proposer.address).toBe(DEV_ACCOUNTS[1]!.address)
+    // The genesis the L1 suite was initialized with is the chain the nodes run.
+    const genesis = await devnet.sequencerClient.getBlock({ blockNumber: 0n })
+    expect(genesis.hash).toBe(info.l2.genesis.blockHash)
+    expect(genesis.stateRoot).toBe(info.l2.genesis.stateRoot)
+    const { inboxAbi } = await import('@cairn/contracts')
+    const checkpoint = await devnet.l1.readContract({
+      address: info.contracts.inbox,
+      abi: inboxAbi,
+      functionName: 'getCheckpoint',
+      args: [0n],
+    })
+    expect(checkpoint.blockHash).toBe(genesis.hash)
+    expect(checkpoint.stateRoot).toBe(genesis.stateRoot)
+  })
+
+  it('puts transactions sent to the sequencer into L1 blobs, and the follower derives the same blocks', async () => {
+    const { info } = devnet
+    const hashes = [
+      ...(await sendTransfers(info.l2.sequencer.rpc, info.l2.chainId, DEV_ACCOUNTS[3]!.privateKey, 12)),
+      ...(await sendTransfers(info.l2.sequencer.rpc, info.l2.chainId, DEV_ACCOUNTS[4]!.privateKey, 12)),
+    ]
+    lastTxBlock = await waitForReceipts(devnet.sequencerClient, hashes, { context })
+
+    const batches = await waitFor(
+      `a BatchProposed covering L2 block ${lastTxBlock}`,
+      async () => {
+        const all = await proposedBatches(devnet.l1, info.contracts.inbox)
+        return all.length > 0 && all.at(-1)!.lastBlockId >= lastTxBlock ? all : undefined
+      },
+      { timeoutMs: 90_000, context },
+    )
+    expect(batchChainProblem(batches)).toBeUndefined()
+    expect(batches.every((b) => b.proposer === info.accounts.proposer.address)).toBe(true)
+
+    // Every transaction is in the blobs of the proposal covering its block, byte for byte.
+    const rawInBlobs = new Set<string>()
+    for (const batch of batches) {
+      const blobs = await rpcCall<Hex[]>(info.l1.rpc, 'anvil_getBlobsByTransactionHash', [batch.txHash])
+      expect(blobs.length).toBe(batch.blobHashes.length)
+      const decoded = batchFromBlobs(blobs.map((b) => hexToBytes(b)))
+      expect(decoded.ok).toBe(true)
+      if (!decoded.ok) continue
+      expect(decoded.manifest.blocks.length).toBe(Number(batch.lastBlockId - batch.firstBlockId + 1n))
+      for (const block of decoded.manifest.blocks) for (const tx of block.transactions) rawInBlobs.add(bytesToHex(tx))
+    }
+    for (const hash of hashes) {
+      const raw = await rpcCall<Hex>(info.l2.sequencer.rpc, 'eth_getRawTransactionByHash', [hash])
+      expect(rawInBlobs.has(raw)).toBe(true)
+    }
+
+    // The follower, which only reads L1, reaches the same blocks: hashes and state roots agree.
+    const follower = devnet.followerClients[0]!
+    await waitFor(
+      `the follower's safe head to reach ${lastTxBlock}`,
+      async () => (await syncStatus(info.l2.followers[0]!.rpc)).safe.number >= Number(lastTxBlock),
+      { timeoutMs: 60_000, context },
+    )
+    expect(await firstDifference(devnet.sequencerClient, follower, 0n, lastTxBlock)).toBeUndefined()
+    for (const hash of hashes) {
+      const receipt = await follower.getTransactionReceipt({ hash })
+      expect(receipt.status).toBe('success')
+    }
+    // The sequencer's own safe head follows L1 too.
+    await waitFor(
+      `the sequencer's safe head to reach ${lastTxBlock}`,
+      async () => (await syncStatus(info.l2.sequencer.rpc)).safe.number >= Number(lastTxBlock),
+      { timeoutMs: 30_000, context },
+    )
+  })
+
+  it('reports sensible heads in cairn_syncStatus, and finality follows L1 finality', async () => {
+    const { info } = devnet
+    for (const url of [info.l2.sequencer.rpc, info.l2.followers[0]!.rpc]) {
+      const status = await syncStatus(url)
+      const l1Head = Number(await devnet.l1.getBlockNumber())
+      expect(status.l1Head).not.toBeNull()
+      expect(status.l1Head!.number).toBeLessThanOrEqual(l1Head)
+      expect(status.l1Head!.number).toBeGreaterThan(l1Head - 10)
+      expect(status.l1Finalized!.number).toBeLessThanOrEqual(status.l1Head!.number)
+      expect(status.l1Derived!.number).toBeLessThanOrEqual(status.l1Head!.number)
+      expect(status.latest.number).toBeGreaterThanOrEqual(status.safe.number)
+      expect(status.safe.number).toBeGreaterThanOrEqual(status.finalized.number)
+      // The safe block is the sequencer's block at that height.
+      const onSequencer = await devnet.sequencerClient.getBlock({ blockNumber: BigInt(status.safe.number) })
+      expect(status.safe.hash).toBe(onSequencer.hash)
+    }
+    // A follower without p2p has no preconfirmed blocks: everything it has came from L1.
+    const followerStatus = await syncStatus(info.l2.followers[0]!.rpc)
+    expect(followerStatus.latest.number).toBe(followerStatus.safe.number)
+
+    // Once the proposals' L1 blocks are finalized (2 × slots behind), the finalized head covers them.
+    await waitFor(
+      `the follower's finalized head to reach ${lastTxBlock}`,
+      async () => (await syncStatus(info.l2.followers[0]!.rpc)).finalized.number >= Number(lastTxBlock),
+      { timeoutMs: 60_000, context },
+    )
+    const finalized = await devnet.followerClients[0]!.getBlock({ blockTag: 'finalized' })
+    const onSequencer = await devnet.sequencerClient.getBlock({ blockNumber: finalized.number })
+    expect(finalized.hash).toBe(onSequencer.hash)
+  })
+})
