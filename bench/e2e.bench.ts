@@ -41,23 +41,20 @@ function tokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance: bigint)
   return { balance: '0x0', code: bytesToHex(runtime), storage }
 }
 
-export async function benchEndToEnd(
+/**
+ * Pre-signed transfers from SENDERS keys (round by round, so each nonce is executable when it
+ * arrives) and the genesis accounts that fund them (and, for ERC-20, the token with their balances).
+ */
+export function benchWorkload(
   kind: 'eth' | 'erc20',
   count: number,
-  options: { nodeArgs?: string[] } = {},
-): Promise<E2eBenchResult> {
+): { alloc: Record<string, GenesisAccount>; raws: `0x${string}`[] } {
   const senders = benchSenderKeys(SENDERS)
   const alloc = benchAlloc(senders)
   const token = kind === 'erc20' ? compileBenchToken() : undefined
   if (token) alloc[TOKEN] = tokenAlloc(token.runtime, senders.map(privateToAddress), 10n ** 24n)
-  const genesis = devGenesis({ extraAlloc: alloc })
-  const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-bench-'))
-  const genesisPath = join(dir, 'genesis.json')
-  writeFileSync(genesisPath, JSON.stringify(genesis))
-  const common = createChainCommon(genesis, nativeCustomCrypto())
-
-  // Signed up front, round by round, so each nonce is executable when it arrives.
-  const raws: string[] = []
+  const common = createChainCommon(devGenesis({ extraAlloc: alloc }), nativeCustomCrypto())
+  const raws: `0x${string}`[] = []
   for (let i = 0; raws.length < count; i++) {
     const key = senders[i % SENDERS]!
     const nonce = BigInt(Math.floor(i / SENDERS))
@@ -81,6 +78,19 @@ export async function benchEndToEnd(
           ).sign(key)
     raws.push(bytesToHex(tx.serialize()))
   }
+  return { alloc, raws }
+}
+
+export async function benchEndToEnd(
+  kind: 'eth' | 'erc20',
+  count: number,
+  options: { nodeArgs?: string[] } = {},
+): Promise<E2eBenchResult> {
+  const { alloc, raws } = benchWorkload(kind, count)
+  const genesis = devGenesis({ extraAlloc: alloc })
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-bench-'))
+  const genesisPath = join(dir, 'genesis.json')
+  writeFileSync(genesisPath, JSON.stringify(genesis))
 
   const node = await startNode({
     blockTime: 1,

@@ -1,12 +1,14 @@
 /**
- * `npm run bench`: every benchmark of issue #2 in one run, printed as a table.
+ * `npm run bench`: the node's and the rollup loop's benchmarks in one run, printed as a table.
  *   (a) raw executor throughput on level (ETH and ERC-20 transfers)
  *   (b) end-to-end throughput: eth_sendRawTransaction → included, through a running node
  *   (c) JSON-RPC req/s for eth_blockNumber, eth_getBalance, eth_call
+ *   rollup (issue #4): L1 gas and blobs per L2 transaction, follower derivation speed, on a devnet
  * The load generator shares the machine with the node: figures are for this 2-core box.
  */
 import { benchExecutor } from '../packages/executor/bench/executor.bench.ts'
 import { benchEndToEnd } from './e2e.bench.ts'
+import { benchRollup, formatRollupResult } from './rollup.bench.ts'
 import { benchRpc } from './rpc.bench.ts'
 
 const rows: string[][] = [['benchmark', 'result']]
@@ -30,6 +32,7 @@ for (const [kind, count] of [
   ])
 }
 for (const r of await benchRpc(5)) rows.push([`(c) rpc ${r.method}`, `${r.requestsPerSecond.toFixed(0)} req/s`])
+for (const kind of ['eth', 'erc20'] as const) rows.push(...formatRollupResult(await benchRollup(kind, 4000)))
 
 const width = Math.max(...rows.map((r) => r[0]!.length))
 for (const [name, value] of rows) console.log(`${name!.padEnd(width)}  ${value}`)

@@ -67,4 +67,30 @@ describe('cairn as an operator runs it', () => {
     expect(failure?.message).toContain('exited (code 1')
     expect(failure?.message).toContain(`the datadir ${datadir} holds a chain with genesis`)
   })
+
+  it('refuses --based without an L1 to propose to, or without the proposer key, naming what to set', async () => {
+    const env = { ...process.env, CAIRN_PROPOSER_KEY: '' }
+    const noL1 = await run(process.execPath, [CAIRN, 'node', '--based', '--dev', '--datadir', tempDir()], {
+      cwd: REPO_ROOT,
+      env,
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(noL1?.code).toBe(1)
+    expect(noL1?.stderr).toContain('"code":"BASED_NEEDS_L1"')
+    expect(noL1?.stderr).toContain('cairn: --based proposes the node’s blocks to the L1 Inbox: set --l1.rpc URL')
+
+    const args = ['node', '--based', '--dev', '--datadir', tempDir(), '--l1.rpc', 'http://127.0.0.1:9']
+    const noKey = await run(process.execPath, [CAIRN, ...args, '--l1.inbox', `0x${'11'.repeat(20)}`], {
+      cwd: REPO_ROOT,
+      env,
+    }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    )
+    expect(noKey?.code).toBe(1)
+    expect(noKey?.stderr).toContain('"code":"BASED_NEEDS_KEY"')
+    expect(noKey?.stderr).toContain('set CAIRN_PROPOSER_KEY or --proposer.key-file FILE')
+  })
 })

@@ -4,19 +4,9 @@
 import { randomBytes } from 'node:crypto'
 import { batchToBlobs } from '@cairn/batch'
 import { DEV_ACCOUNTS } from '@cairn/primitives'
-import {
-  bytesToHex,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  hexToBytes,
-  http,
-  parseEther,
-  type PublicClient,
-  toBlobs,
-} from 'viem'
+import { bytesToHex, type Hex, hexToBytes, parseEther, type PublicClient, toBlobs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   batchChainProblem,
   firstDifference,
@@ -75,6 +65,10 @@ describe('rollup under faults', () => {
   })
   afterAll(async () => {
     await devnet?.cleanup()
+  })
+  // A test that stops or kills the proposer and then fails must not leave the next test without one.
+  afterEach(async () => {
+    if (devnet !== undefined && !devnet.proposer.running()) await devnet.proposer.start()
   })
 
   it('re-proposes a batch an L1 reorg dropped; the follower rolls back and re-derives', async () => {
@@ -143,20 +137,11 @@ describe('rollup under faults', () => {
     // 2. A well-formed batch whose one block holds: bytes that are no transaction, a valid transfer,
     // the same transfer again (nonce used), a transfer from an unfunded key, a transaction for
     // another chain. Only the valid transfer may execute.
-    const chain = (id: number) =>
-      defineChain({
-        id,
-        name: `chain-${id}`,
-        nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-        rpcUrls: { default: { http: [sequencerRpc()] } },
-      })
-    const sign = async (privateKey: Hex, chainId: number, nonce: number) => {
-      const wallet = createWalletClient({
-        account: privateKeyToAccount(privateKey),
-        chain: chain(chainId),
-        transport: http(sequencerRpc()),
-      })
-      return wallet.signTransaction({
+    // Signed locally: a wallet client would check the chain id against the node it talks to.
+    const sign = (privateKey: Hex, chainId: number, nonce: number) =>
+      privateKeyToAccount(privateKey).signTransaction({
+        type: 'eip1559',
+        chainId,
         to: DEV_ACCOUNTS[7]!.address,
         value: parseEther('1'),
         nonce,
@@ -164,7 +149,6 @@ describe('rollup under faults', () => {
         maxFeePerGas: 10_000_000_000n,
         maxPriorityFeePerGas: 1_000_000n,
       })
-    }
     const senderNonce = await devnet.followerClients[0]!.getTransactionCount({
       address: DEV_ACCOUNTS[6]!.address,
     })

@@ -1,13 +1,22 @@
 // The local devnet as a library: anvil L1 with blobs, the L1 suite, a sequencer node, follower nodes
-// and the proposer, each a real process. `npm run devnet` (devnet.ts) and the end-to-end tests both
-// start it through `startDevnet`.
+// and the proposer, each a real process (with `basedNode`, the block producer is a `cairn node --based`
+// that proposes its own blocks, and there is no proposer process). `npm run devnet` (devnet.ts) and the
+// end-to-end tests both start it through `startDevnet`.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { anvilBinaryPath } from '@cairn/anvil'
-import { CairnError, DEV_ACCOUNTS, DEV_CHAIN_ID, DEV_MNEMONIC, devGenesis, type Hex } from '@cairn/primitives'
+import {
+  CairnError,
+  DEV_ACCOUNTS,
+  DEV_CHAIN_ID,
+  DEV_MNEMONIC,
+  devGenesis,
+  type GenesisAccount,
+  type Hex,
+} from '@cairn/primitives'
 import type { DeployConfig } from './config.ts'
 import { answersRpc, createManagedProcess, freePort, jsonRpc, type ManagedProcess, tail } from './devnet-process.ts'
 import type { L1Deployment } from './l1.ts'
@@ -23,7 +32,7 @@ const LOCAL_CONFIG = join(REPO_ROOT, 'deploy/config/local.json')
 export const DEVNET_ROLES = {
   /** Deploys the L1 suite; also the timelock's proposer and executor in config/local.json. */
   deployer: DEV_ACCOUNTS[0]!,
-  /** Runs cairn-proposer; the only preconfer in the whitelist. */
+  /** Runs cairn-proposer (or is the key of the `--based` node); the only preconfer in the whitelist. */
   proposer: DEV_ACCOUNTS[1]!,
   /** Signs TEE attestation quotes (the stub attestation verifier's authority). */
   attestationAuthority: DEV_ACCOUNTS[2]!,
@@ -44,7 +53,15 @@ export interface DevnetOptions {
   followers?: number
   /** Anyone may propose (Inbox `basedMode`); otherwise only the proposer key (the whitelisted preconfer). */
   basedMode?: boolean
-  /** Start the proposer with the rest (default true); its handle exists either way. */
+  /**
+   * The L2 block producer is a `cairn node --based`: it builds blocks from its mempool and proposes them
+   * to L1 itself with the proposer key; no cairn-proposer process runs. Implies `basedMode`.
+   */
+  basedNode?: boolean
+  /**
+   * Start the proposer with the rest (default true); its handle exists either way (never started with
+   * `basedNode`). False with `basedNode`: the block producer runs `--sequencer` and nobody proposes.
+   */
   startProposer?: boolean
   /** Ports; unset ones are taken from a previous run's devnet.json, else picked free. */
   ports?: { l1?: number; sequencer?: number; followers?: number[] }
@@ -52,7 +69,13 @@ export interface DevnetOptions {
   anchorLag?: number
   /** Seconds between the nodes' L1 polls (default 1). */
   l1PollInterval?: number
-  /** Extra flags for every node, the sequencer only, the followers only, the proposer. */
+  /** Extra L2 genesis accounts on top of the dev accounts and the predeploys (a fresh start only). */
+  genesisAlloc?: Record<string, GenesisAccount>
+  /**
+   * Extra flags for every node, the sequencer only, the followers only, the proposer. With `basedNode`
+   * the proposer's flags go to the based node under the `proposer.` prefix (`--poll-interval` →
+   * `--proposer.poll-interval`).
+   */
   nodeArgs?: string[]
   sequencerArgs?: string[]
   followerArgs?: string[]
@@ -101,11 +124,14 @@ export interface DevnetInfo {
     sequencer: DevnetNodeInfo
     followers: DevnetNodeInfo[]
   }
+  /** Who proposes; with `basedNode` that is the sequencer node itself (its datadir's `proposer/`, its log). */
   proposer: { address: Hex; datadir: string; log: string }
   /** The L1 suite (the deploy script's output, also in deploymentFile). */
   contracts: L1Deployment
   deploymentFile: string
   basedMode: boolean
+  /** The sequencer is a `cairn node --based` that proposes its own blocks (no proposer process). */
+  basedNode: boolean
   accounts: {
     mnemonic: string
     deployer: DevnetAccount
@@ -198,7 +224,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   const slotsInAnEpoch = options.slotsInAnEpoch ?? previous?.l1.slotsInAnEpoch ?? 4
   const l2BlockTime = options.l2BlockTime ?? previous?.l2.blockTime ?? 2
   const followerCount = options.followers ?? previous?.l2.followers.length ?? 1
-  const basedMode = options.basedMode ?? previous?.basedMode ?? false
+  const basedNode = options.basedNode ?? previous?.basedNode ?? false
+  const basedMode = basedNode || (options.basedMode ?? previous?.basedMode ?? false)
+  const proposing = options.startProposer ?? true
   const portOf = async (given: number | undefined, url: string | undefined) =>
     given ?? (url === undefined ? await freePort() : Number(new URL(url).port))
   const l1Port = await portOf(options.ports?.l1, previous?.l1.rpc)
@@ -255,7 +283,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     if (restarting) {
       genesis = previous.l2.genesis
     } else {
-      const file = devGenesis({ extraAlloc: anchorGenesisAlloc() })
+      const file = devGenesis({ extraAlloc: { ...options.genesisAlloc, ...anchorGenesisAlloc() } })
       writeFileSync(paths.genesisFile, `${JSON.stringify(file, null, 2)}\n`)
       genesis = { file: paths.genesisFile, ...(await genesisOf(paths, sequencerPort, options)) }
       log(`L2 genesis ${genesis.blockHash} (state root ${genesis.stateRoot})`)
@@ -306,25 +334,36 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       options.logLevel ?? 'info',
       ...(options.nodeArgs ?? []),
     ]
-    const node = (name: string, datadir: string, port: number, extra: string[]) => {
+    const node = (name: string, datadir: string, port: number, extra: string[], env?: NodeJS.ProcessEnv) => {
       const rpc = `http://127.0.0.1:${port}`
       return watch(
         createManagedProcess({
           name,
           command: process.execPath,
           args: [...nodeCommon(datadir, port), ...extra],
+          env,
           cwd: REPO_ROOT,
           logFile: join(paths.logs, `${name}.log`),
           ready: () => answersRpc(rpc),
         }),
       )
     }
-    const sequencer = node('sequencer', paths.sequencerDir, sequencerPort, [
-      '--sequencer',
-      '--block-time',
-      String(l2BlockTime),
-      ...(options.sequencerArgs ?? []),
-    ])
+    // With basedNode the block producer proposes itself: --based, the proposer key in its env, and the
+    // proposer's flags as --proposer.*.
+    const selfProposing = basedNode && proposing
+    const sequencer = node(
+      'sequencer',
+      paths.sequencerDir,
+      sequencerPort,
+      [
+        selfProposing ? '--based' : '--sequencer',
+        '--block-time',
+        String(l2BlockTime),
+        ...(selfProposing ? asNodeProposerArgs(options.proposerArgs ?? []) : []),
+        ...(options.sequencerArgs ?? []),
+      ],
+      selfProposing ? { ...process.env, CAIRN_PROPOSER_KEY: DEVNET_ROLES.proposer.privateKey } : undefined,
+    )
     const followers = followerPorts.map((port, i) =>
       node(`follower-${i + 1}`, paths.followerDir(i + 1), port, options.followerArgs ?? []),
     )
@@ -356,7 +395,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     await Promise.all([sequencer.start(), ...followers.map((f) => f.start())])
     log(`sequencer: ${sequencerRpc}`)
     for (const [i, port] of followerPorts.entries()) log(`follower-${i + 1}: http://127.0.0.1:${port}`)
-    if (options.startProposer ?? true) {
+    if (selfProposing) {
+      log(`proposer: ${DEVNET_ROLES.proposer.address} (the sequencer node, --based)`)
+    } else if (proposing) {
       processes.push(proposer)
       await proposer.start()
       log(`proposer: ${DEVNET_ROLES.proposer.address}`)
@@ -389,10 +430,17 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         sequencer: nodeInfo(paths.sequencerDir, sequencerPort, 'sequencer'),
         followers: followerPorts.map((port, i) => nodeInfo(paths.followerDir(i + 1), port, `follower-${i + 1}`)),
       },
-      proposer: { address: DEVNET_ROLES.proposer.address, datadir: paths.proposerDir, log: proposer.logFile },
+      proposer: basedNode
+        ? {
+            address: DEVNET_ROLES.proposer.address,
+            datadir: join(paths.sequencerDir, 'proposer'),
+            log: sequencer.logFile,
+          }
+        : { address: DEVNET_ROLES.proposer.address, datadir: paths.proposerDir, log: proposer.logFile },
       contracts: deployment,
       deploymentFile: paths.deploymentFile,
       basedMode,
+      basedNode,
       accounts: {
         mnemonic: DEV_MNEMONIC,
         deployer: { ...DEVNET_ROLES.deployer },
@@ -421,6 +469,11 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     await stopAll()
     throw error
   }
+}
+
+/** `cairn-proposer` flags as the `cairn node --based` settings they correspond to (`--x` → `--proposer.x`). */
+export function asNodeProposerArgs(args: string[]): string[] {
+  return args.map((arg) => (arg.startsWith('--') ? `--proposer.${arg.slice(2)}` : arg))
 }
 
 /**

@@ -1,5 +1,6 @@
 // CLI: npm run devnet [-- --fresh] [--dir DIR] [--followers N] [--based] [--no-proposer] ...
-// Starts anvil, deploys the L1 suite, runs a sequencer, followers and the proposer until Ctrl-C.
+// Starts anvil, deploys the L1 suite, runs a sequencer, followers and the proposer until Ctrl-C
+// (with --based: a based node that sequences and proposes itself, and followers).
 import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isCairnError } from '@cairn/primitives'
@@ -14,8 +15,11 @@ const USAGE = `Usage: npm run devnet -- [options]
   --l1-block-time S    seconds between L1 blocks (default 1)
   --l2-block-time S    seconds between L2 blocks (default 2)
   --slots N            anvil --slots-in-an-epoch: safe = latest - N, finalized = latest - 2N (default 4)
-  --based              Inbox basedMode: anyone may propose (default: only the proposer, the whitelisted preconfer)
-  --no-proposer        do not start cairn-proposer
+  --based              based rollup: the Inbox lets anyone propose (basedMode), and the L2 block producer is a
+                       \`cairn node --based\` that proposes its own blocks to L1 (no cairn-proposer process);
+                       followers derive from L1 (default: a sequencer, and cairn-proposer with the
+                       whitelisted preconfer key)
+  --no-proposer        nobody proposes: do not start cairn-proposer (with --based the node only sequences)
   --log-level LEVEL    log level of the nodes and the proposer (default info)
 Everything is described in devnet.json in the devnet directory; logs are in its logs/ folder.`
 
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
     l2BlockTime: int(values['l2-block-time'], 'l2-block-time'),
     slotsInAnEpoch: int(values.slots, 'slots'),
     basedMode: values.based,
+    basedNode: values.based,
     startProposer: !values['no-proposer'],
     logLevel: values['log-level'],
     log: say,
@@ -101,9 +106,9 @@ async function main(): Promise<void> {
 Cairn devnet is running (Ctrl-C stops it; state is kept in ${rel(info.dir)}).
 
   L1 (anvil)        ${info.l1.rpc}   chain ${info.l1.chainId}, block every ${info.l1.blockTime} s
-  L2 sequencer      ${info.l2.sequencer.rpc}   chain ${info.l2.chainId}, block every ${info.l2.blockTime} s
+  L2 ${info.basedNode ? 'based node  ' : 'sequencer   '}   ${info.l2.sequencer.rpc}   chain ${info.l2.chainId}, block every ${info.l2.blockTime} s
 ${info.l2.followers.map((f, i) => `  L2 follower ${i + 1}     ${f.rpc}`).join('\n')}
-  proposer          ${info.proposer.address}${devnet.proposer.running() ? '' : ' (not started)'}
+  proposer          ${info.proposer.address}${proposerNote(devnet)}
   Inbox             ${info.contracts.inbox}${info.basedMode ? ' (based mode)' : ''}
   devnet.json       ${rel(devnet.infoFile)}
   logs              ${rel(info.l1.log.replace(/anvil\.log$/, ''))}
@@ -112,6 +117,11 @@ ${info.l2.followers.map((f, i) => `  L2 follower ${i + 1}     ${f.rpc}`).join('\
   cast balance ${info.accounts.dev[0]!.address} --rpc-url ${info.l2.sequencer.rpc}
   cast rpc cairn_syncStatus --rpc-url ${info.l2.followers[0]?.rpc ?? info.l2.sequencer.rpc}
 `)
+}
+
+function proposerNote(devnet: Devnet): string {
+  if (devnet.proposer.running()) return ''
+  return devnet.info.basedNode ? ' (in the based node)' : ' (not started)'
 }
 
 main().catch((error: unknown) => {

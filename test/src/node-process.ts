@@ -21,6 +21,10 @@ export interface StartNodeOptions {
   /** Keep the port of a previous run. */
   port?: number
   extraArgs?: string[]
+  /** Start with `--dev` (a dev chain with a local sequencer); default true. Without it, pass `--genesis` in extraArgs. */
+  dev?: boolean
+  /** Extra environment for the node process. */
+  env?: Record<string, string>
   /** Flags for the Node.js runtime of the node process (e.g. `--cpu-prof` when profiling). */
   nodeArgs?: string[]
 }
@@ -56,7 +60,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Running
     ...(options.nodeArgs ?? []),
     CAIRN_BIN,
     'node',
-    '--dev',
+    ...(options.dev === false ? [] : ['--dev']),
     '--datadir',
     datadir,
     '--http.port',
@@ -64,7 +68,11 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Running
   ]
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime))
   args.push(...(options.extraArgs ?? []))
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+  })
   live.add(child)
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => {

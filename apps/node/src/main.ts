@@ -8,6 +8,8 @@ const USAGE = `cairn — a based rollup node
 
 Usage:
   cairn node [settings]     run a node (add --dev for a single-node dev chain)
+  cairn node --based ...    sequence the mempool and propose the blocks to the L1 Inbox (needs --l1.rpc,
+                            the Inbox and env CAIRN_PROPOSER_KEY or --proposer.key-file; see docs/node.md)
   cairn dev-genesis         print the dev genesis JSON (chain id 77077, dev accounts funded)
   cairn version             print the client version
   cairn --help              this help`

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Common } from '@ethereumjs/common'
-import { KECCAK256_RLP, bytesToHex, createAddressFromString } from '@ethereumjs/util'
+import { KECCAK256_RLP, bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
 import { BlockExecutor, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
@@ -16,7 +16,7 @@ import {
 } from '@cairn/primitives'
 import { Derivation, DerivationStore, L1Watcher } from '@cairn/derivation'
 import { createPublicClient, http } from 'viem'
-import { FilterManager, type RpcServer, createRpcServer, filterMethods } from '@cairn/rpc'
+import { FilterManager, type RpcMethods, type RpcServer, createRpcServer, filterMethods } from '@cairn/rpc'
 import { Sequencer } from '@cairn/sequencer'
 import { StateDB } from '@cairn/state'
 import {
@@ -27,8 +27,10 @@ import {
   createMetricsRegistry,
   startMetricsServer,
 } from '@cairn/telemetry'
+import { type BasedProposer, type BasedSetup, checkBasedConfig, createBasedProposer } from './based.ts'
 import { HeadStateReader } from './head-state-reader.ts'
 import { createBlobFetcher, decodeBatchBlobs, inboxAddress } from './l1-inputs.ts'
+import { NodeP2P } from './p2p.ts'
 import type { NodeConfig } from './settings.ts'
 
 export const CLIENT_VERSION = `cairn/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
@@ -54,17 +56,21 @@ export class CairnNode {
       journal: MempoolJournal
       filters: FilterManager
       metricsServer: { close(): Promise<void> } | undefined
+      p2p: NodeP2P | undefined
+      basedProposer: BasedProposer | undefined
       logger: Logger
     },
   ) {}
 
   static async start(config: NodeConfig, logger: Logger): Promise<CairnNode> {
+    // --based checks its L1, Inbox and key settings before anything touches the datadir.
+    const based = config.based ? checkBasedConfig(config, process.env) : undefined
     mkdirSync(config.datadir, { recursive: true })
     const genesisFile = resolveGenesis(config)
     const common = createChainCommon(genesisFile, nativeCustomCrypto())
     const database = await NodeDatabase.open(join(config.datadir, 'chaindata'))
     try {
-      return await CairnNode.compose(config, logger, common, genesisFile, database)
+      return await CairnNode.compose(config, logger, common, genesisFile, database, based)
     } catch (error) {
       await database.close().catch(() => {})
       throw error
@@ -77,6 +83,7 @@ export class CairnNode {
     common: Common,
     genesisFile: GethGenesisFile,
     database: NodeDatabase,
+    based?: BasedSetup,
   ): Promise<CairnNode> {
     const metrics = createMetricsRegistry()
     const chain = new ChainStore(database, common)
@@ -127,7 +134,10 @@ export class CairnNode {
 
     const lock = new SerialLock()
     const l1 = config.l1Rpc === undefined ? undefined : createPublicClient({ transport: http(config.l1Rpc) })
-    const watcher = l1 === undefined ? undefined : new L1Watcher(l1, { anchorLag: config.l1AnchorLag })
+    const watcher =
+      l1 === undefined
+        ? undefined
+        : new L1Watcher(l1, { anchorLag: config.l1AnchorLag, anchorInterval: config.l1AnchorInterval })
     const derivation =
       l1 === undefined || watcher === undefined
         ? undefined
@@ -156,7 +166,7 @@ export class CairnNode {
             },
           })
 
-    const sequencing = config.dev || config.sequencer
+    const sequencing = config.dev || config.sequencer || config.based
     const sequencer = sequencing
       ? new Sequencer({
           chain,
@@ -173,12 +183,17 @@ export class CairnNode {
           anchor: watcher === undefined ? undefined : () => watcher.anchor(),
         })
       : undefined
+    // --based: the node also proposes its own blocks to L1 (based.ts).
+    const basedProposer =
+      based === undefined ? undefined : await createBasedProposer({ setup: based, config, chain, logger, metrics })
 
+    // Assigned once the RPC listens; the RPC reads it lazily (peer count, gossip of sent transactions).
+    let p2p: NodeP2P | undefined
     const calls = new CallRunner(common, state, chain, BigInt(config.rpcGasCap))
     const subscriptions = chainSubscriptionSource(chain, mempool)
     const logLimits = { maxLogBlockRange: config.rpcLogRange, maxLogResults: config.rpcLogResults }
     const filters = new FilterManager({ source: subscriptions, getLogs: createLogReader(chain, logLimits) })
-    const methods = {
+    const methods: RpcMethods = {
       ...ethMethods({
         common,
         chain,
@@ -188,9 +203,18 @@ export class CairnNode {
         clientVersion: CLIENT_VERSION,
         limits: { ...logLimits, maxFeeHistoryBlocks: 1024 },
         traces: createTraceService(chain, calls),
+        peerCount: () => p2p?.peerCount() ?? 0,
       }),
       ...filterMethods(filters),
       cairn_syncStatus: () => syncStatus(chain, derivation),
+      cairn_p2pStatus: () => p2p?.status() ?? null,
+    }
+    // Transactions the RPC admitted are gossiped, so a follower's users reach the sequencer.
+    const sendRaw = methods.eth_sendRawTransaction!
+    methods.eth_sendRawTransaction = async (params, ctx) => {
+      const hash = await sendRaw(params, ctx)
+      p2p?.publishTransaction(hexToBytes(params[0] as `0x${string}`))
+      return hash
     }
     const rpcSeconds = new Histogram({
       name: 'cairn_rpc_request_seconds',
@@ -216,10 +240,27 @@ export class CairnNode {
       config.metricsPort === undefined
         ? undefined
         : await startMetricsServer(metrics, { host: config.metricsAddr, port: config.metricsPort })
+    if (config.p2pEnabled) {
+      p2p = await NodeP2P.start({
+        config,
+        logger,
+        metrics,
+        common,
+        chain,
+        state,
+        executor,
+        mempool,
+        lock,
+        sequencing,
+        l1,
+        inbox: l1 === undefined ? undefined : inboxAddress(config),
+      })
+    }
     derivation?.start()
     sequencer?.start()
-    if (!sequencing && derivation === undefined)
-      logger.warn('neither --sequencer, --dev nor --l1.rpc: the node serves its stored chain and does not advance')
+    basedProposer?.start()
+    if (!sequencing && derivation === undefined && p2p === undefined)
+      logger.warn('neither --sequencer, --dev, --l1.rpc nor p2p: the node serves its stored chain and does not advance')
     logger.info(
       {
         http: httpUrl,
@@ -227,21 +268,25 @@ export class CairnNode {
         metrics: metricsServer?.url,
         chainId: Number(common.chainId()),
         sequencer: sequencing,
+        based: config.based,
       },
       'node started',
     )
     return new CairnNode(
       { http: httpUrl, ws: wsUrl, metrics: metricsServer?.url },
-      { database, rpc, sequencer, derivation, journal, filters, metricsServer, logger },
+      { database, rpc, sequencer, derivation, journal, filters, metricsServer, logger, p2p, basedProposer },
     )
   }
 
   /** Stops serving, lets the block in progress land, then closes storage. */
   async stop(): Promise<void> {
-    const { rpc, sequencer, derivation, journal, filters, metricsServer, database, logger } = this.parts
+    const { rpc, sequencer, derivation, journal, filters, metricsServer, database, logger, p2p, basedProposer } =
+      this.parts
     await rpc.close()
+    await basedProposer?.stop()
     await sequencer?.stop()
     await derivation?.stop()
+    await p2p?.stop()
     filters.close()
     await metricsServer?.close()
     journal.close()

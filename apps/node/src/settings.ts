@@ -1,7 +1,9 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { type ConfigOf, parse, setting } from '@cairn/config'
+import { type ConfigOf, parse, prefixSettings, setting } from '@cairn/config'
+import { proposerSettings } from '@cairn/proposer'
+import { p2pSettings } from './p2p-settings.ts'
 
 /** Every `cairn node` setting, once: flag, env, default, description. `--help` is generated from it. */
 export const nodeSettings = {
@@ -31,6 +33,15 @@ export const nodeSettings = {
     flag: 'sequencer',
     env: 'CAIRN_SEQUENCER',
     description: 'build and preconfirm blocks from the mempool (implied by --dev)',
+    schema: parse.bool(),
+    default: false,
+    boolean: true,
+  }),
+  based: setting({
+    flag: 'based',
+    env: 'CAIRN_BASED',
+    description:
+      'based mode: build blocks from the mempool (as --sequencer) and propose them to the L1 Inbox in-process; needs --l1.rpc, the Inbox (--l1.deployment or --l1.inbox) and the proposer key (env CAIRN_PROPOSER_KEY or --proposer.key-file); tune with --proposer.*',
     schema: parse.bool(),
     default: false,
     boolean: true,
@@ -189,6 +200,14 @@ export const nodeSettings = {
     schema: z.coerce.number().int().min(0),
     default: 2,
   }),
+  l1AnchorInterval: setting({
+    flag: 'l1.anchor-interval',
+    env: 'CAIRN_L1_ANCHOR_INTERVAL',
+    description:
+      'L1 blocks the anchor advances by at a time: a batch has one anchor, so larger values make fewer, fuller batches; smaller ones let L2 see L1 sooner',
+    schema: z.coerce.number().int().min(1),
+    default: 4,
+  }),
   l1PollInterval: setting({
     flag: 'l1.poll-interval',
     env: 'CAIRN_L1_POLL_INTERVAL',
@@ -216,6 +235,9 @@ export const nodeSettings = {
     description: 'serve Prometheus metrics at http://addr:port/metrics (off unless set)',
     schema: parse.port().optional(),
   }),
+  ...p2pSettings,
+  // --proposer.key-file, --proposer.max-batch-blocks, … : the in-process proposer of --based.
+  ...prefixSettings(proposerSettings, 'proposer'),
 }
 
 export type NodeConfig = ConfigOf<typeof nodeSettings>

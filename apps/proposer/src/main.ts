@@ -2,13 +2,19 @@ import { readFileSync } from 'node:fs'
 import { ConfigError, loadConfig, renderHelp } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { CairnError } from '@cairn/primitives'
+import {
+  KEY_ENV,
+  ProgressStore,
+  type ProposerConfig,
+  Proposer,
+  ProposerMetrics,
+  proposerServiceSettings,
+  proposerTuning,
+  RpcL2BlockSource,
+  readProposerKey,
+} from '@cairn/proposer'
 import { createLogger, createMetricsRegistry, startMetricsServer } from '@cairn/telemetry'
 import { type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
-import { RpcL2BlockSource } from './l2-source.ts'
-import { ProposerMetrics } from './metrics.ts'
-import { ProgressStore } from './progress-store.ts'
-import { Proposer } from './proposer.ts'
-import { KEY_ENV, type ProposerConfig, proposerSettings } from './settings.ts'
 
 const USAGE = `cairn-proposer — proposes the sequencer's L2 blocks to the L1 Inbox as blob batches
 
@@ -21,15 +27,15 @@ never from a flag value.`
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
-    process.stdout.write(`${renderHelp(proposerSettings, USAGE)}\n`)
+    process.stdout.write(`${renderHelp(proposerServiceSettings, USAGE)}\n`)
     return 0
   }
   let config: ProposerConfig
   let privateKey: Hex
   let addresses: { inbox: Address; forcedInclusionStore: Address | undefined }
   try {
-    config = loadConfig(proposerSettings, { argv, env: process.env })
-    privateKey = readKey(config, process.env)
+    config = loadConfig(proposerServiceSettings, { argv, env: process.env })
+    privateKey = readProposerKey(config.keyFile, process.env)
     addresses = resolveAddresses(config)
   } catch (error) {
     if (error instanceof CairnError) {
@@ -70,13 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     progress,
     logger,
     metrics,
-    maxBatchBlocks: config.maxBatchBlocks,
-    maxBatchAgeSeconds: config.maxBatchAge,
-    maxBlobs: config.maxBlobs,
-    pollIntervalMs: config.pollInterval * 1000,
-    feeBumpPercent: config.feeBumpPercent,
-    resubmitAfterBlocks: config.resubmitAfterBlocks,
-    confirmations: config.confirmations,
+    ...proposerTuning(config),
   })
   logger.info(
     {
@@ -105,33 +105,6 @@ export async function main(argv: string[]): Promise<number> {
   progress.close()
   logger.flush()
   return 0
-}
-
-/** The key from `CAIRN_PROPOSER_KEY` or `--key-file`; exactly one of them. */
-export function readKey(config: Pick<ProposerConfig, 'keyFile'>, env: Record<string, string | undefined>): Hex {
-  const fromEnv = env[KEY_ENV]
-  if (fromEnv && config.keyFile) {
-    throw new ConfigError(`set the proposer key either in ${KEY_ENV} or with --key-file, not both`)
-  }
-  let key: string
-  let origin: string
-  if (fromEnv) {
-    key = fromEnv.trim()
-    origin = `env ${KEY_ENV}`
-  } else if (config.keyFile) {
-    try {
-      key = readFileSync(config.keyFile, 'utf8').trim()
-    } catch (error) {
-      throw new ConfigError(`cannot read --key-file ${config.keyFile}: ${(error as Error).message}`)
-    }
-    origin = `--key-file ${config.keyFile}`
-  } else {
-    throw new ConfigError(`the proposer key is required: set ${KEY_ENV} or --key-file FILE`)
-  }
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
-    throw new ConfigError(`the proposer key from ${origin} must be a 0x-prefixed 32-byte hex private key`)
-  }
-  return key as Hex
 }
 
 /** Inbox and store addresses from `--l1.inbox`/`--l1.forced-inclusion-store`, else the deployment file. */

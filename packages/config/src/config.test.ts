@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadConfig, parse, renderHelp, setting } from './config.ts'
+import { loadConfig, parse, prefixSettings, renderHelp, setting } from './config.ts'
 
 const table = {
   httpPort: setting({
@@ -65,5 +65,17 @@ describe('loadConfig', () => {
       expect(help).toContain(`--${spec.flag}`)
       expect(help).toContain(spec.env)
     }
+  })
+
+  it('reads a table spread under a prefix from prefixed flags and nested file keys, env names unchanged', () => {
+    const prefixed = { ...table, ...prefixSettings({ port: table.httpPort }, 'proposer') }
+    expect(Object.keys(prefixed)).toContain('proposerPort')
+    expect(prefixed.proposerPort.flag).toBe('proposer.http.port')
+    expect(loadConfig(prefixed, { argv: ['--proposer.http.port', '7000'] }).proposerPort).toBe(7000)
+    expect(loadConfig(prefixed, { env: { CAIRN_HTTP_PORT: '7001' } }).proposerPort).toBe(7001)
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-config-'))
+    const file = join(dir, 'c.json')
+    writeFileSync(file, JSON.stringify({ proposer: { http: { port: 7002 } } }))
+    expect(loadConfig(prefixed, { file }).proposerPort).toBe(7002)
   })
 })

@@ -32,6 +32,23 @@ export function setting<T>(spec: Setting<T>): Setting<T> {
   return spec
 }
 
+/** A table's keys and flags under a prefix: `maxBlobs`/`max-blobs` become `proposerMaxBlobs`/`proposer.max-blobs`. */
+export type PrefixedSettings<S extends SettingsTable, P extends string> = {
+  [K in keyof S & string as `${P}${Capitalize<K>}`]: S[K]
+}
+
+/**
+ * Spreads a package's table into an app's under a prefix, so one table serves a standalone app
+ * (`--max-blobs`) and a host app (`--proposer.max-blobs`). Env names stay as they are: a package
+ * already names them for its role (`CAIRN_PROPOSER_MAX_BLOBS`), whichever binary reads them.
+ */
+export function prefixSettings<S extends SettingsTable, P extends string>(table: S, prefix: P): PrefixedSettings<S, P> {
+  const result: Record<string, Setting> = {}
+  for (const [key, spec] of Object.entries(table))
+    result[`${prefix}${key.charAt(0).toUpperCase()}${key.slice(1)}`] = { ...spec, flag: `${prefix}.${spec.flag}` }
+  return result as PrefixedSettings<S, P>
+}
+
 /** Zod helpers for values that arrive as strings from flags and env. */
 export const parse = {
   port: () => z.coerce.number().int().min(0).max(65535),
@@ -173,7 +190,9 @@ export function renderHelp(table: SettingsTable, header: string): string {
   lines.push('  --config FILE'.padEnd(34) + 'read settings from a JSON file (keys are flag names, e.g. "http.port")')
   for (const spec of Object.values(table)) {
     const flag = `  --${spec.flag}${spec.boolean ? '' : ' <value>'}`
-    lines.push(flag.padEnd(34) + spec.description)
+    // A flag too long for the column gets its own line, so it never runs into the description.
+    if (flag.length >= 33) lines.push(flag, ''.padEnd(34) + spec.description)
+    else lines.push(flag.padEnd(34) + spec.description)
     const meta = [`env ${spec.env}`]
     if (spec.default !== undefined) meta.push(`default ${JSON.stringify(spec.default)}`)
     lines.push(''.padEnd(34) + `(${meta.join(', ')})`)

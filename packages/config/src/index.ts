@@ -2,6 +2,8 @@ export {
   ConfigError,
   loadConfig,
   parse,
+  prefixSettings,
+  type PrefixedSettings,
   renderHelp,
   setting,
   type ConfigOf,

@@ -10,8 +10,10 @@ export interface L1Heads {
 
 /**
  * The node's view of L1: the latest and finalized heads, refreshed by `refresh()`, and the anchor
- * the sequencer gives new blocks: the block `lag` behind the head, never moving backwards (the
- * Anchor predeploy rejects an L1 origin that goes back).
+ * the sequencer gives new blocks: the block `anchorLag` behind the head, never moving backwards (the
+ * Anchor predeploy rejects an L1 origin that goes back). The anchor moves only once the target is
+ * `anchorInterval` blocks past it: a batch carries one anchor, so an anchor that moved with every
+ * L1 block would cut batches at every L1 block and post mostly empty blobs.
  */
 export class L1Watcher {
   private heads: L1Heads | undefined
@@ -19,7 +21,7 @@ export class L1Watcher {
 
   constructor(
     private readonly client: PublicClient,
-    private readonly options: { anchorLag: number },
+    private readonly options: { anchorLag: number; anchorInterval?: number },
   ) {}
 
   async refresh(): Promise<L1Heads> {
@@ -32,7 +34,8 @@ export class L1Watcher {
       finalized: { number: finalized.number, hash: hexToBytes(finalized.hash) },
     }
     const target = head.number - BigInt(this.options.anchorLag)
-    if (target >= 0n && (this.anchorValue === undefined || target > this.anchorValue.number)) {
+    const interval = BigInt(Math.max(1, this.options.anchorInterval ?? 1))
+    if (target >= 0n && (this.anchorValue === undefined || target >= this.anchorValue.number + interval)) {
       const block = target === head.number ? head : await this.client.getBlock({ blockNumber: target })
       this.anchorValue = { number: block.number, hash: hexToBytes(block.hash), stateRoot: hexToBytes(block.stateRoot) }
     }

@@ -425,7 +425,8 @@ export class P2PService {
       this.penalize(from, 'rate-limited')
       return
     }
-    if (this.pendingValidations >= (this.options.maxPendingValidations ?? 4_096)) {
+    // Only transactions are shed under load: a flood of them must never crowd out preconfirmed blocks.
+    if (kind === 'tx' && this.pendingValidations >= (this.options.maxPendingValidations ?? 4_096)) {
       return settle('ignore', 'overloaded')
     }
     this.pendingValidations++

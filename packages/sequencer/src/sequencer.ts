@@ -3,7 +3,7 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import type { Address } from '@ethereumjs/util'
 import { bytesToHex } from '@ethereumjs/util'
 import type { ChainStore } from '@cairn/chain'
-import type { BlockExecutor, RejectedTransaction, TransactionSource } from '@cairn/executor'
+import { anchorOf, type BlockExecutor, type RejectedTransaction, type TransactionSource } from '@cairn/executor'
 import { type L1Anchor, SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
 import { Histogram, type Logger, type Registry } from '@cairn/telemetry'
@@ -134,13 +134,18 @@ export class Sequencer {
 
   private async buildAndCommit(): Promise<Block | undefined> {
     const { chain, executor, mempool, state, logger } = this.options
-    const anchor = this.options.anchor?.()
-    if (this.options.anchor !== undefined && anchor === undefined) {
+    const latest = this.options.anchor?.()
+    if (this.options.anchor !== undefined && latest === undefined) {
       logger.debug('no L1 anchor yet: waiting for the L1 watcher before building')
       return undefined
     }
     const started = performance.now()
     const parent = chain.head('latest')
+    // The L1 origin never goes back: a parent derived from someone else's batch may anchor later
+    // than this node's watcher does; keep the parent's anchor until the watcher passes it.
+    const parentAnchor = anchorOf(parent.header)
+    const anchor =
+      latest !== undefined && parentAnchor !== undefined && parentAnchor.number > latest.number ? parentAnchor : latest
     const now = BigInt(Math.floor((this.options.now ?? (() => Date.now() / 1000))()))
     // Timestamps strictly increase; with sub-second blocks they run ahead of the clock, as in geth --dev.
     const timestamp = now > parent.header.timestamp ? now : parent.header.timestamp + 1n

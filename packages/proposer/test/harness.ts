@@ -51,6 +51,9 @@ export class MemoryL2 implements L2BlockSource {
   readonly blocks: L2Block[] = []
   private nonce = 0
 
+  /** `hashFill` makes block hashes of another chain (a fork) differ from this one's. */
+  constructor(private readonly hashFill = 'b') {}
+
   async headNumber(): Promise<bigint> {
     return BigInt(this.blocks.length)
   }
@@ -81,7 +84,7 @@ export class MemoryL2 implements L2BlockSource {
       const parent = this.blocks.at(-1)
       this.blocks.push({
         number,
-        hash: `0x${number.toString(16).padStart(64, 'b')}`,
+        hash: `0x${number.toString(16).padStart(64, this.hashFill)}`,
         parentHash: parent?.hash ?? `0x${'00'.repeat(32)}`,
         timestamp: options.timestamp ?? BigInt(Math.floor(Date.now() / 1000) - 1000) + number,
         gasLimit: 60_000_000n,

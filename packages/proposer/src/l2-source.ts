@@ -18,11 +18,21 @@ export interface L2Block {
   transactions: Uint8Array[]
 }
 
-/** Where the proposer reads L2 blocks from: the sequencer's JSON-RPC in production. */
+/**
+ * Where the proposer reads L2 blocks from: the sequencer's JSON-RPC (`cairn-proposer`) or the node's
+ * own chain store (`cairn node --based`).
+ */
 export interface L2BlockSource {
   headNumber(): Promise<bigint>
   /** `undefined` when the node has no block with that number (yet). */
   blockByNumber(number: bigint): Promise<L2Block | undefined>
+  /**
+   * Hash of block `number` if the node has derived it from L1 (it is at or below the node's safe
+   * head), else `undefined`. A source that implements it lets the proposer check that the next batch
+   * builds on the chain L1 already holds: after another proposer won, the node's own preconfirmed
+   * blocks are stale until derivation replaces them, and must not be proposed.
+   */
+  derivedHash?(number: bigint): Promise<Hex | undefined>
 }
 
 const HEADER = { parentHash: 0, coinbase: 2, number: 8, gasLimit: 9, timestamp: 11, extraData: 12, mixHash: 13 }

@@ -5,6 +5,7 @@ import { AnvilBlobSource, blobRequestForTransaction } from '@cairn/l1'
 import { bytesToHex, createWalletClient, getAddress, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { L2Block, L2BlockSource } from '../src/l2-source.ts'
 import {
   inboxState,
   type L1Env,
@@ -238,6 +239,47 @@ describe('proposer on anvil with the deployed Inbox', () => {
     expect(events[1]!.args.meta!.parentMetaHash).toBe(events[0]!.args.metaHash)
   })
 
+  it('does not propose its own blocks after another proposer won, until derivation replaced them', async () => {
+    const anchor = (await env.l1.getBlockNumber()) - 1n
+    // The rival's blocks 1-2 land on L1 first.
+    const theirs = new MemoryL2('c')
+    await theirs.add(2, anchor)
+    const rival = makeProposer(env, theirs)
+    closers.push(() => rival.progress.close())
+    await tickUntil(rival.proposer, async () => (await inboxState(env)).lastBlockId === 2n)
+
+    // Our node preconfirmed its own blocks 1-4 and has not derived the rival's batch yet.
+    const ours = new MemoryL2('b')
+    await ours.add(4, anchor)
+    const node = new DerivingNode(ours)
+    const t = makeProposer(env, node)
+    closers.push(() => t.progress.close())
+    for (let i = 0; i < 3; i++) await t.proposer.tick()
+    expect((await inboxState(env)).lastBlockId).toBe(2n)
+
+    // Derivation caught up but (as seen by the proposer's cached reads) block 3 still builds on our block 2.
+    node.derived = 2n
+    node.derivedHashes.set(2n, theirs.blocks[1]!.hash)
+    for (let i = 0; i < 2; i++) await t.proposer.tick()
+    expect((await inboxState(env)).lastBlockId).toBe(2n)
+    expect(
+      await metricValue(t.registry, 'cairn_proposer_failures_total', { reason: 'not_on_proposed_chain' }),
+    ).toBeGreaterThan(0)
+
+    // Derivation replaced blocks 1-2 with the rival's and the node rebuilt 3-4 on them: those are proposed.
+    const rebuilt = new MemoryL2('d')
+    rebuilt.blocks.push(...theirs.blocks)
+    await rebuilt.add(2, anchor)
+    node.chain = rebuilt
+    node.derivedHashes.clear()
+    await tickUntil(t.proposer, async () => (await inboxState(env)).lastBlockId === 4n)
+    const events = await proposedBatches(env)
+    expect(events.map((e) => e.args.meta!.firstBlockId)).toEqual([1n, 3n])
+    expect(events[1]!.args.meta!.blocks.map((b) => b.timestamp)).toEqual(
+      rebuilt.blocks.slice(2).map((b) => b.timestamp),
+    )
+  })
+
   it('refuses a second proposer on the same datadir', async () => {
     const t = makeProposer(env, new MemoryL2())
     closers.push(() => t.progress.close())
@@ -255,3 +297,22 @@ describe('proposer on anvil with the deployed Inbox', () => {
     expect(other.stderr).toMatch(/DATADIR_LOCKED|Another proposer/)
   })
 })
+
+/** A based node's view: its preconfirmed chain, and how far derivation has confirmed it from L1. */
+class DerivingNode implements L2BlockSource {
+  derived = 0n
+  /** Hashes derivation holds that differ from `chain`'s (the moment before the node's chain is replaced). */
+  readonly derivedHashes = new Map<bigint, `0x${string}`>()
+  constructor(public chain: MemoryL2) {}
+  headNumber(): Promise<bigint> {
+    return this.chain.headNumber()
+  }
+  blockByNumber(number: bigint): Promise<L2Block | undefined> {
+    return this.chain.blockByNumber(number)
+  }
+  async derivedHash(number: bigint): Promise<`0x${string}` | undefined> {
+    if (number > this.derived) return undefined
+    if (number === 0n) return `0x${'00'.repeat(32)}`
+    return this.derivedHashes.get(number) ?? this.chain.blocks[Number(number) - 1]?.hash
+  }
+}

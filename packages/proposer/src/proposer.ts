@@ -334,6 +334,7 @@ export class Proposer {
       l2Head < next + BigInt(maxBlocks) - 1n ? l2Head : next + BigInt(maxBlocks) - 1n,
     )
     if (blocks === undefined) return
+    if (!(await this.buildsOnProposedChain(next, blocks[0]))) return
     const forced = await this.dueForcedInclusions(head.number)
 
     const plan: BatchPlan = planBatch({
@@ -469,6 +470,30 @@ export class Proposer {
       blocks.push(block)
     }
     return blocks
+  }
+
+  /**
+   * With a source that knows what it derived from L1 (a based node): the node must have derived the
+   * last proposed block, and the first block to propose must be its child. Otherwise another proposer's
+   * batch is on L1 and the node has not replaced its own preconfirmed blocks yet; proposing them would
+   * put blocks on L1 that execute on a different parent than they were built on.
+   */
+  private async buildsOnProposedChain(next: bigint, first: L2Block | undefined): Promise<boolean> {
+    const { l2, metrics } = this.options
+    if (l2.derivedHash === undefined || first === undefined) return true
+    const parent = await l2.derivedHash(next - 1n)
+    if (parent === undefined) {
+      this.log.debug({ lastProposedBlock: next - 1n }, 'waiting for the node to derive the last proposed block')
+      return false
+    }
+    if (first.parentHash === parent) return true
+    this.l2Cache.clear()
+    metrics.failures.inc({ reason: 'not_on_proposed_chain' })
+    this.log.warn(
+      { block: next, parentHash: first.parentHash, proposedParent: parent },
+      'the next L2 block does not build on the chain proposed to L1 (another proposer won); waiting for derivation to replace it',
+    )
+    return false
   }
 
   /** Forced inclusions the proposal must consume: every one due by the block after next (oldest first). */

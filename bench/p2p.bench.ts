@@ -1,0 +1,186 @@
+/**
+ * P2P network under load, with real `cairn node` processes on 127.0.0.1: one sequencer
+ * (`--block-time 1`) and three followers joined through it as bootnode. Pre-signed ETH transfers
+ * are sent at a steady rate, round-robin to the followers' RPC (so every transaction reaches the
+ * sequencer only by gossip); the run checks that every one is included and reports, per follower
+ * and block, the time from the sequencer sealing a block to the follower receiving it over gossip
+ * (arrival) and to serving it as `latest` (imported). Same host, same clock: log timestamps compare.
+ *   npx tsx bench/p2p.bench.ts [rate=500] [seconds=30] [--keep-logs]   (logs: $TMPDIR/cairn-p2p-bench-N.log)
+ */
+import '@cairn/primitives/polyfills'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
+import { type RunningNode, freePort, rpc, startNode } from '../test/src/node-process.ts'
+import { benchWorkload } from './e2e.bench.ts'
+import { createPoster } from './http-load.ts'
+
+export interface P2PBenchResult {
+  rate: number
+  seconds: number
+  sent: number
+  included: number
+  /** Achieved send rate. */
+  sentPerSecond: number
+  blocks: number
+  arrivalMs: { p50: number; p99: number; max: number }
+  importedMs: { p50: number; p99: number; max: number }
+}
+
+interface LogLine {
+  msg: string
+  time: number
+  number?: number
+  sealedAt?: number
+  receivedAt?: number
+  txs?: number
+}
+
+function logLines(node: RunningNode, msg: string): LogLine[] {
+  const out: LogLine[] = []
+  for (const line of node.logs().split('\n')) {
+    if (!line.includes(msg)) continue
+    try {
+      const parsed = JSON.parse(line) as LogLine
+      if (parsed.msg === msg) out.push(parsed)
+    } catch {
+      // not a log line
+    }
+  }
+  return out
+}
+
+function percentiles(values: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN }
+}
+
+export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult> {
+  const count = rate * seconds
+  const { alloc, raws } = benchWorkload('eth', count)
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-p2p-bench-'))
+  const genesisPath = join(dir, 'genesis.json')
+  writeFileSync(genesisPath, JSON.stringify(devGenesis({ extraAlloc: alloc })))
+  const pool = ['--txpool.globalslots', String(count + 1000), '--txpool.globalqueue', String(count)]
+  const nodes: RunningNode[] = []
+  try {
+    const p2pPort = await freePort()
+    const sequencer = await startNode({
+      blockTime: 1,
+      extraArgs: ['--genesis', genesisPath, '--p2p.port', String(p2pPort), ...pool],
+    })
+    nodes.push(sequencer)
+    const { addresses } = await rpc<{ addresses: string[] }>(sequencer.rpcUrl, 'cairn_p2pStatus')
+    const followers = await Promise.all(
+      [0, 1, 2].map(() =>
+        startNode({
+          dev: false,
+          extraArgs: [
+            '--genesis',
+            genesisPath,
+            '--bootnodes',
+            addresses[0]!,
+            '--p2p.preconfer',
+            DEV_ACCOUNTS[0]!.address,
+            ...pool,
+          ],
+        }),
+      ),
+    )
+    nodes.push(...followers)
+    // Wait until every follower follows the sequencer.
+    for (const follower of followers) {
+      const deadline = Date.now() + 30_000
+      while (logLines(follower, 'imported preconfirmed block').length === 0) {
+        if (Date.now() > deadline) throw new Error(`follower ${follower.rpcUrl} does not follow the sequencer`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+    const startBlock = BigInt(await rpc<string>(sequencer.rpcUrl, 'eth_blockNumber'))
+    const posters = followers.map((f) => createPoster(f.rpcUrl, 8))
+    const started = performance.now()
+    let sent = 0
+    let refused = 0
+    const inFlight = new Set<Promise<void>>()
+    for (let i = 0; i < count; i++) {
+      const due = started + (i * 1000) / rate
+      const wait = due - performance.now()
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+      const p = posters[i % posters.length]!.post(
+        `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`,
+      ).then((response) => {
+        if (response.includes('"result"')) sent++
+        else if (refused++ < 5) process.stderr.write(`transaction ${i} refused: ${response}\n`)
+      })
+      inFlight.add(p)
+      void p.finally(() => inFlight.delete(p))
+    }
+    await Promise.all(inFlight)
+    const sendSeconds = (performance.now() - started) / 1000
+    for (const poster of posters) poster.close()
+
+    // Follow the sequencer's blocks until every transaction is in one.
+    let included = 0
+    let next = startBlock + 1n
+    const deadline = performance.now() + 120_000
+    while (included < count && performance.now() < deadline) {
+      const head = BigInt(await rpc<string>(sequencer.rpcUrl, 'eth_blockNumber'))
+      for (; next <= head; next++) {
+        included += Number(
+          BigInt(
+            await rpc<string>(sequencer.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`]),
+          ),
+        )
+      }
+      if (included < count) await new Promise((r) => setTimeout(r, 100))
+    }
+    const lastBlock = next - 1n
+    // Give the followers a moment to import the last block.
+    await new Promise((r) => setTimeout(r, 1_500))
+
+    const sealed = new Map<number, number>()
+    for (const line of logLines(sequencer, 'published preconfirmed block')) {
+      if (line.number !== undefined && line.sealedAt !== undefined) sealed.set(line.number, line.sealedAt)
+    }
+    const arrival: number[] = []
+    const imported: number[] = []
+    for (const follower of followers) {
+      for (const line of logLines(follower, 'imported preconfirmed block')) {
+        const at = line.number === undefined ? undefined : sealed.get(line.number)
+        if (at === undefined || line.receivedAt === undefined) continue
+        if (BigInt(line.number!) <= startBlock || BigInt(line.number!) > lastBlock) continue
+        arrival.push(line.receivedAt - at)
+        imported.push(line.time - at)
+      }
+    }
+    return {
+      rate,
+      seconds,
+      sent,
+      included,
+      sentPerSecond: sent / sendSeconds,
+      blocks: Number(lastBlock - startBlock),
+      arrivalMs: percentiles(arrival),
+      importedMs: percentiles(imported),
+    }
+  } finally {
+    if (process.argv.includes('--keep-logs')) {
+      for (const [i, node] of nodes.entries()) writeFileSync(join(tmpdir(), `cairn-p2p-bench-${i}.log`), node.logs())
+    }
+    for (const node of nodes.reverse()) await node.cleanup()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await benchP2P(Number(process.argv[2] ?? 500), Number(process.argv[3] ?? 30))
+  const ms = (p: { p50: number; p99: number; max: number }) =>
+    `p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms, max ${p.max.toFixed(1)} ms`
+  console.log(
+    `p2p: ${r.sent} transfers sent at ${r.sentPerSecond.toFixed(0)} tx/s (target ${r.rate}) round-robin to 3 followers for ${r.seconds} s; ${r.included} included in ${r.blocks} blocks`,
+  )
+  console.log(`  block arrival on followers (sealed -> gossip received): ${ms(r.arrivalMs)}`)
+  console.log(`  block served as latest on followers (sealed -> imported): ${ms(r.importedMs)}`)
+}
