@@ -27,7 +27,13 @@ describe('based devnet: cairn node --based proposes its own blocks, a follower d
   const context = () => devnet.logTails()
 
   beforeAll(async () => {
-    devnet = await startTestDevnet({ basedNode: true })
+    // Batches of several blocks (a late batch age, an anchor that moves every 16 L1 blocks), so the node
+    // holds unproposed blocks most of the time and the rival below has a window to win.
+    devnet = await startTestDevnet({
+      basedNode: true,
+      proposerArgs: ['--max-batch-age', '8'],
+      sequencerArgs: ['--l1.anchor-interval', '16'],
+    })
   })
   afterAll(async () => {
     await devnet?.cleanup()

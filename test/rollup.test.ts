@@ -1,5 +1,6 @@
 // The rollup end to end, against real processes: anvil L1, the L1 suite, a sequencer node, the
-// proposer and a follower that builds its chain from L1 alone (started by the devnet module).
+// proposer, a follower on the sequencer's p2p network and a follower that builds its chain from L1
+// alone (started by the devnet module).
 import { readFileSync } from 'node:fs'
 import { batchFromBlobs } from '@cairn/batch'
 import { DEV_ACCOUNTS } from '@cairn/primitives'
@@ -24,7 +25,11 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
   const context = () => devnet.logTails()
 
   beforeAll(async () => {
-    devnet = await startTestDevnet()
+    // Follower 1 gets preconfirmed blocks over p2p; follower 2 has p2p off and reads only L1.
+    devnet = await startTestDevnet({
+      followers: 2,
+      followerArgs: (i) => (i === 1 ? ['--p2p.enabled', 'false'] : []),
+    })
   })
   afterAll(async () => {
     await devnet?.cleanup()
@@ -36,7 +41,8 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
     expect(await devnet.l1.getChainId()).toBe(info.l1.chainId)
     expect(await devnet.sequencerClient.getChainId()).toBe(info.l2.chainId)
     expect(await devnet.followerClients[0]!.getChainId()).toBe(info.l2.chainId)
-    expect(info.l2.followers).toHaveLength(1)
+    expect(info.l2.followers).toHaveLength(2)
+    expect(info.l2.sequencer.p2p.multiaddr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
     expect(await devnet.l1.getCode({ address: info.contracts.inbox })).toMatch(/^0x[0-9a-f]{10,}/)
     expect(info.accounts.dev).toHaveLength(10)
     expect(info.accounts.proposer.address).toBe(DEV_ACCOUNTS[1]!.address)
@@ -90,11 +96,11 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
       expect(rawInBlobs.has(raw)).toBe(true)
     }
 
-    // The follower, which only reads L1, reaches the same blocks: hashes and state roots agree.
-    const follower = devnet.followerClients[0]!
+    // The follower that only reads L1 reaches the same blocks: hashes and state roots agree.
+    const follower = devnet.followerClients[1]!
     await waitFor(
-      `the follower's safe head to reach ${lastTxBlock}`,
-      async () => (await syncStatus(info.l2.followers[0]!.rpc)).safe.number >= Number(lastTxBlock),
+      `the L1-only follower's safe head to reach ${lastTxBlock}`,
+      async () => (await syncStatus(info.l2.followers[1]!.rpc)).safe.number >= Number(lastTxBlock),
       { timeoutMs: 60_000, context },
     )
     expect(await firstDifference(devnet.sequencerClient, follower, 0n, lastTxBlock)).toBeUndefined()
@@ -110,9 +116,30 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
     )
   })
 
+  it('gossips preconfirmed blocks: the p2p follower serves the sequencer blocks as latest', async () => {
+    const { info } = devnet
+    const peers = await rpcCall<Hex>(info.l2.followers[0]!.rpc, 'net_peerCount')
+    expect(Number(peers)).toBeGreaterThanOrEqual(1)
+    const hashes = await sendTransfers(info.l2.sequencer.rpc, info.l2.chainId, DEV_ACCOUNTS[5]!.privateKey, 3)
+    const block = await waitForReceipts(devnet.sequencerClient, hashes, { context })
+    const sealed = await devnet.sequencerClient.getBlock({ blockNumber: block })
+    // Through L1 this takes the proposer's batch age, an L1 block and a poll: seconds. Over p2p, milliseconds.
+    const onFollower = await waitFor(
+      `the p2p follower to serve L2 block ${block}`,
+      async () => devnet.followerClients[0]!.getBlock({ blockNumber: block }).catch(() => undefined),
+      { timeoutMs: 10_000, intervalMs: 50, context },
+    )
+    expect(onFollower.hash).toBe(sealed.hash)
+    expect(onFollower.stateRoot).toBe(sealed.stateRoot)
+    const status = await syncStatus(info.l2.followers[0]!.rpc)
+    expect(status.latest.number).toBeGreaterThanOrEqual(Number(block))
+    for (const hash of hashes)
+      expect((await devnet.followerClients[0]!.getTransactionReceipt({ hash })).status).toBe('success')
+  })
+
   it('reports sensible heads in cairn_syncStatus, and finality follows L1 finality', async () => {
     const { info } = devnet
-    for (const url of [info.l2.sequencer.rpc, info.l2.followers[0]!.rpc]) {
+    for (const url of [info.l2.sequencer.rpc, ...info.l2.followers.map((f) => f.rpc)]) {
       const status = await syncStatus(url)
       const l1Head = Number(await devnet.l1.getBlockNumber())
       expect(status.l1Head).not.toBeNull()
@@ -127,7 +154,7 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
       expect(status.safe.hash).toBe(onSequencer.hash)
     }
     // A follower without p2p has no preconfirmed blocks: everything it has came from L1.
-    const followerStatus = await syncStatus(info.l2.followers[0]!.rpc)
+    const followerStatus = await syncStatus(info.l2.followers[1]!.rpc)
     expect(followerStatus.latest.number).toBe(followerStatus.safe.number)
 
     // Once the proposals' L1 blocks are finalized (2 × slots behind), the finalized head covers them.

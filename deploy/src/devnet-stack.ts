@@ -78,7 +78,8 @@ export interface DevnetOptions {
    */
   nodeArgs?: string[]
   sequencerArgs?: string[]
-  followerArgs?: string[]
+  /** Follower flags: the same for every follower, or per follower (0-based index). */
+  followerArgs?: string[] | ((index: number) => string[])
   proposerArgs?: string[]
   /** Log level of the nodes and the proposer (default info). */
   logLevel?: string
@@ -98,6 +99,8 @@ export interface DevnetNodeInfo {
   ws: string
   datadir: string
   log: string
+  /** The node's p2p listen port and dialable address (`--bootnodes` value); the sequencer's only. */
+  p2p?: { port: number; multiaddr: string }
 }
 
 /** The content of devnet.json: everything a dapp, a script or an operator needs to use the devnet. */
@@ -231,6 +234,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     given ?? (url === undefined ? await freePort() : Number(new URL(url).port))
   const l1Port = await portOf(options.ports?.l1, previous?.l1.rpc)
   const sequencerPort = await portOf(options.ports?.sequencer, previous?.l2.sequencer.rpc)
+  // The sequencer's p2p port stays the same across restarts so followers' --bootnodes stay valid.
+  const sequencerP2pPort = previous?.l2.sequencer.p2p?.port ?? (await freePort())
   const followerPorts: number[] = []
   for (let i = 0; i < followerCount; i++)
     followerPorts.push(await portOf(options.ports?.followers?.[i], previous?.l2.followers[i]?.rpc))
@@ -359,13 +364,17 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         selfProposing ? '--based' : '--sequencer',
         '--block-time',
         String(l2BlockTime),
+        '--p2p.port',
+        String(sequencerP2pPort),
         ...(selfProposing ? asNodeProposerArgs(options.proposerArgs ?? []) : []),
         ...(options.sequencerArgs ?? []),
       ],
-      selfProposing ? { ...process.env, CAIRN_PROPOSER_KEY: DEVNET_ROLES.proposer.privateKey } : undefined,
-    )
-    const followers = followerPorts.map((port, i) =>
-      node(`follower-${i + 1}`, paths.followerDir(i + 1), port, options.followerArgs ?? []),
+      {
+        ...process.env,
+        // The whitelisted preconfer signs the blocks it gossips; followers check that against L1.
+        CAIRN_PRECONF_KEY: DEVNET_ROLES.proposer.privateKey,
+        ...(selfProposing ? { CAIRN_PROPOSER_KEY: DEVNET_ROLES.proposer.privateKey } : {}),
+      },
     )
     const sequencerRpc = `http://127.0.0.1:${sequencerPort}`
     const proposer = createManagedProcess({
@@ -391,8 +400,16 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     })
     proposer.onUnexpectedExit = (code, signal) => options.onProcessExit?.(proposer, code, signal)
 
-    // Start the nodes together: each takes a few seconds to load on a busy machine.
-    await Promise.all([sequencer.start(), ...followers.map((f) => f.start())])
+    // The sequencer first: followers join its p2p network (preconfirmed blocks before L1 has them).
+    await sequencer.start()
+    const sequencerP2p = await p2pAddress(sequencerRpc, sequencerP2pPort)
+    const followers = followerPorts.map((port, i) =>
+      node(`follower-${i + 1}`, paths.followerDir(i + 1), port, [
+        ...(sequencerP2p === undefined ? [] : ['--bootnodes', sequencerP2p]),
+        ...(typeof options.followerArgs === 'function' ? options.followerArgs(i) : (options.followerArgs ?? [])),
+      ]),
+    )
+    await Promise.all(followers.map((f) => f.start()))
     log(`sequencer: ${sequencerRpc}`)
     for (const [i, port] of followerPorts.entries()) log(`follower-${i + 1}: http://127.0.0.1:${port}`)
     if (selfProposing) {
@@ -427,7 +444,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         chainId: Number(DEV_CHAIN_ID),
         blockTime: l2BlockTime,
         genesis,
-        sequencer: nodeInfo(paths.sequencerDir, sequencerPort, 'sequencer'),
+        sequencer: {
+          ...nodeInfo(paths.sequencerDir, sequencerPort, 'sequencer'),
+          p2p: sequencerP2p === undefined ? undefined : { port: sequencerP2pPort, multiaddr: sequencerP2p },
+        },
         followers: followerPorts.map((port, i) => nodeInfo(paths.followerDir(i + 1), port, `follower-${i + 1}`)),
       },
       proposer: basedNode
@@ -513,4 +533,10 @@ async function genesisOf(
   } finally {
     await probe.stop()
   }
+}
+
+/** The sequencer's dialable p2p address on loopback, from `cairn_p2pStatus` (undefined with p2p off). */
+async function p2pAddress(rpc: string, port: number): Promise<string | undefined> {
+  const status = await jsonRpc<{ peerId: string } | null>(rpc, 'cairn_p2pStatus', [])
+  return status === null ? undefined : `/ip4/127.0.0.1/tcp/${port}/p2p/${status.peerId}`
 }

@@ -31,6 +31,7 @@ import { type BasedProposer, type BasedSetup, checkBasedConfig, createBasedPropo
 import { HeadStateReader } from './head-state-reader.ts'
 import { createBlobFetcher, decodeBatchBlobs, inboxAddress } from './l1-inputs.ts'
 import { NodeP2P } from './p2p.ts'
+import { witnessMethods } from './witness-rpc.ts'
 import type { NodeConfig } from './settings.ts'
 
 export const CLIENT_VERSION = `cairn/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
@@ -138,6 +139,7 @@ export class CairnNode {
       l1 === undefined
         ? undefined
         : new L1Watcher(l1, { anchorLag: config.l1AnchorLag, anchorInterval: config.l1AnchorInterval })
+    const derivationStore = l1 === undefined ? undefined : new DerivationStore(database)
     const derivation =
       l1 === undefined || watcher === undefined
         ? undefined
@@ -152,7 +154,7 @@ export class CairnNode {
             inbox: inboxAddress(config),
             blobs: createBlobFetcher({ ...config, l1Rpc: config.l1Rpc! }),
             decode: decodeBatchBlobs,
-            store: new DerivationStore(database),
+            store: derivationStore!,
             logger: logger.child({ module: 'derivation' }),
             startL1Block: BigInt(config.l1StartBlock),
             pollIntervalMs: config.l1PollInterval * 1000,
@@ -208,6 +210,13 @@ export class CairnNode {
       ...filterMethods(filters),
       cairn_syncStatus: () => syncStatus(chain, derivation),
       cairn_p2pStatus: () => p2p?.status() ?? null,
+      ...witnessMethods({
+        common,
+        chain,
+        state,
+        batches: derivationStore,
+        logger: logger.child({ module: 'witness' }),
+      }),
     }
     // Transactions the RPC admitted are gossiped, so a follower's users reach the sequencer.
     const sendRaw = methods.eth_sendRawTransaction!

@@ -1,0 +1,112 @@
+// `npm run devnet` as an operator runs it: one command brings the devnet up and describes it in
+// devnet.json, Ctrl-C stops every process it started, and a second run resumes the same chains.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { freePort } from '@cairn/anvil'
+import { afterAll, describe, expect, it } from 'vitest'
+import { rpcCall, waitFor } from './src/devnet-helpers.ts'
+
+const REPO_ROOT = resolve(import.meta.dirname, '..')
+
+interface RunningDevnet {
+  child: ChildProcess
+  output: () => string
+  exited: Promise<number | null>
+}
+
+function runDevnet(args: string[]): RunningDevnet {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'deploy/src/devnet.ts', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr!.on('data', (chunk) => {
+    output += chunk
+  })
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+  return { child, output: () => output, exited }
+}
+
+/** Processes whose command line mentions `dir`: everything the devnet started lives under it. */
+function processesUnder(dir: string): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', dir], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.includes('pgrep'))
+  } catch {
+    return [] // pgrep exits 1 when nothing matches
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  return rpcCall(url, 'eth_chainId').then(
+    () => true,
+    () => false,
+  )
+}
+
+describe('npm run devnet', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-cli-'))
+  let running: RunningDevnet | undefined
+  afterAll(async () => {
+    if (running !== undefined && running.child.exitCode === null) {
+      running.child.kill('SIGKILL')
+      await running.exited
+    }
+    for (const line of processesUnder(dir)) process.kill(Number(line.split(' ')[0]), 'SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('comes up with one command, stops every process on Ctrl-C, and resumes its chains', async () => {
+    const [l1Port, l2Port] = [await freePort(), await freePort()]
+    const args = ['--dir', dir, '--l1-port', String(l1Port), '--l2-port', String(l2Port), '--l2-block-time', '1']
+    running = runDevnet([...args, '--fresh'])
+    const first = running
+    await waitFor('the devnet to say it is running', async () => first.output().includes('Cairn devnet is running'), {
+      timeoutMs: 120_000,
+      context: first.output,
+    })
+    const info = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8'))
+    const urls: string[] = [info.l1.rpc, info.l2.sequencer.rpc, ...info.l2.followers.map((f: { rpc: string }) => f.rpc)]
+    for (const url of urls) expect(await answers(url), url).toBe(true)
+    const reached = await waitFor(
+      'the sequencer to build a few blocks',
+      async () => {
+        const n = Number(await rpcCall<string>(info.l2.sequencer.rpc, 'eth_blockNumber'))
+        return n >= 3 ? n : undefined
+      },
+      { timeoutMs: 30_000, context: first.output },
+    )
+    const block = await rpcCall<{ hash: string }>(info.l2.sequencer.rpc, 'eth_getBlockByNumber', [
+      `0x${reached.toString(16)}`,
+      false,
+    ])
+
+    first.child.kill('SIGINT')
+    expect(await first.exited).toBe(0)
+    expect(first.output()).toContain('stopped')
+    for (const url of urls) expect(await answers(url), `${url} still answers after Ctrl-C`).toBe(false)
+    expect(processesUnder(dir)).toEqual([])
+
+    // Without --fresh the same chains come back: the block seen before is still there.
+    running = runDevnet(args)
+    const second = running
+    await waitFor('the devnet to resume', async () => second.output().includes('Cairn devnet is running'), {
+      timeoutMs: 120_000,
+      context: second.output,
+    })
+    const again = await rpcCall<{ hash: string } | null>(info.l2.sequencer.rpc, 'eth_getBlockByNumber', [
+      `0x${reached.toString(16)}`,
+      false,
+    ])
+    expect(again?.hash).toBe(block.hash)
+    second.child.kill('SIGTERM')
+    expect(await second.exited).toBe(0)
+    expect(processesUnder(dir)).toEqual([])
+  })
+})
