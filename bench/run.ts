@@ -12,11 +12,16 @@ import { benchRollup, formatRollupResult } from './rollup.bench.ts'
 import { benchRpc } from './rpc.bench.ts'
 
 const rows: string[][] = [['benchmark', 'result']]
+/** Each figure is printed as soon as it is measured (the run takes minutes), and the table at the end. */
+function add(...added: string[][]): void {
+  for (const row of added) console.error(`  ${row[0]}: ${row[1]}`)
+  rows.push(...added)
+}
 const raw: Record<string, number> = {}
 for (const kind of ['eth', 'erc20'] as const) {
   const r = await benchExecutor(kind, { txPerBlock: 1000, blocks: 5 })
   raw[kind] = r.txPerSecond
-  rows.push([
+  add([
     `(a) executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`,
     `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s`,
   ])
@@ -26,13 +31,13 @@ for (const [kind, count] of [
   ['erc20', 4000],
 ] as const) {
   const r = await benchEndToEnd(kind, count)
-  rows.push([
+  add([
     `(b) end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers`,
     `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / raw[kind]!).toFixed(0)}% of raw; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s)`,
   ])
 }
-for (const r of await benchRpc(5)) rows.push([`(c) rpc ${r.method}`, `${r.requestsPerSecond.toFixed(0)} req/s`])
-for (const kind of ['eth', 'erc20'] as const) rows.push(...formatRollupResult(await benchRollup(kind, 4000)))
+for (const r of await benchRpc(5)) add([`(c) rpc ${r.method}`, `${r.requestsPerSecond.toFixed(0)} req/s`])
+for (const kind of ['eth', 'erc20'] as const) add(...formatRollupResult(await benchRollup(kind, 4000)))
 
 const width = Math.max(...rows.map((r) => r[0]!.length))
 for (const [name, value] of rows) console.log(`${name!.padEnd(width)}  ${value}`)

@@ -1,5 +1,5 @@
 // The local devnet as a library: anvil L1 with blobs, the L1 suite, a sequencer node, follower nodes
-// and the proposer, each a real process (with `basedNode`, the block producer is a `cairn node --based`
+// the proposer and the TEE prover, each a real process (with `basedNode`, the block producer is a `cairn node --based`
 // that proposes its own blocks, and there is no proposer process). `npm run devnet` (devnet.ts) and the
 // end-to-end tests both start it through `startDevnet`.
 import { execFile } from 'node:child_process'
@@ -26,6 +26,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const DEFAULT_DEVNET_DIR = join(REPO_ROOT, '.devnet')
 const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
 const PROPOSER_BIN = join(REPO_ROOT, 'apps/proposer/bin/cairn-proposer.js')
+const PROVER_BIN = join(REPO_ROOT, 'apps/prover-tee/bin/cairn-prover-tee.js')
 const LOCAL_CONFIG = join(REPO_ROOT, 'deploy/config/local.json')
 
 /** Who holds which dev key (all from the `test … junk` mnemonic, funded on L1 by anvil and on L2 by the genesis). */
@@ -36,6 +37,8 @@ export const DEVNET_ROLES = {
   proposer: DEV_ACCOUNTS[1]!,
   /** Signs TEE attestation quotes (the stub attestation verifier's authority). */
   attestationAuthority: DEV_ACCOUNTS[2]!,
+  /** Sends cairn-prover-tee's proofs (the instance key it signs them with lives in its datadir). */
+  prover: DEV_ACCOUNTS[3]!,
 } as const
 
 export interface DevnetOptions {
@@ -81,6 +84,14 @@ export interface DevnetOptions {
   /** Follower flags: the same for every follower, or per follower (0-based index). */
   followerArgs?: string[] | ((index: number) => string[])
   proposerArgs?: string[]
+  /**
+   * Start `cairn-prover-tee` after the nodes (default true): it proves every proposed batch with the
+   * TEE backend (the deploy config's policy is TEE-only), so the verified head advances. Its handle
+   * exists either way.
+   */
+  startProver?: boolean
+  /** Extra `cairn-prover-tee` flags. */
+  proverArgs?: string[]
   /** Log level of the nodes and the proposer (default info). */
   logLevel?: string
   /** Progress lines (default: none). */
@@ -129,6 +140,11 @@ export interface DevnetInfo {
   }
   /** Who proposes; with `basedNode` that is the sequencer node itself (its datadir's `proposer/`, its log). */
   proposer: { address: Hex; datadir: string; log: string }
+  /**
+   * The TEE prover: `address` sends the proofs; its instance key is `datadir/instance.key`, registered
+   * with a quote signed by the attestation authority (the stub). Absent when not started.
+   */
+  prover?: { address: Hex; datadir: string; log: string; l2Rpc: string }
   /** The L1 suite (the deploy script's output, also in deploymentFile). */
   contracts: L1Deployment
   deploymentFile: string
@@ -139,6 +155,7 @@ export interface DevnetInfo {
     mnemonic: string
     deployer: DevnetAccount
     proposer: DevnetAccount
+    prover: DevnetAccount
     attestationAuthority: DevnetAccount
     /** Funded with 10,000 ETH on L2 (genesis) and on L1 (anvil's defaults). */
     dev: DevnetAccount[]
@@ -153,9 +170,10 @@ export interface Devnet {
   sequencer: ManagedProcess
   followers: ManagedProcess[]
   proposer: ManagedProcess
+  prover: ManagedProcess
   /** Every process, in start order. */
   processes(): ManagedProcess[]
-  /** Stops every process: proposer, followers, sequencer, then anvil (which dumps its state). */
+  /** Stops every process: prover, proposer, followers, sequencer, then anvil (which dumps its state). */
   stop(): Promise<void>
 }
 
@@ -169,6 +187,7 @@ interface Paths {
   sequencerDir: string
   followerDir: (i: number) => string
   proposerDir: string
+  proverDir: string
 }
 
 function devnetPaths(dir: string): Paths {
@@ -182,6 +201,7 @@ function devnetPaths(dir: string): Paths {
     sequencerDir: join(dir, 'sequencer'),
     followerDir: (i) => join(dir, `follower-${i}`),
     proposerDir: join(dir, 'proposer'),
+    proverDir: join(dir, 'prover'),
   }
 }
 
@@ -420,6 +440,46 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       log(`proposer: ${DEVNET_ROLES.proposer.address}`)
     }
 
+    // The TEE prover reads witnesses from a follower (derivation's batches; the sequencer keeps sequencing).
+    const proverL2Rpc = followerPorts.length > 0 ? `http://127.0.0.1:${followerPorts[0]}` : sequencerRpc
+    const prover = createManagedProcess({
+      name: 'prover',
+      command: process.execPath,
+      args: [
+        PROVER_BIN,
+        '--l1.rpc',
+        l1Rpc,
+        '--l2.rpc',
+        proverL2Rpc,
+        '--l1.deployment',
+        paths.deploymentFile,
+        '--l1.start-block',
+        String(startBlock),
+        '--genesis',
+        paths.genesisFile,
+        '--datadir',
+        paths.proverDir,
+        '--log-level',
+        options.logLevel ?? 'info',
+        ...(options.proverArgs ?? []),
+      ],
+      env: {
+        ...process.env,
+        CAIRN_PROVER_KEY: DEVNET_ROLES.prover.privateKey,
+        // The stub attestation: the devnet's authority signs the instance's quote (docs/proving.md).
+        CAIRN_ATTESTATION_AUTHORITY_KEY: DEVNET_ROLES.attestationAuthority.privateKey,
+      },
+      cwd: REPO_ROOT,
+      logFile: join(paths.logs, 'prover.log'),
+    })
+    prover.onUnexpectedExit = (code, signal) => options.onProcessExit?.(prover, code, signal)
+    const proving = options.startProver ?? true
+    if (proving) {
+      processes.push(prover)
+      await prover.start()
+      log(`prover: ${DEVNET_ROLES.prover.address} (TEE, witnesses from ${proverL2Rpc})`)
+    }
+
     const nodeInfo = (datadir: string, port: number, name: string): DevnetNodeInfo => ({
       rpc: `http://127.0.0.1:${port}`,
       ws: `ws://127.0.0.1:${port}`,
@@ -457,6 +517,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
             log: sequencer.logFile,
           }
         : { address: DEVNET_ROLES.proposer.address, datadir: paths.proposerDir, log: proposer.logFile },
+      prover: proving
+        ? { address: DEVNET_ROLES.prover.address, datadir: paths.proverDir, log: prover.logFile, l2Rpc: proverL2Rpc }
+        : undefined,
       contracts: deployment,
       deploymentFile: paths.deploymentFile,
       basedMode,
@@ -465,6 +528,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         mnemonic: DEV_MNEMONIC,
         deployer: { ...DEVNET_ROLES.deployer },
         proposer: { ...DEVNET_ROLES.proposer },
+        prover: { ...DEVNET_ROLES.prover },
         attestationAuthority: { ...DEVNET_ROLES.attestationAuthority },
         dev: DEV_ACCOUNTS.map((a) => ({ ...a })),
       },
@@ -478,9 +542,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       sequencer,
       followers,
       proposer,
+      prover,
       processes: () => [...processes],
       async stop() {
-        const order = [proposer, ...[...followers].reverse(), sequencer, anvil]
+        const order = [prover, proposer, ...[...followers].reverse(), sequencer, anvil]
         for (const p of processes) if (!order.includes(p)) order.unshift(p)
         for (const p of order) await p.stop()
       },

@@ -1,5 +1,5 @@
-// CLI: npm run devnet [-- --fresh] [--dir DIR] [--followers N] [--based] [--no-proposer] ...
-// Starts anvil, deploys the L1 suite, runs a sequencer, followers and the proposer until Ctrl-C
+// CLI: npm run devnet [-- --fresh] [--dir DIR] [--followers N] [--based] [--no-proposer] [--no-prover] ...
+// Starts anvil, deploys the L1 suite, runs a sequencer, followers, the proposer and the TEE prover until Ctrl-C
 // (with --based: a based node that sequences and proposes itself, and followers).
 import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -20,6 +20,7 @@ const USAGE = `Usage: npm run devnet -- [options]
                        followers derive from L1 (default: a sequencer, and cairn-proposer with the
                        whitelisted preconfer key)
   --no-proposer        nobody proposes: do not start cairn-proposer (with --based the node only sequences)
+  --no-prover          do not start cairn-prover-tee (default: it proves every batch, so the verified head advances)
   --log-level LEVEL    log level of the nodes and the proposer (default info)
 Everything is described in devnet.json in the devnet directory; logs are in its logs/ folder.`
 
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       slots: { type: 'string' },
       based: { type: 'boolean' },
       'no-proposer': { type: 'boolean', default: false },
+      'no-prover': { type: 'boolean', default: false },
       'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
     basedMode: values.based,
     basedNode: values.based,
     startProposer: !values['no-proposer'],
+    startProver: !values['no-prover'],
     logLevel: values['log-level'],
     log: say,
     onProcessExit: (p, code, signal) => {
@@ -109,6 +112,7 @@ Cairn devnet is running (Ctrl-C stops it; state is kept in ${rel(info.dir)}).
   L2 ${info.basedNode ? 'based node  ' : 'sequencer   '}   ${info.l2.sequencer.rpc}   chain ${info.l2.chainId}, block every ${info.l2.blockTime} s
 ${info.l2.followers.map((f, i) => `  L2 follower ${i + 1}     ${f.rpc}`).join('\n')}
   proposer          ${info.proposer.address}${proposerNote(devnet)}
+  prover (TEE)      ${info.prover ? `${info.prover.address}, witnesses from ${info.prover.l2Rpc}` : '(not started)'}
   Inbox             ${info.contracts.inbox}${info.basedMode ? ' (based mode)' : ''}
   devnet.json       ${rel(devnet.infoFile)}
   logs              ${rel(info.l1.log.replace(/anvil\.log$/, ''))}

@@ -38,6 +38,8 @@ export interface SyncStatus {
   latest: HeadPointer & { timestamp: number }
   safe: HeadPointer & { timestamp: number }
   finalized: HeadPointer & { timestamp: number }
+  /** The last L2 block of the last batch the Inbox verified (null on a node without L1). */
+  verified: (HeadPointer & { stateRoot: Hex }) | null
 }
 
 export interface TestDevnet extends Devnet {
@@ -83,7 +85,7 @@ export async function startTestDevnet(options: DevnetOptions = {}): Promise<Test
     followerClients: devnet.info.l2.followers.map((f) => client(f.rpc)),
     logTails(lines = 30) {
       // anvil logs every RPC method name: only its last lines say anything.
-      return [devnet.anvil, devnet.sequencer, ...devnet.followers, devnet.proposer]
+      return [devnet.anvil, devnet.sequencer, ...devnet.followers, devnet.proposer, devnet.prover]
         .map((p) => `--- ${p.name} (${p.logFile}) ---\n${tail(p.logs(), p === devnet.anvil ? 5 : lines)}`)
         .join('\n')
     },

@@ -24,17 +24,8 @@ export type BatchDecodeErrorCode =
   /** Well-formed RLP of the wrong shape: unsupported version, too many blocks, bad field sizes, non-canonical numbers. */
   | 'MANIFEST_INVALID'
 
-export class BatchDecodeError extends CairnError {
+export class BatchDecodeError extends CairnError<BatchDecodeErrorCode> {
   override readonly name = 'BatchDecodeError'
-  declare readonly code: BatchDecodeErrorCode
-
-  constructor(
-    code: BatchDecodeErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }
 
 /** Why a proposer's batch could not be encoded; thrown, since it is a bug or a misuse on the encoding side. */
@@ -50,15 +41,6 @@ export type BatchEncodeErrorCode =
   /** One block alone does not fit in a batch, so no split can carry it. */
   | 'BLOCK_TOO_LARGE'
 
-export class BatchEncodeError extends CairnError {
+export class BatchEncodeError extends CairnError<BatchEncodeErrorCode> {
   override readonly name = 'BatchEncodeError'
-  declare readonly code: BatchEncodeErrorCode
-
-  constructor(
-    code: BatchEncodeErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }

@@ -89,6 +89,23 @@ describe('BlockExecutor', () => {
     await b.database.close()
   })
 
+  it('leaves transactions that do not fit the block for the next one instead of rejecting them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-full-'))
+    dirs.push(dir)
+    const node = await openNode(dir)
+    const parent = node.chain.head()
+    const txs = transfers(node.common, 5, parent.header.calcNextBaseFee())
+    // Room for three transfers: the other two are not invalid, and a pool must keep them.
+    const { executed, rejected } = await node.executor.build(
+      parent,
+      { timestamp: parent.header.timestamp + 2n, gasLimit: 70_000n },
+      arraySource(txs),
+    )
+    expect(executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n, 1n, 2n])
+    expect(rejected).toEqual([])
+    await node.database.close()
+  })
+
   it('rejects an imported block whose state root does not match execution', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-c-'))
     dirs.push(dir)

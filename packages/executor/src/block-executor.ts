@@ -88,6 +88,8 @@ export function anchorOf(header: {
 }
 
 const ZERO32 = new Uint8Array(32)
+/** The intrinsic gas of the cheapest transaction: a block with less left holds no more. */
+const TX_GAS = 21_000n
 /** An L2 block carries no consensus-layer requests: the EIP-7685 hash of an empty list. */
 const EMPTY_REQUESTS_HASH = genRequestsRoot([], sha256)
 
@@ -295,8 +297,10 @@ export class BlockExecutor {
       for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
         if (tx.gasLimit > gasLimit - gasUsed) {
-          onInvalid(tx, `gas limit ${tx.gasLimit} exceeds the ${gasLimit - gasUsed} gas left in the block`)
+          // Not invalid, only too big for what is left of this block: the sender waits for the next
+          // block (a builder must not drop it from the pool). Below one transfer's gas the block is full.
           source.pop()
+          if (gasLimit - gasUsed < TX_GAS) break
           continue
         }
         let result: RunTxResult

@@ -25,17 +25,8 @@ export type BlobSourceErrorCode =
   | 'ALL_SOURCES_FAILED'
 
 /** A blob fetch failed. Derivation decides what to do (usually: wait and retry; never skip the batch). */
-export class BlobSourceError extends CairnError {
+export class BlobSourceError extends CairnError<BlobSourceErrorCode> {
   override readonly name = 'BlobSourceError'
-  declare readonly code: BlobSourceErrorCode
-
-  constructor(
-    code: BlobSourceErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }
 
 export type BlobTransactionErrorCode =
@@ -46,15 +37,6 @@ export type BlobTransactionErrorCode =
   /** The node refused the transaction (underpriced, replacement underpriced, nonce too low, …); see `cause`. */
   | 'REJECTED'
 
-export class BlobTransactionError extends CairnError {
+export class BlobTransactionError extends CairnError<BlobTransactionErrorCode> {
   override readonly name = 'BlobTransactionError'
-  declare readonly code: BlobTransactionErrorCode
-
-  constructor(
-    code: BlobTransactionErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }

@@ -7,6 +7,7 @@ export {
   BlobTransactionError,
   type BlobTransactionErrorCode,
 } from './errors.ts'
+export { ProgressFile } from './progress-file.ts'
 export { blobVersionedHash, commitmentToVersionedHash, loadKzg, viemKzg } from './kzg.ts'
 export {
   BLOB_REPLACEMENT_BUMP_PERCENT,

@@ -35,17 +35,8 @@ export const MempoolErrorCode = {
 export type MempoolErrorCode = (typeof MempoolErrorCode)[keyof typeof MempoolErrorCode]
 
 /** A transaction the pool refused, or a pool setting or journal it cannot use. */
-export class MempoolError extends CairnError {
+export class MempoolError extends CairnError<MempoolErrorCode> {
   override readonly name = 'MempoolError'
-  declare readonly code: MempoolErrorCode
-
-  constructor(
-    code: MempoolErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }
 
 export function isMempoolError(error: unknown, code?: MempoolErrorCode): error is MempoolError {

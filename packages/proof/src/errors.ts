@@ -22,15 +22,6 @@ export type WitnessErrorCode =
   /** The blocks do not match the batch they claim to be (count, numbers, parameters, anchor). */
   | 'WITNESS_BATCH_MISMATCH'
 
-export class WitnessError extends CairnError {
+export class WitnessError extends CairnError<WitnessErrorCode> {
   override readonly name = 'WitnessError'
-  declare readonly code: WitnessErrorCode
-
-  constructor(
-    code: WitnessErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }

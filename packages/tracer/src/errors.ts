@@ -7,15 +7,6 @@ export type TracerErrorCode =
   | 'TRACER_NOT_ATTACHED'
 
 /** Raised when a trace request cannot be honoured; `code` maps to an RPC error, `message` mirrors geth's where geth has one. */
-export class TracerError extends CairnError {
+export class TracerError extends CairnError<TracerErrorCode> {
   override readonly name: string = 'TracerError'
-  declare readonly code: TracerErrorCode
-
-  constructor(
-    code: TracerErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, options)
-  }
 }

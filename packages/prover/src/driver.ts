@@ -1,0 +1,694 @@
+import {
+  authorityAttestationVerifierAbi,
+  type BatchMeta,
+  batchMetaHash,
+  composeVerifierAbi,
+  encodeComposeProof,
+  inboxAbi,
+  type Transition,
+  teeVerifierAbi,
+  VERIFIER_IDS,
+} from '@cairn/contracts'
+import { CairnError } from '@cairn/primitives'
+import { type ProofBackend, type ProofResult, WitnessError } from '@cairn/proof'
+import type { Logger } from '@cairn/telemetry'
+import {
+  type Address,
+  BaseError,
+  type Block,
+  decodeErrorResult,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  parseEventLogs,
+  type PublicClient,
+  type TransactionReceipt,
+} from 'viem'
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
+import type { QuoteSource } from './instance.ts'
+import type { ProverMetrics } from './metrics.ts'
+import type { ProverAttempt, ProverInFlight, ProverProgressStore } from './progress-store.ts'
+import type { WitnessSource } from './witness-source.ts'
+
+export interface ProverDriverOptions {
+  l1: PublicClient
+  /** The L2 node that serves witnesses of the batches it derived. */
+  node: WitnessSource
+  backend: ProofBackend
+  /** Sends `proveBatches`; its address is the `prover` in every public input. */
+  privateKey: Hex
+  inbox: Address
+  /** TEE backends: the instance key to keep registered on the TeeVerifier, and where its quote comes from. */
+  tee?: { instance: Address; quotes: QuoteSource; validitySeconds: number; renewBeforeSeconds: number }
+  progress: ProverProgressStore
+  logger: Logger
+  metrics: ProverMetrics
+  /** L1 block to search for `BatchProposed` from. */
+  l1StartBlock: bigint
+  pollIntervalMs: number
+  confirmations: number
+  resubmitAfterBlocks: number
+  feeBumpPercent: number
+  gasMarginPercent: number
+  /** Most unverified batches read per round while looking for the next one to prove (default 64). */
+  maxScan?: number
+}
+
+type L1Head = Block<bigint, false, 'latest'>
+type Work =
+  | { kind: 'prove'; batchId: bigint; parent: Hex; recorded?: Transition }
+  | { kind: 'verify' }
+  | { kind: 'idle'; reason: string }
+
+/** What the prover sends: a registration, a proof, or a nudge to verification. */
+type TxSpec = Pick<ProverInFlight, 'kind' | 'to' | 'data' | 'batchId' | 'transition'>
+
+const MAX_BACKOFF_MS = 30_000
+const NONCE_TAKEN_ROUNDS = 3
+const NONCE_TAKEN_MS = 2_000
+const ERROR_ABI = [...inboxAbi, ...composeVerifierAbi, ...teeVerifierAbi, ...authorityAttestationVerifierAbi].filter(
+  (item) => item.type === 'error',
+)
+
+/**
+ * The prover loop: one owner, one L1 transaction in flight at a time. Each round follows the
+ * transaction in flight (confirmations; reverted; reorged out, dropped or stuck → re-read or replace),
+ * keeps the TEE instance registered, then reads the Inbox (L1 is the source of truth) and walks the
+ * unverified batches from the last verified one: a batch with an accepted transition that agrees with
+ * the node is skipped, the first one without is proven (witness from the node, backend, `proveBatches`).
+ * The Inbox verifies in `proveBatches`; `verifyBatches` is sent only when proven batches wait for it.
+ */
+export class ProverDriver {
+  readonly address: Address
+  private readonly account: PrivateKeyAccount
+  private readonly log: Logger
+  private l1ChainId: number | undefined
+  private l2ChainId: bigint | undefined
+  private maxBatchesToVerify = 16
+  private teeVerifier: Address | undefined
+  private readonly metas = new Map<bigint, { hash: Hex; meta: BatchMeta }>()
+  private scanFrom: bigint
+  private proofCache: { key: string; result: ProofResult } | undefined
+  private seenMined: { hash: Hex; blockNumber: bigint } | undefined
+  private nonceTakenSince: { nonce: number; rounds: number; at: number } | undefined
+  private lastWait: string | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+  private wake: (() => void) | undefined
+
+  constructor(private readonly options: ProverDriverOptions) {
+    this.account = privateKeyToAccount(options.privateKey)
+    this.address = this.account.address
+    this.log = options.logger.child({ module: 'prover' })
+    this.scanFrom = options.l1StartBlock
+    const lastProven = options.progress.get().lastProven
+    if (lastProven !== undefined) options.metrics.latestProvenBatch.set(Number(lastProven.batchId))
+  }
+
+  /** Runs rounds every poll interval until {@link stop}; a failed round is logged and retried with backoff. */
+  start(): void {
+    if (this.running) return
+    this.stopped = false
+    this.running = (async () => {
+      let failures = 0
+      while (!this.stopped) {
+        let delay = this.options.pollIntervalMs
+        try {
+          await this.tick()
+          failures = 0
+        } catch (error) {
+          failures++
+          delay = Math.min(this.options.pollIntervalMs * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS)
+          const reason = rpcFailureReason(error)
+          this.options.metrics.failures.inc({ reason })
+          this.log.warn({ err: error, reason, retryInMs: delay }, 'prover round failed; retrying')
+        }
+        if (this.stopped) break
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay)
+          this.wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.wake?.()
+    await this.running
+    this.running = undefined
+  }
+
+  /** One round. Exposed so tests can step the loop. */
+  async tick(): Promise<void> {
+    const { l1, inbox, metrics } = this.options
+    const head = await l1.getBlock({ blockTag: 'latest' })
+    const inFlight = this.options.progress.get().inFlight
+    if (inFlight !== undefined) {
+      await this.follow(inFlight, head)
+      if (this.options.progress.get().inFlight !== undefined) return
+    }
+    if (this.l2ChainId === undefined) {
+      const config = await l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getConfig' })
+      this.l2ChainId = config.l2ChainId
+      this.maxBatchesToVerify = config.maxBatchesToVerify
+      this.l1ChainId = await l1.getChainId()
+    }
+    const state = await l1.readContract({
+      address: inbox,
+      abi: inboxAbi,
+      functionName: 'getState',
+      blockNumber: head.number,
+    })
+    metrics.latestVerifiedBatch.set(Number(state.lastVerifiedBatchId))
+    if (this.options.tee !== undefined && !(await this.ensureRegistered(head))) return
+
+    const work = await this.plan(state, head)
+    if (work.kind === 'idle') {
+      if (this.lastWait !== work.reason) this.log.debug({ reason: work.reason }, 'nothing to prove')
+      this.lastWait = work.reason
+      return
+    }
+    this.lastWait = undefined
+    if (work.kind === 'verify') {
+      this.log.info({ lastVerifiedBatch: state.lastVerifiedBatchId }, 'proven batches wait for verification')
+      await this.send(
+        {
+          kind: 'verify',
+          to: inbox,
+          data: encodeFunctionData({ abi: inboxAbi, functionName: 'verifyBatches', args: [this.maxBatchesToVerify] }),
+        },
+        head,
+      )
+      return
+    }
+    await this.prove(work, head)
+  }
+
+  // ------------------------------------------------------------------ the instance key on L1
+
+  /** Registers (or renews) the instance when needed. False while it cannot prove (not registered). */
+  private async ensureRegistered(head: L1Head): Promise<boolean> {
+    const tee = this.options.tee!
+    const { l1, metrics } = this.options
+    if (this.teeVerifier === undefined) {
+      const compose = await l1.readContract({ address: this.options.inbox, abi: inboxAbi, functionName: 'verifier' })
+      const tv = await l1.readContract({
+        address: compose,
+        abi: composeVerifierAbi,
+        functionName: 'verifiers',
+        args: [VERIFIER_IDS.TEE],
+      })
+      if (/^0x0{40}$/.test(tv)) {
+        throw new CairnError('PROVER_NO_TEE_VERIFIER', `the ComposeVerifier ${compose} has no TEE verifier set`)
+      }
+      this.teeVerifier = tv
+    }
+    const teeVerifier = this.teeVerifier
+    const expiry = await l1.readContract({
+      address: teeVerifier,
+      abi: teeVerifierAbi,
+      functionName: 'instanceExpiry',
+      args: [tee.instance],
+      blockNumber: head.number,
+    })
+    metrics.instanceExpiry.set(Number(expiry))
+    const now = head.timestamp
+    const validity = BigInt(tee.validitySeconds)
+    const maxValidity = await l1.readContract({
+      address: teeVerifier,
+      abi: teeVerifierAbi,
+      functionName: 'maxInstanceValidity',
+    })
+    const wanted = validity < maxValidity ? validity : maxValidity
+    const renewBefore = BigInt(tee.renewBeforeSeconds) < wanted / 2n ? BigInt(tee.renewBeforeSeconds) : wanted / 2n
+    const usable = expiry > now + 60n // an instance about to expire would make the proof revert in flight
+    if (expiry > now + renewBefore) return true
+
+    const attestation = await tee.quotes.quote({
+      instance: tee.instance,
+      l1ChainId: BigInt(this.l1ChainId!),
+      expiry: now + wanted,
+    })
+    if (attestation.expiry <= expiry || attestation.expiry <= now + 60n) {
+      metrics.failures.inc({ reason: 'quote_expired' })
+      this.log.error(
+        { instance: tee.instance, registeredUntil: expiry, quoteExpiry: attestation.expiry, source: tee.quotes.kind },
+        'the attestation quote does not extend the registration; provide a fresh quote',
+      )
+      return usable
+    }
+    const sent = await this.send(
+      {
+        kind: 'register',
+        to: teeVerifier,
+        data: encodeFunctionData({
+          abi: teeVerifierAbi,
+          functionName: 'registerInstance',
+          args: [tee.instance, attestation.expiry, attestation.quote],
+        }),
+      },
+      head,
+    )
+    if (sent) {
+      this.log.info(
+        {
+          instance: tee.instance,
+          expiry: attestation.expiry,
+          registeredUntil: expiry,
+          teeVerifier,
+          quote: tee.quotes.kind,
+        },
+        expiry === 0n ? 'registering the instance key' : 'renewing the instance registration',
+      )
+    }
+    return false
+  }
+
+  // ------------------------------------------------------------------ what to prove
+
+  private async plan(
+    state: { nextBatchId: bigint; lastVerifiedBatchId: bigint; lastVerifiedBlockHash: Hex },
+    head: L1Head,
+  ): Promise<Work> {
+    const { l1, inbox } = this.options
+    for (const id of this.metas.keys()) if (id <= state.lastVerifiedBatchId) this.metas.delete(id)
+    let parent = state.lastVerifiedBlockHash
+    let verifyPending = false
+    const first = state.lastVerifiedBatchId + 1n
+    const end = first + BigInt(this.options.maxScan ?? 64)
+    for (let id = first; id < state.nextBatchId && id < end; id++) {
+      const ts = await l1.readContract({
+        address: inbox,
+        abi: inboxAbi,
+        functionName: 'getTransition',
+        args: [id, parent],
+        blockNumber: head.number,
+      })
+      if (ts.batchId !== id) return { kind: 'prove', batchId: id, parent }
+      const recorded = { parentHash: parent, blockHash: ts.blockHash, stateRoot: ts.stateRoot }
+      if (ts.contested) {
+        this.options.metrics.failures.inc({ reason: 'contested' })
+        this.log.error(
+          { batchId: id, ...recorded },
+          'the transition of this batch is contested: verification halts here until the owner resolves it',
+        )
+        return { kind: 'idle', reason: `batch ${id} contested` }
+      }
+      if (await this.disagrees(id, recorded, head)) return { kind: 'prove', batchId: id, parent, recorded }
+      if (id === first) verifyPending = true
+      parent = ts.blockHash
+    }
+    if (verifyPending) return { kind: 'verify' }
+    return { kind: 'idle', reason: `every batch up to ${state.nextBatchId - 1n} is proven` }
+  }
+
+  /** Whether an accepted transition differs from the node's derived (safe) block at the batch's end. */
+  private async disagrees(batchId: bigint, recorded: Transition, head: L1Head): Promise<boolean> {
+    const meta = await this.meta(batchId, head)
+    if (meta === undefined) return false
+    const last = meta.firstBlockId + BigInt(meta.blocks.length) - 1n
+    const block = await this.options.node.safeBlock(last)
+    if (block === undefined) return false
+    if (block.hash === recorded.blockHash && block.stateRoot === recorded.stateRoot) return false
+    this.log.warn(
+      { batchId, lastBlock: last, recorded, node: block },
+      'the accepted transition differs from the node’s chain; proving the batch to check it',
+    )
+    return true
+  }
+
+  /** The batch's `BatchProposed` meta on the canonical chain (its hash checked against the Inbox). */
+  private async meta(batchId: bigint, head: L1Head): Promise<BatchMeta | undefined> {
+    const { l1, inbox } = this.options
+    const hash = await l1.readContract({
+      address: inbox,
+      abi: inboxAbi,
+      functionName: 'getBatchMetaHash',
+      args: [batchId],
+      blockNumber: head.number,
+    })
+    const cached = this.metas.get(batchId)
+    if (cached?.hash === hash) return cached.meta
+    const search = (fromBlock: bigint) =>
+      l1.getContractEvents({
+        address: inbox,
+        abi: inboxAbi,
+        eventName: 'BatchProposed',
+        args: { batchId, metaHash: hash },
+        fromBlock,
+        toBlock: head.number,
+      })
+    let logs = await search(this.scanFrom)
+    // After an L1 reorg a batch can sit before the cursor; look again from the start.
+    if (logs.length === 0 && this.scanFrom > this.options.l1StartBlock) logs = await search(this.options.l1StartBlock)
+    const log = logs.at(-1)
+    const meta = log?.args.meta
+    if (log === undefined || meta === undefined || batchMetaHash(meta) !== hash) return undefined
+    this.metas.set(batchId, { hash, meta })
+    if (log.blockNumber > this.scanFrom) this.scanFrom = log.blockNumber
+    return meta
+  }
+
+  // ------------------------------------------------------------------ proving
+
+  private async prove(work: Extract<Work, { kind: 'prove' }>, head: L1Head): Promise<void> {
+    const { metrics, node, backend } = this.options
+    const { batchId, parent } = work
+    const meta = await this.meta(batchId, head)
+    if (meta === undefined) {
+      metrics.failures.inc({ reason: 'meta_not_found' })
+      this.log.warn({ batchId }, 'no BatchProposed event matches the Inbox meta hash yet; retrying')
+      return
+    }
+    const key = `${batchId}:${batchMetaHash(meta)}:${parent}`
+    let result = this.proofCache?.key === key ? this.proofCache.result : undefined
+    if (result === undefined) {
+      const started = performance.now()
+      const witness = await node.batchWitness(batchId)
+      if (witness === undefined) {
+        this.log.debug({ batchId }, 'waiting for the node to derive the batch')
+        return
+      }
+      try {
+        result = await backend.prove({ batchId, chainId: this.l2ChainId!, meta, prover: this.address, witness })
+      } catch (error) {
+        if (!(error instanceof WitnessError)) throw error
+        metrics.failures.inc({ reason: error.code })
+        this.log.warn({ batchId, err: error, code: error.code }, 'the witness does not prove the batch; retrying')
+        return
+      }
+      const seconds = (performance.now() - started) / 1000
+      metrics.proofSeconds.observe(seconds)
+      this.proofCache = { key, result }
+      this.log.info(
+        {
+          batchId,
+          blocks: meta.blocks.length,
+          blockHash: result.transition.blockHash,
+          stateRoot: result.transition.stateRoot,
+          ms: Math.round(seconds * 1000),
+          backendMs: Math.round(result.millis),
+        },
+        'batch proven',
+      )
+    }
+    const { transition } = result
+    if (transition.parentHash !== parent) {
+      metrics.failures.inc({ reason: 'parent_mismatch' })
+      this.log.warn(
+        { batchId, nodeParent: transition.parentHash, verifiedParent: parent },
+        'the node builds the batch on another parent than the L1 verified chain; waiting for it to follow L1',
+      )
+      this.proofCache = undefined
+      return
+    }
+    if (
+      work.recorded !== undefined &&
+      work.recorded.blockHash === transition.blockHash &&
+      work.recorded.stateRoot === transition.stateRoot
+    ) {
+      return // the node agrees with the accepted transition after all: nothing to send
+    }
+    const proof = encodeComposeProof([{ verifierId: result.verifierId, proof: result.proof }])
+    await this.send(
+      {
+        kind: 'prove',
+        to: this.options.inbox,
+        data: encodeFunctionData({
+          abi: inboxAbi,
+          functionName: 'proveBatches',
+          args: [[batchId], [transition], proof],
+        }),
+        batchId,
+        transition,
+      },
+      head,
+    )
+  }
+
+  // ------------------------------------------------------------------ sending and following
+
+  /** Estimates, signs, records as in flight, then broadcasts. False when the call would revert. */
+  private async send(spec: TxSpec, head: L1Head, replacing?: ProverInFlight): Promise<boolean> {
+    const { l1, metrics } = this.options
+    this.l1ChainId ??= await l1.getChainId()
+    const fees = await this.fees(head, replacing?.attempts.at(-1))
+    let gas = replacing?.gas
+    if (gas === undefined) {
+      try {
+        gas = await l1.estimateGas({ account: this.address, to: spec.to, data: spec.data })
+      } catch (error) {
+        const reason = revertName(error)
+        if (reason === undefined) throw error
+        metrics.failures.inc({ reason })
+        this.log.error({ kind: spec.kind, batchId: spec.batchId, reason }, 'transaction would revert; not sent')
+        this.proofCache = undefined
+        return false
+      }
+      gas = (gas * BigInt(100 + this.options.gasMarginPercent)) / 100n
+    }
+    const nonce = replacing?.nonce ?? (await l1.getTransactionCount({ address: this.address, blockTag: 'pending' }))
+    const raw = await this.account.signTransaction({
+      type: 'eip1559',
+      chainId: this.l1ChainId,
+      nonce,
+      to: spec.to,
+      data: spec.data,
+      gas,
+      ...fees,
+    })
+    const hash = keccak256(raw)
+    const attempt: ProverAttempt = { hash, ...fees, sentAtL1Block: head.number }
+    const inFlight: ProverInFlight = { ...spec, nonce, gas, attempts: [...(replacing?.attempts ?? []), attempt] }
+    // Written before broadcasting: after a crash the next start follows this nonce and hash.
+    this.options.progress.update((p) => ({ ...p, inFlight }))
+    if (replacing) metrics.resubmissions.inc()
+    try {
+      await l1.request({ method: 'eth_sendRawTransaction', params: [raw] })
+    } catch (error) {
+      const message = error instanceof BaseError ? error.details || error.shortMessage : String(error)
+      if (!/already known/i.test(message)) {
+        metrics.failures.inc({ reason: /underpriced/i.test(message) ? 'underpriced' : 'send_failed' })
+        this.log.warn({ err: error, txHash: hash, nonce }, 'L1 node refused the transaction; following it anyway')
+      }
+    }
+    this.log.info(
+      {
+        kind: spec.kind,
+        batchId: spec.batchId,
+        txHash: hash,
+        nonce,
+        gas,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        replacement: replacing !== undefined,
+      },
+      spec.kind === 'prove' ? 'proof sent' : `${spec.kind} transaction sent`,
+    )
+    return true
+  }
+
+  /** Fee caps: twice the base fee plus the suggested tip; a replacement raises both by `--fee-bump-percent`. */
+  private async fees(
+    head: L1Head,
+    previous: ProverAttempt | undefined,
+  ): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    const priority = await this.options.l1.estimateMaxPriorityFeePerGas().catch(() => 1_000_000_000n)
+    const market = { maxFeePerGas: (head.baseFeePerGas ?? 0n) * 2n + priority, maxPriorityFeePerGas: priority }
+    if (previous === undefined) return market
+    const factor = BigInt(100 + this.options.feeBumpPercent)
+    const bump = (value: bigint, floor: bigint) => {
+      const raised = (value * factor + 99n) / 100n
+      const higher = raised > value ? raised : value + 1n
+      return higher > floor ? higher : floor
+    }
+    return {
+      maxFeePerGas: bump(previous.maxFeePerGas, market.maxFeePerGas),
+      maxPriorityFeePerGas: bump(previous.maxPriorityFeePerGas, market.maxPriorityFeePerGas),
+    }
+  }
+
+  private async follow(inFlight: ProverInFlight, head: L1Head): Promise<void> {
+    const { l1, metrics } = this.options
+    let receipt: TransactionReceipt | undefined
+    for (const attempt of [...inFlight.attempts].reverse()) {
+      const found = await l1.getTransactionReceipt({ hash: attempt.hash }).catch(() => undefined)
+      if (found === undefined) continue
+      const canonical = await l1.getBlock({ blockNumber: found.blockNumber }).catch(() => undefined)
+      if (canonical?.hash !== found.blockHash) continue // a receipt from a block that was reorged out
+      receipt = found
+      break
+    }
+
+    if (receipt !== undefined) {
+      this.nonceTakenSince = undefined
+      this.seenMined = { hash: receipt.transactionHash, blockNumber: receipt.blockNumber }
+      if (receipt.status === 'reverted') {
+        this.recordFees(receipt)
+        const reason = await this.revertReason(receipt).catch(() => 'reverted')
+        metrics.failures.inc({ reason })
+        this.log.error(
+          { kind: inFlight.kind, batchId: inFlight.batchId, txHash: receipt.transactionHash, reason },
+          'transaction reverted on L1; re-reading the Inbox',
+        )
+        this.finish()
+        return
+      }
+      if (head.number - receipt.blockNumber + 1n < BigInt(this.options.confirmations)) return
+      this.confirmed(inFlight, receipt)
+      return
+    }
+
+    if (this.seenMined !== undefined) {
+      metrics.reorgs.inc()
+      this.log.warn(
+        { txHash: this.seenMined.hash, l1Block: this.seenMined.blockNumber },
+        'transaction no longer on the canonical L1 chain (reorg); following it again',
+      )
+      this.seenMined = undefined
+    }
+    const latestNonce = await l1.getTransactionCount({ address: this.address, blockTag: 'latest' })
+    if (latestNonce > inFlight.nonce) {
+      // Nodes can expose the new nonce a moment before the receipt: only a lasting observation counts.
+      const since = this.nonceTakenSince
+      if (since === undefined || since.nonce !== inFlight.nonce) {
+        this.nonceTakenSince = { nonce: inFlight.nonce, rounds: 1, at: Date.now() }
+        return
+      }
+      since.rounds++
+      if (since.rounds < NONCE_TAKEN_ROUNDS || Date.now() - since.at < NONCE_TAKEN_MS) return
+      this.nonceTakenSince = undefined
+      metrics.failures.inc({ reason: 'nonce_taken' })
+      this.log.warn(
+        { nonce: inFlight.nonce, latestNonce },
+        'nonce of the transaction in flight was used by another one',
+      )
+      this.finish()
+      return
+    }
+    let known = false
+    for (const attempt of inFlight.attempts) {
+      if ((await l1.getTransaction({ hash: attempt.hash }).catch(() => undefined)) !== undefined) {
+        known = true
+        break
+      }
+    }
+    if (!known) {
+      // Dropped (or never broadcast before a crash): the next round re-reads the Inbox and decides again.
+      this.log.warn({ kind: inFlight.kind, batchId: inFlight.batchId, nonce: inFlight.nonce }, 'transaction dropped')
+      this.finish()
+      return
+    }
+    const last = inFlight.attempts.at(-1)
+    if (last !== undefined && head.number - last.sentAtL1Block < BigInt(this.options.resubmitAfterBlocks)) return
+    this.log.warn(
+      { kind: inFlight.kind, batchId: inFlight.batchId, nonce: inFlight.nonce, txHash: last?.hash },
+      'transaction stuck; replacing it with higher fees',
+    )
+    await this.send(inFlight, head, inFlight)
+  }
+
+  private confirmed(inFlight: ProverInFlight, receipt: TransactionReceipt): void {
+    const { metrics } = this.options
+    this.recordFees(receipt)
+    const verified = parseEventLogs({ abi: inboxAbi, eventName: 'BatchesVerified', logs: receipt.logs }).at(-1)
+    if (verified !== undefined) metrics.latestVerifiedBatch.set(Number(verified.args.lastVerifiedBatchId))
+    const context = {
+      kind: inFlight.kind,
+      batchId: inFlight.batchId,
+      txHash: receipt.transactionHash,
+      l1Block: receipt.blockNumber,
+      gasUsed: receipt.gasUsed,
+      verifiedBatch: verified?.args.lastVerifiedBatchId,
+      verifiedBlock: verified?.args.l2BlockId,
+    }
+    if (inFlight.kind === 'prove' && inFlight.batchId !== undefined) {
+      const batchId = inFlight.batchId
+      metrics.proofs.inc()
+      metrics.latestProvenBatch.set(Number(batchId))
+      this.options.progress.update((p) => ({
+        ...p,
+        inFlight: undefined,
+        lastProven: { batchId, txHash: receipt.transactionHash, l1Block: receipt.blockNumber },
+      }))
+      this.log.info(context, 'proof accepted')
+    } else {
+      this.log.info(context, inFlight.kind === 'register' ? 'instance registered' : 'verification advanced')
+      this.options.progress.update((p) => ({ ...p, inFlight: undefined }))
+    }
+    this.seenMined = undefined
+  }
+
+  private finish(): void {
+    this.options.progress.update((p) => ({ ...p, inFlight: undefined }))
+    this.seenMined = undefined
+  }
+
+  private recordFees(receipt: TransactionReceipt): void {
+    this.options.metrics.gasUsed.inc(Number(receipt.gasUsed))
+    this.options.metrics.feesWei.inc(Number(receipt.gasUsed * receipt.effectiveGasPrice))
+  }
+
+  /** Replays a reverted transaction against the state before its block to name the error. */
+  private async revertReason(receipt: TransactionReceipt): Promise<string> {
+    const tx = await this.options.l1.getTransaction({ hash: receipt.transactionHash })
+    try {
+      await this.options.l1.call({
+        account: tx.from,
+        to: tx.to ?? undefined,
+        data: tx.input,
+        blockNumber: receipt.blockNumber - 1n,
+      })
+    } catch (error) {
+      return revertName(error) ?? 'reverted'
+    }
+    return 'reverted'
+  }
+}
+
+/** The contract error name inside a failed call or estimate (Inbox, verifiers), if the failure is a revert. */
+export function revertName(error: unknown): string | undefined {
+  let data: Hex | undefined
+  let reverted = false
+  if (error instanceof BaseError) {
+    error.walk((e) => {
+      const candidate = (e as { data?: unknown }).data
+      if (typeof candidate === 'string' && /^0x[0-9a-fA-F]*$/.test(candidate) && candidate.length >= 10) {
+        data = candidate as Hex
+        return true
+      }
+      if (typeof candidate === 'object' && candidate !== null) {
+        const nested = (candidate as { data?: unknown }).data
+        if (typeof nested === 'string') {
+          data = nested as Hex
+          return true
+        }
+        const name = (candidate as { errorName?: unknown }).errorName
+        if (typeof name === 'string') {
+          data = undefined
+          reverted = true
+        }
+      }
+      if (/revert/i.test((e as Error).message ?? '')) reverted = true
+      return false
+    })
+  }
+  if (data !== undefined) {
+    try {
+      return decodeErrorResult({ abi: ERROR_ABI, data }).errorName
+    } catch {
+      return 'unknown_revert'
+    }
+  }
+  return reverted ? 'reverted' : undefined
+}
+
+function rpcFailureReason(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && code.startsWith('L2_')) return 'l2_rpc'
+  return 'l1_rpc'
+}
