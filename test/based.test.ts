@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { DEV_ACCOUNTS } from '@cairn/primitives'
 import { bytesToHex, toBlobs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import {
   batchChainProblem,
   firstDifference,
@@ -100,6 +101,17 @@ describe('based devnet: cairn node --based proposes its own blocks, a follower d
     // A rival (dev account 7) posts a one-block batch of garbage (by rule an empty block) while the node
     // holds preconfirmed blocks it has not proposed yet. The node may be proposing at the same moment,
     // so the rival waits for such a moment again after a lost race.
+    // A newHeads subscriber sees the replacement: the header at the rival's height is announced again.
+    const heads: { number: bigint; hash: string }[] = []
+    const socket = new WebSocket(info.l2.sequencer.ws)
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data))
+      const header = message.params?.result
+      if (header?.number !== undefined) heads.push({ number: BigInt(header.number), hash: header.hash })
+    })
+    socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newHeads'] }))
+
     let rival: ProposedBatchEvent | undefined
     for (let attempt = 0; rival === undefined; attempt++) {
       await waitFor('an unproposed block on the based node', async () => {
@@ -120,7 +132,13 @@ describe('based devnet: cairn node --based proposes its own blocks, a follower d
       { timeoutMs: 60_000, context },
     )
     expect(devnet.sequencer.logs()).toContain('L1 replaced preconfirmed blocks')
-    expect((await devnet.sequencerClient.getBlock({ blockNumber: rival.firstBlockId })).transactions).toEqual([])
+    const replaced = await devnet.sequencerClient.getBlock({ blockNumber: rival.firstBlockId })
+    expect(replaced.transactions).toEqual([])
+    const announced = heads.filter((h) => h.number === rival!.firstBlockId)
+    socket.close()
+    // The node's own block there may predate the subscription; the last header announced at that height
+    // must be the one that replaced it.
+    expect(announced.at(-1)?.hash).toBe(replaced.hash)
 
     // It goes on: new transactions are included and proposed by the node, on top of the rival's batch.
     const hashes = await sendTransfers(info.l2.sequencer.rpc, info.l2.chainId, DEV_ACCOUNTS[4]!.privateKey, 4)

@@ -114,6 +114,19 @@ describe('rollup under faults', () => {
     const { info } = devnet
     // The proposer steps aside while the test proposes; everything it proposed is derived first.
     await devnet.proposer.stop()
+    // A proposal it sent just before stopping may still be in the L1 mempool: let it land first.
+    await waitFor(
+      'the stopped proposer to have nothing in flight on L1',
+      async () => {
+        const address = info.accounts.proposer.address
+        const [pending, mined] = await Promise.all([
+          devnet.l1.getTransactionCount({ address, blockTag: 'pending' }),
+          devnet.l1.getTransactionCount({ address, blockTag: 'latest' }),
+        ])
+        return pending === mined
+      },
+      { timeoutMs: 30_000, context },
+    )
     const before = await waitFor(
       'every proposal to be derived by both nodes',
       async () => {

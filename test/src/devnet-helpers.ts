@@ -333,7 +333,14 @@ export async function proposeRawBatch(
     gas: 1_000_000n,
   })
   const receipt = await devnet.l1.waitForTransactionReceipt({ hash })
-  if (receipt.status !== 'success') throw new Error(`proposeBatch ${hash} reverted`)
+  if (receipt.status !== 'success') {
+    // The usual cause is a race with another proposer: say what the Inbox holds now.
+    const now = await devnet.l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getState' })
+    throw new Error(
+      `proposeBatch ${hash} reverted (sent on parent ${state.lastMetaHash}, batch ${state.nextBatchId}, anchor ${anchor}; ` +
+        `the Inbox now has parent ${now.lastMetaHash}, next batch ${now.nextBatchId})`,
+    )
+  }
   const [event] = parseEventLogs({ abi: inboxAbi, eventName: 'BatchProposed', logs: receipt.logs })
   if (event === undefined) throw new Error(`proposeBatch ${hash} emitted no BatchProposed`)
   const meta = event.args.meta
