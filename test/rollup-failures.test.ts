@@ -108,6 +108,27 @@ describe('rollup under faults', () => {
     expect(devnet.followers[0]!.logs()).toContain('L1 reorg: rewinding derivation')
     for (const hash of hashes)
       expect((await devnet.followerClients[0]!.getTransactionReceipt({ hash })).status).toBe('success')
+    // The prover, whose proofs in the dropped L1 blocks went with them, proves the re-proposed batch:
+    // the canonical L1's Inbox verifies it, and the follower reports it.
+    const { inboxAbi } = await import('@cairn/contracts')
+    await waitFor(
+      `the Inbox to verify batch ${again.batchId} after the reorg`,
+      async () =>
+        (await devnet.l1.readContract({ address: info.contracts.inbox, abi: inboxAbi, functionName: 'getState' }))
+          .lastVerifiedBatchId >= again.batchId,
+      { timeoutMs: 90_000, context },
+    )
+    const verified = await waitFor(
+      `the follower's verified head to reach L2 block ${again.lastBlockId}`,
+      async () => {
+        const status = await syncStatus(followerRpc())
+        return status.verified !== null && status.verified.number >= Number(again.lastBlockId) && status.verified
+      },
+      { timeoutMs: 30_000, context },
+    )
+    expect(verified.hash).toBe(
+      (await devnet.followerClients[0]!.getBlock({ blockNumber: BigInt(verified.number) })).hash,
+    )
   })
 
   it('derives empty blocks from garbage blobs and skips invalid transactions, on every node', async () => {
