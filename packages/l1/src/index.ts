@@ -8,6 +8,7 @@ export {
   type BlobTransactionErrorCode,
 } from './errors.ts'
 export { ProgressFile } from './progress-file.ts'
+export { revertName, rpcFailureReason } from './revert.ts'
 export { blobVersionedHash, commitmentToVersionedHash, loadKzg, viemKzg } from './kzg.ts'
 export {
   BLOB_REPLACEMENT_BUMP_PERCENT,

@@ -12,7 +12,7 @@ export { type ProposerRole, readProposerRole } from './inbox-role.ts'
 export { decodeRawBlock, type L2Block, type L2BlockSource, RpcL2BlockSource } from './l2-source.ts'
 export { ProposerMetrics } from './metrics.ts'
 export { type Attempt, type InFlight, ProgressStore, type ProposerProgress } from './progress-store.ts'
-export { Proposer, type ProposerOptions, revertName } from './proposer.ts'
+export { Proposer, type ProposerOptions } from './proposer.ts'
 export {
   KEY_ENV,
   type ProposerConfig,

@@ -1,12 +1,12 @@
 import { BLOB_PAYLOAD_CAPACITY, packBlobs } from '@cairn/batch'
 import { forcedInclusionStoreAbi, inboxAbi, type ProposeParams } from '@cairn/contracts'
-import { type BlobTxFees, bumpFees, estimateBlobTxFees } from '@cairn/l1'
+import { type BlobTxFees, bumpFees, estimateBlobTxFees, revertName, rpcFailureReason } from '@cairn/l1'
+import { PollingLoop } from '@cairn/primitives'
 import type { Logger } from '@cairn/telemetry'
 import {
   type Address,
   BaseError,
   type Block,
-  decodeErrorResult,
   encodeFunctionData,
   type Hex,
   keccak256,
@@ -46,7 +46,6 @@ type L1Head = Block<bigint, false, 'latest'>
 /** Errors after which the proposer re-reads L1 and waits: another proposer won a race, or it is not our turn. */
 const RACE_ERRORS = new Set(['ParentMetaHashMismatch', 'ProposerNotAllowed'])
 const GWEI = 1_000_000_000n
-const MAX_BACKOFF_MS = 30_000
 /** Rounds and milliseconds a used nonce without a visible receipt must persist before the proposal is given up. */
 const NONCE_TAKEN_ROUNDS = 3
 const NONCE_TAKEN_MS = 2_000
@@ -67,50 +66,30 @@ export class Proposer {
   /** Hash and L1 block of the in-flight proposal once seen mined (to tell a reorg from a slow inclusion). */
   private seenMined: { hash: Hex; blockNumber: bigint } | undefined
   private nonceTakenSince: { nonce: number; rounds: number; at: number } | undefined
-  private running: Promise<void> | undefined
-  private stopped = false
-  private wake: (() => void) | undefined
+  private readonly loop: PollingLoop
 
   constructor(private readonly options: ProposerOptions) {
     this.address = privateKeyToAddress(options.privateKey)
     this.log = options.logger.child({ module: 'proposer' })
+    this.loop = new PollingLoop({
+      intervalMs: options.pollIntervalMs,
+      round: () => this.tick(),
+      onError: (error, retryInMs) => {
+        const reason = rpcFailureReason(error)
+        options.metrics.failures.inc({ reason })
+        this.log.warn({ err: error, reason, retryInMs }, 'proposer round failed; retrying')
+      },
+    })
   }
 
-  /** Runs rounds every poll interval until {@link stop}; an error in a round is logged and retried with backoff. */
+  /** Runs rounds every poll interval until {@link stop}; a failed round is logged and retried with backoff. */
   start(): void {
-    if (this.running) return
-    this.stopped = false
-    this.running = (async () => {
-      let failures = 0
-      while (!this.stopped) {
-        let delay = this.options.pollIntervalMs
-        try {
-          await this.tick()
-          failures = 0
-        } catch (error) {
-          failures++
-          delay = Math.min(this.options.pollIntervalMs * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS)
-          const reason = rpcFailureReason(error)
-          this.options.metrics.failures.inc({ reason })
-          this.log.warn({ err: error, reason, retryInMs: delay }, 'proposer round failed; retrying')
-        }
-        if (this.stopped) break
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay)
-          this.wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      }
-    })()
+    this.loop.start()
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
-    this.wake?.()
-    await this.running
-    this.running = undefined
+  /** Stops after the round in progress. */
+  stop(): Promise<void> {
+    return this.loop.stop()
   }
 
   /** One round. Exposed so tests (and a future one-shot mode) can step the loop. */
@@ -295,7 +274,7 @@ export class Proposer {
         ],
       })
     } catch (error) {
-      return revertName(error) ?? 'reverted'
+      return revertName(error, inboxAbi) ?? 'reverted'
     }
     return 'reverted'
   }
@@ -390,7 +369,7 @@ export class Proposer {
         }),
       )
     } catch (error) {
-      const name = revertName(error)
+      const name = revertName(error, inboxAbi)
       if (name === undefined) throw error // an RPC failure: the loop backs off and retries
       metrics.failures.inc({ reason: name })
       const context = { reason: name, firstBlock: next, lastBlock: plan.blocks.at(-1)!.number, l1Head: head.number }
@@ -545,43 +524,4 @@ async function readState(l1: PublicClient, inbox: Address) {
 
 async function readConfig(l1: PublicClient, inbox: Address) {
   return l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getConfig' })
-}
-
-/** The Inbox error name inside a failed call or estimate, if the failure is a revert. */
-export function revertName(error: unknown): string | undefined {
-  let data: Hex | undefined
-  let reverted = false
-  if (error instanceof BaseError) {
-    error.walk((e) => {
-      const candidate = (e as { data?: unknown }).data
-      if (typeof candidate === 'string' && /^0x[0-9a-fA-F]*$/.test(candidate) && candidate.length >= 10) {
-        data = candidate as Hex
-        return true
-      }
-      if (
-        typeof candidate === 'object' &&
-        candidate !== null &&
-        typeof (candidate as { data?: unknown }).data === 'string'
-      ) {
-        data = (candidate as { data: Hex }).data
-        return true
-      }
-      if (/revert/i.test((e as Error).message ?? '')) reverted = true
-      return false
-    })
-  }
-  if (data !== undefined) {
-    try {
-      return decodeErrorResult({ abi: inboxAbi, data }).errorName
-    } catch {
-      return 'unknown_revert'
-    }
-  }
-  return reverted ? 'reverted' : undefined
-}
-
-function rpcFailureReason(error: unknown): string {
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' && code.startsWith('L2_')) return 'l2_rpc'
-  return 'l1_rpc'
 }

@@ -9,14 +9,14 @@ import {
   teeVerifierAbi,
   VERIFIER_IDS,
 } from '@cairn/contracts'
-import { CairnError } from '@cairn/primitives'
+import { revertName, rpcFailureReason } from '@cairn/l1'
+import { CairnError, PollingLoop } from '@cairn/primitives'
 import { type ProofBackend, type ProofResult, WitnessError } from '@cairn/proof'
 import type { Logger } from '@cairn/telemetry'
 import {
   type Address,
   BaseError,
   type Block,
-  decodeErrorResult,
   encodeFunctionData,
   type Hex,
   keccak256,
@@ -63,7 +63,6 @@ type Work =
 /** What the prover sends: a registration, a proof, or a nudge to verification. */
 type TxSpec = Pick<ProverInFlight, 'kind' | 'to' | 'data' | 'batchId' | 'transition'>
 
-const MAX_BACKOFF_MS = 30_000
 const NONCE_TAKEN_ROUNDS = 3
 const NONCE_TAKEN_MS = 2_000
 const ERROR_ABI = [...inboxAbi, ...composeVerifierAbi, ...teeVerifierAbi, ...authorityAttestationVerifierAbi].filter(
@@ -92,14 +91,21 @@ export class ProverDriver {
   private seenMined: { hash: Hex; blockNumber: bigint } | undefined
   private nonceTakenSince: { nonce: number; rounds: number; at: number } | undefined
   private lastWait: string | undefined
-  private running: Promise<void> | undefined
-  private stopped = false
-  private wake: (() => void) | undefined
+  private readonly loop: PollingLoop
 
   constructor(private readonly options: ProverDriverOptions) {
     this.account = privateKeyToAccount(options.privateKey)
     this.address = this.account.address
     this.log = options.logger.child({ module: 'prover' })
+    this.loop = new PollingLoop({
+      intervalMs: options.pollIntervalMs,
+      round: () => this.tick(),
+      onError: (error, retryInMs) => {
+        const reason = rpcFailureReason(error)
+        options.metrics.failures.inc({ reason })
+        this.log.warn({ err: error, reason, retryInMs }, 'prover round failed; retrying')
+      },
+    })
     this.scanFrom = options.l1StartBlock
     const lastProven = options.progress.get().lastProven
     if (lastProven !== undefined) options.metrics.latestProvenBatch.set(Number(lastProven.batchId))
@@ -107,39 +113,12 @@ export class ProverDriver {
 
   /** Runs rounds every poll interval until {@link stop}; a failed round is logged and retried with backoff. */
   start(): void {
-    if (this.running) return
-    this.stopped = false
-    this.running = (async () => {
-      let failures = 0
-      while (!this.stopped) {
-        let delay = this.options.pollIntervalMs
-        try {
-          await this.tick()
-          failures = 0
-        } catch (error) {
-          failures++
-          delay = Math.min(this.options.pollIntervalMs * 2 ** Math.min(failures, 10), MAX_BACKOFF_MS)
-          const reason = rpcFailureReason(error)
-          this.options.metrics.failures.inc({ reason })
-          this.log.warn({ err: error, reason, retryInMs: delay }, 'prover round failed; retrying')
-        }
-        if (this.stopped) break
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay)
-          this.wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-      }
-    })()
+    this.loop.start()
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true
-    this.wake?.()
-    await this.running
-    this.running = undefined
+  /** Stops after the round in progress. */
+  stop(): Promise<void> {
+    return this.loop.stop()
   }
 
   /** One round. Exposed so tests can step the loop. */
@@ -442,7 +421,7 @@ export class ProverDriver {
       try {
         gas = await l1.estimateGas({ account: this.address, to: spec.to, data: spec.data })
       } catch (error) {
-        const reason = revertName(error)
+        const reason = revertName(error, ERROR_ABI)
         if (reason === undefined) throw error
         metrics.failures.inc({ reason })
         this.log.error({ kind: spec.kind, batchId: spec.batchId, reason }, 'transaction would revert; not sent')
@@ -644,51 +623,8 @@ export class ProverDriver {
         blockNumber: receipt.blockNumber - 1n,
       })
     } catch (error) {
-      return revertName(error) ?? 'reverted'
+      return revertName(error, ERROR_ABI) ?? 'reverted'
     }
     return 'reverted'
   }
-}
-
-/** The contract error name inside a failed call or estimate (Inbox, verifiers), if the failure is a revert. */
-export function revertName(error: unknown): string | undefined {
-  let data: Hex | undefined
-  let reverted = false
-  if (error instanceof BaseError) {
-    error.walk((e) => {
-      const candidate = (e as { data?: unknown }).data
-      if (typeof candidate === 'string' && /^0x[0-9a-fA-F]*$/.test(candidate) && candidate.length >= 10) {
-        data = candidate as Hex
-        return true
-      }
-      if (typeof candidate === 'object' && candidate !== null) {
-        const nested = (candidate as { data?: unknown }).data
-        if (typeof nested === 'string') {
-          data = nested as Hex
-          return true
-        }
-        const name = (candidate as { errorName?: unknown }).errorName
-        if (typeof name === 'string') {
-          data = undefined
-          reverted = true
-        }
-      }
-      if (/revert/i.test((e as Error).message ?? '')) reverted = true
-      return false
-    })
-  }
-  if (data !== undefined) {
-    try {
-      return decodeErrorResult({ abi: ERROR_ABI, data }).errorName
-    } catch {
-      return 'unknown_revert'
-    }
-  }
-  return reverted ? 'reverted' : undefined
-}
-
-function rpcFailureReason(error: unknown): string {
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' && code.startsWith('L2_')) return 'l2_rpc'
-  return 'l1_rpc'
 }

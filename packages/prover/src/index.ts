@@ -1,4 +1,4 @@
-export { ProverDriver, type ProverDriverOptions, revertName } from './driver.ts'
+export { ProverDriver, type ProverDriverOptions } from './driver.ts'
 export {
   type Attestation,
   AuthorityQuoteSource,
