@@ -20,7 +20,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { type Devnet, type DevnetOptions, startDevnet } from '../../deploy/src/devnet-stack.ts'
-import { tail } from '../../deploy/src/devnet-process.ts'
+import { jsonRpc, tail } from '../../deploy/src/devnet-process.ts'
 
 export { type Devnet, type DevnetOptions, startDevnet } from '../../deploy/src/devnet-stack.ts'
 export { createManagedProcess, type ManagedProcess, tail } from '../../deploy/src/devnet-process.ts'
@@ -96,18 +96,8 @@ export async function startTestDevnet(options: DevnetOptions = {}): Promise<Test
   }
 }
 
-/** A JSON-RPC call returning `result`, throwing with the server's message on an error. */
-export async function rpcCall<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(30_000),
-  })
-  const body = (await response.json()) as { result?: T; error?: { code: number; message: string } }
-  if (body.error !== undefined) throw new Error(`${method} on ${url}: ${body.error.message}`)
-  return body.result as T
-}
+/** A JSON-RPC call returning `result`, throwing with the server's message on an error (the devnet's own). */
+export const rpcCall = jsonRpc
 
 export function syncStatus(url: string): Promise<SyncStatus> {
   return rpcCall<SyncStatus>(url, 'cairn_syncStatus')

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import { hexToBytes } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import type { ChainStore } from '@cairn/chain'
 import type { BlockExecutor } from '@cairn/executor'
 import { type Mempool, MempoolErrorCode, isMempoolError } from '@cairn/mempool'
@@ -171,7 +171,7 @@ export class NodeP2P {
         peerId: service.peerId.toString(),
         addresses: service.multiaddrs(),
         preconfers: preconfers.describe(),
-        signer: signingKey === undefined ? undefined : privateKeyToAddress(bytesToHex0x(signingKey)),
+        signer: signingKey === undefined ? undefined : privateKeyToAddress(bytesToHex(signingKey)),
       },
       'p2p ready',
     )
@@ -204,10 +204,6 @@ export class NodeP2P {
     await this.service.stop()
     await this.importer?.idle()
   }
-}
-
-function bytesToHex0x(bytes: Uint8Array): `0x${string}` {
-  return `0x${Buffer.from(bytes).toString('hex')}`
 }
 
 /** The sequencer's preconfirmation key: env CAIRN_PRECONF_KEY, --p2p.preconf-key-file, or (--dev only) dev account 0. */
