@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { bytesToHex, privateToAddress, setLengthLeft } from '@ethereumjs/util'
-import { nativeCustomCrypto, nativeKeccak256 } from '@cairn/executor'
+import { nativeCustomCrypto, wasmKeccak256 } from '@cairn/executor'
 import { type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primitives'
 import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
+import { mainThreadCpuMicros } from '../packages/executor/bench/cpu.ts'
 import { compileBenchToken } from '../packages/executor/bench/erc20.ts'
 import { rpc, startNode } from '../test/src/node-process.ts'
 import { createPoster, runConcurrently } from './http-load.ts'
@@ -23,6 +24,11 @@ export interface E2eBenchResult {
   txPerSecond: number
   /** How fast eth_sendRawTransaction accepted them. */
   acceptedPerSecond: number
+  /**
+   * CPU time of the node's main thread per transaction, admission and execution together: the
+   * thread that bounds throughput, and a figure that other load on the machine inflates little.
+   */
+  mainThreadMicrosPerTx: number
 }
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
@@ -34,7 +40,7 @@ function tokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance: bigint)
   const word = (n: bigint) =>
     bytesToHex(setLengthLeft(Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex')), 32))
   for (const holder of holders) {
-    const slot = nativeKeccak256(new Uint8Array([...setLengthLeft(holder, 32), ...new Uint8Array(32)]))
+    const slot = wasmKeccak256(new Uint8Array([...setLengthLeft(holder, 32), ...new Uint8Array(32)]))
     storage[bytesToHex(slot)] = word(balance)
   }
   storage[word(2n)] = word(balance * BigInt(holders.length))
@@ -109,6 +115,8 @@ export async function benchEndToEnd(
   const poster = createPoster(node.rpcUrl, 16)
   try {
     const startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+    const pid = node.process.pid!
+    const cpuAtStart = mainThreadCpuMicros(pid)
     const started = performance.now()
     const sent = await runConcurrently(raws.length, 16, 600, async (i) => {
       const response = await poster.post(
@@ -135,7 +143,8 @@ export async function benchEndToEnd(
       if (included < count) await new Promise((r) => setTimeout(r, 20))
     }
     const seconds = (finished - started) / 1000
-    return { kind, txs: count, seconds, txPerSecond: count / seconds, acceptedPerSecond }
+    const mainThreadMicrosPerTx = (mainThreadCpuMicros(pid) - cpuAtStart) / count
+    return { kind, txs: count, seconds, txPerSecond: count / seconds, acceptedPerSecond, mainThreadMicrosPerTx }
   } finally {
     poster.close()
     if (process.env.CAIRN_BENCH_LOG_LEVEL !== undefined) process.stderr.write(node.logs())
@@ -150,6 +159,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     nodeArgs: process.env.CAIRN_BENCH_NODE_ARGS?.split(' ').filter(Boolean),
   })
   console.log(
-    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s)`,
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
   )
 }

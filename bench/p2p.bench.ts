@@ -5,6 +5,8 @@
  * sequencer only by gossip); the run checks that every one is included and reports, per follower
  * and block, the time from the sequencer sealing a block to the follower receiving it over gossip
  * (arrival) and to serving it as `latest` (imported). Same host, same clock: log timestamps compare.
+ * It also reports, from the nodes' metrics, how the transactions reached the sequencer: by gossip, or
+ * fetched after a follower re-announced them (gossip dropped them: validation shed or timed out).
  *   npx tsx bench/p2p.bench.ts [rate=500] [seconds=30] [--keep-logs]   (logs: $TMPDIR/cairn-p2p-bench-N.log)
  */
 import '@cairn/primitives/polyfills'
@@ -26,6 +28,10 @@ export interface P2PBenchResult {
   blocks: number
   arrivalMs: { p50: number; p99: number; max: number }
   importedMs: { p50: number; p99: number; max: number }
+  /** Transactions the sequencer admitted from gossip, and after a re-announce (fetched by hash). */
+  sequencerTxs: { gossip: number; fetched: number; shed: number }
+  /** Hashes the followers re-announced (each counted once per round, summed over followers). */
+  reannounced: number
 }
 
 interface LogLine {
@@ -35,6 +41,8 @@ interface LogLine {
   sealedAt?: number
   receivedAt?: number
   txs?: number
+  /** How a follower got the block: gossip, or the head it asked a peer for. */
+  via?: string
 }
 
 function logLines(node: RunningNode, msg: string): LogLine[] {
@@ -51,6 +59,19 @@ function logLines(node: RunningNode, msg: string): LogLine[] {
   return out
 }
 
+/** Sum of a Prometheus series on a node's /metrics over the samples carrying `labels`. */
+async function metric(port: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+    }
+  }
+  return sum
+}
+
 function percentiles(values: number[]): { p50: number; p99: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b)
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
@@ -65,16 +86,18 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
   writeFileSync(genesisPath, JSON.stringify(devGenesis({ extraAlloc: alloc })))
   const pool = ['--txpool.globalslots', String(count + 1000), '--txpool.globalqueue', String(count)]
   const nodes: RunningNode[] = []
+  const metricsPorts = await Promise.all([0, 1, 2, 3].map(() => freePort()))
+  const metricsArgs = (i: number) => ['--metrics.port', String(metricsPorts[i])]
   try {
     const p2pPort = await freePort()
     const sequencer = await startNode({
       blockTime: 1,
-      extraArgs: ['--genesis', genesisPath, '--p2p.port', String(p2pPort), ...pool],
+      extraArgs: ['--genesis', genesisPath, '--p2p.port', String(p2pPort), ...pool, ...metricsArgs(0)],
     })
     nodes.push(sequencer)
     const { addresses } = await rpc<{ addresses: string[] }>(sequencer.rpcUrl, 'cairn_p2pStatus')
     const followers = await Promise.all(
-      [0, 1, 2].map(() =>
+      [1, 2, 3].map((i) =>
         startNode({
           dev: false,
           extraArgs: [
@@ -85,6 +108,7 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
             '--p2p.preconfer',
             DEV_ACCOUNTS[0]!.address,
             ...pool,
+            ...metricsArgs(i),
           ],
         }),
       ),
@@ -149,12 +173,22 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
     for (const follower of followers) {
       for (const line of logLines(follower, 'imported preconfirmed block')) {
         const at = line.number === undefined ? undefined : sealed.get(line.number)
-        if (at === undefined || line.receivedAt === undefined) continue
+        // Gossip arrivals only: a head asked of a peer did not travel by gossip.
+        if (at === undefined || line.receivedAt === undefined || line.via === 'head') continue
         if (BigInt(line.number!) <= startBlock || BigInt(line.number!) > lastBlock) continue
         arrival.push(line.receivedAt - at)
         imported.push(line.time - at)
       }
     }
+    const txResults = (result: string, reason?: string) =>
+      metric(metricsPorts[0]!, 'cairn_p2p_validation_results_total', {
+        topic: 'tx',
+        result,
+        ...(reason === undefined ? {} : { reason }),
+      })
+    const reannounced = await Promise.all(
+      [1, 2, 3].map((i) => metric(metricsPorts[i]!, 'cairn_p2p_txs_reannounced_total')),
+    )
     return {
       rate,
       seconds,
@@ -164,6 +198,12 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
       blocks: Number(lastBlock - startBlock),
       arrivalMs: percentiles(arrival),
       importedMs: percentiles(imported),
+      sequencerTxs: {
+        gossip: await txResults('accept'),
+        fetched: await metric(metricsPorts[0]!, 'cairn_p2p_fetched_txs_total', { result: 'accept' }),
+        shed: await txResults('ignore', 'overloaded'),
+      },
+      reannounced: reannounced.reduce((a, b) => a + b, 0),
     }
   } finally {
     if (process.argv.includes('--keep-logs')) {
@@ -183,4 +223,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   )
   console.log(`  block arrival on followers (sealed -> gossip received): ${ms(r.arrivalMs)}`)
   console.log(`  block served as latest on followers (sealed -> imported): ${ms(r.importedMs)}`)
+  console.log(
+    `  sequencer admitted ${r.sequencerTxs.gossip} by gossip (shed ${r.sequencerTxs.shed} under load) and ${r.sequencerTxs.fetched} fetched after a re-announce; followers re-announced ${r.reannounced} hashes`,
+  )
 }

@@ -10,6 +10,14 @@ export const ATTESTATION_DOMAIN: Hex = keccak256(toHex('CAIRN_TEE_ATTESTATION_V1
 export const VERIFIER_IDS = { TEE: 0, ZK_CIRCUIT: 1, ZKVM: 2 } as const
 export type VerifierId = (typeof VERIFIER_IDS)[keyof typeof VERIFIER_IDS]
 
+/**
+ * The last L1 block in which the Inbox accepts a proposal whose blocks anchor to `anchorBlockId`:
+ * `Inbox._checkAnchor` refuses `anchorBlockId + anchorWindow < block.number`.
+ */
+export function lastAcceptingL1Block(anchorBlockId: bigint, anchorWindow: number): bigint {
+  return anchorBlockId + BigInt(anchorWindow)
+}
+
 export const blockParamsAbiParameter = {
   type: 'tuple',
   components: [

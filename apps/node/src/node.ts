@@ -4,7 +4,14 @@ import type { Common } from '@ethereumjs/common'
 import { KECCAK256_RLP, bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
-import { BlockExecutor, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
+import {
+  BlockExecutor,
+  type SenderRecovery,
+  createGenesisBlock,
+  createSenderRecovery,
+  defaultRecoveryThreads,
+  nativeCustomCrypto,
+} from '@cairn/executor'
 import { Mempool, MempoolJournal } from '@cairn/mempool'
 import {
   CairnError,
@@ -55,6 +62,7 @@ export class CairnNode {
       sequencer: Sequencer | undefined
       derivation: Derivation | undefined
       journal: MempoolJournal
+      senderRecovery: SenderRecovery
       filters: FilterManager
       metricsServer: { close(): Promise<void> } | undefined
       p2p: NodeP2P | undefined
@@ -108,10 +116,17 @@ export class CairnNode {
       )
     }
 
+    const senderRecovery = createSenderRecovery(config.senderRecoveryThreads ?? defaultRecoveryThreads(), (error) =>
+      logger.warn(
+        { err: error },
+        'a sender-recovery worker failed; its share of recovery falls back to the main thread',
+      ),
+    )
     const executor = await BlockExecutor.create({
       common,
       state: state.headState(chain.head().header.stateRoot),
       blockHashes: chain,
+      senderRecovery,
     })
     const journal = new MempoolJournal(join(config.datadir, 'mempool.journal'))
     const mempool = new Mempool({
@@ -119,6 +134,7 @@ export class CairnNode {
       baseFee: chain.head().header.calcNextBaseFee(),
       state: new HeadStateReader(chain, state),
       journal,
+      recoverSenders: (txs) => senderRecovery.prime(txs),
       config: {
         chainId: common.chainId(),
         blockGasLimit: chain.head().header.gasLimit,
@@ -158,14 +174,16 @@ export class CairnNode {
             logger: logger.child({ module: 'derivation' }),
             startL1Block: BigInt(config.l1StartBlock),
             pollIntervalMs: config.l1PollInterval * 1000,
-            // Transactions of preconfirmed blocks L1 replaced go back to the pool (most are still
-            // valid), and every sender's state is re-read: the chain under the pool moved back.
-            onReorgedOut: (txs) => {
-              void mempool
+            // Transactions of dropped preconfirmed blocks (L1 replaced them, or their anchor expired)
+            // go back to the pool (most are still valid), and every sender's state is re-read: the
+            // chain under the pool moved back. Derivation waits for it before the sequencer builds again.
+            onReorgedOut: (txs) =>
+              mempool
                 .revalidateAll()
                 .then(() => Promise.allSettled(txs.map((tx) => mempool.add(tx))))
-                .catch((error) => logger.warn({ err: error }, 'mempool revalidation after an L1 reorg failed'))
-            },
+                .then(() => {})
+                .catch((error) => logger.warn({ err: error }, 'mempool revalidation after an L1 reorg failed')),
+            metrics,
           })
 
     const sequencing = config.dev || config.sequencer || config.based
@@ -278,24 +296,39 @@ export class CairnNode {
         chainId: Number(common.chainId()),
         sequencer: sequencing,
         based: config.based,
+        senderRecoveryThreads: senderRecovery.threads,
       },
       'node started',
     )
     return new CairnNode(
       { http: httpUrl, ws: wsUrl, metrics: metricsServer?.url },
-      { database, rpc, sequencer, derivation, journal, filters, metricsServer, logger, p2p, basedProposer },
+      {
+        database,
+        rpc,
+        sequencer,
+        derivation,
+        journal,
+        senderRecovery,
+        filters,
+        metricsServer,
+        logger,
+        p2p,
+        basedProposer,
+      },
     )
   }
 
   /** Stops serving, lets the block in progress land, then closes storage. */
   async stop(): Promise<void> {
-    const { rpc, sequencer, derivation, journal, filters, metricsServer, database, logger, p2p, basedProposer } =
+    const { rpc, sequencer, derivation, journal, senderRecovery, filters, metricsServer, database, logger, p2p } =
       this.parts
+    const { basedProposer } = this.parts
     await rpc.close()
     await basedProposer?.stop()
     await sequencer?.stop()
     await derivation?.stop()
     await p2p?.stop()
+    await senderRecovery.close()
     filters.close()
     await metricsServer?.close()
     journal.close()

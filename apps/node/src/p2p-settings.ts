@@ -64,6 +64,22 @@ export const p2pSettings = {
     schema: list(address),
     default: [] as string[],
   }),
+  p2pWhitelistRefresh: setting({
+    flag: 'p2p.whitelist-refresh',
+    env: 'CAIRN_P2P_WHITELIST_REFRESH',
+    description:
+      'seconds between reads of the L1 preconf whitelist (with --l1.rpc): an operator added or removed on L1 is honoured within this long',
+    schema: z.coerce.number().positive(),
+    default: 12,
+  }),
+  p2pTxReannounceAge: setting({
+    flag: 'p2p.tx-reannounce-age',
+    env: 'CAIRN_P2P_TX_REANNOUNCE_AGE',
+    description:
+      'seconds a transaction stays pending in the pool before its hash is announced again to peers, who fetch it if gossip missed it (then backing off to once a minute); 0 turns it off',
+    schema: parse.nonNegativeNumber(),
+    default: 5,
+  }),
   p2pPreconfKeyFile: setting({
     flag: 'p2p.preconf-key-file',
     env: 'CAIRN_P2P_PRECONF_KEY_FILE',

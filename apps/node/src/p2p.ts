@@ -5,7 +5,15 @@ import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import type { ChainStore } from '@cairn/chain'
 import type { BlockExecutor } from '@cairn/executor'
 import { type Mempool, MempoolErrorCode, isMempoolError } from '@cairn/mempool'
-import { P2PService, type ValidationResult, readBlockHeader, recoverPreconfSigner, signPreconfBlock } from '@cairn/p2p'
+import {
+  P2PService,
+  type SignedBlock,
+  type TxPoolView,
+  type ValidationResult,
+  readBlockHeader,
+  recoverPreconfSigner,
+  signPreconfBlock,
+} from '@cairn/p2p'
 import { CairnError, DEV_ACCOUNTS, type SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
 import type { Logger, Registry } from '@cairn/telemetry'
@@ -58,6 +66,7 @@ export class NodeP2P {
   private constructor(
     readonly service: P2PService,
     private readonly importer: PreconfImporter | undefined,
+    private readonly preconfers: PreconferSet,
     private readonly unsubscribe: () => void,
     private readonly logger: Logger,
   ) {}
@@ -68,9 +77,10 @@ export class NodeP2P {
     const chainId = common.chainId()
     const preconfers: PreconferSet =
       parts.l1 !== undefined && parts.inbox !== undefined
-        ? l1Preconfers(parts.l1, parts.inbox, logger)
+        ? l1Preconfers(parts.l1, parts.inbox, logger, config.p2pWhitelistRefresh * 1000)
         : staticPreconfers(config.p2pPreconfer)
     const signingKey = sequencing ? preconfKey(config, logger) : undefined
+    const checkBlock = preconfBlockCheck({ common, chain, preconfers, logger })
 
     let importer: PreconfImporter | undefined
     const service = await P2PService.create({
@@ -94,39 +104,9 @@ export class NodeP2P {
             return 'ignore'
           }
         },
-        async block(signed): Promise<ValidationResult> {
-          let header: ReturnType<typeof readBlockHeader>
-          let signer: string
-          try {
-            header = readBlockHeader(signed.block)
-            signer = recoverPreconfSigner(signed, header.hash, chainId)
-          } catch {
-            return 'reject'
-          }
-          const allowed = await preconfers.allows(signer)
-          if (allowed === undefined) return 'ignore'
-          if (!allowed) {
-            logger.debug({ signer, number: Number(header.number) }, 'preconfirmed block signed by a non-preconfer')
-            return 'reject'
-          }
-          try {
-            createBlockFromRLP(signed.block, { common, setHardfork: false })
-          } catch {
-            return 'reject' // signed, but not a block of this chain: whoever forwarded it did not check
-          }
-          // Already stale here (L1 settled that height): do not spread it further.
-          if (header.number <= chain.head('safe').header.number) return 'ignore'
-          return 'accept'
-        },
+        block: checkBlock,
       },
-    })
-    service.serveBlocks({
-      async byNumber(number) {
-        return (await chain.getBlockByNumber(number))?.block.serialize()
-      },
-      async byHash(hash) {
-        return (await chain.getBlockRecord(hash))?.block.serialize()
-      },
+      reannounce: { ageMs: config.p2pTxReannounceAge * 1000 },
     })
 
     if (!sequencing) {
@@ -138,12 +118,29 @@ export class NodeP2P {
         mempool,
         lock: parts.lock,
         p2p: service,
+        verify: checkBlock,
         logger,
         metrics: parts.metrics,
       })
       const follower = importer
-      service.onBlock((signed, from) => follower.enqueue(signed.block, from.toString()))
+      service.onBlock((signed, from) => follower.enqueue(signed, from.toString()))
+      // A node that starts late, reconnects or missed a block asks for the head, so it catches up now,
+      // not when the next block is gossiped: when a peer joins the block topic, and after a quiet spell.
+      service.onBlockTopicPeer((peer) => void follower.syncFrom(peer.toString(), 'joined'))
+      follower.startIdleChecks()
     }
+    const signedHead =
+      signingKey === undefined ? importer?.signedHead.bind(importer) : ownSignedHead(chain, signingKey, chainId)
+    service.serveBlocks({
+      async byNumber(number) {
+        return (await chain.getBlockByNumber(number))?.block.serialize()
+      },
+      async byHash(hash) {
+        return (await chain.getBlockRecord(hash))?.block.serialize()
+      },
+      signedHead: async (after) => canonicalAbove(chain, signedHead?.(), after),
+    })
+    service.serveTransactions(poolView(mempool, chain))
 
     // A sequencer signs and gossips every block that becomes latest on its node.
     const unsubscribe =
@@ -175,7 +172,7 @@ export class NodeP2P {
       },
       'p2p ready',
     )
-    return new NodeP2P(service, importer, unsubscribe, logger)
+    return new NodeP2P(service, importer, preconfers, unsubscribe, logger)
   }
 
   /** Gossips a transaction this node's RPC admitted to its pool. */
@@ -201,8 +198,88 @@ export class NodeP2P {
 
   async stop(): Promise<void> {
     this.unsubscribe()
+    this.preconfers.close?.()
+    // Idle checks stop at once; blocks already queued finish after the service stops.
+    const imported = this.importer?.stop()
     await this.service.stop()
-    await this.importer?.idle()
+    await imported
+  }
+}
+
+/**
+ * The gossip check of a preconfirmed block (also applied to a head a peer gives when asked): the
+ * signature must recover to an allowed preconfer and the block decode for this chain. `reject`
+ * only what is wrong everywhere; a block L1 already settled, or a preconfer set not known yet, is `ignore`.
+ */
+function preconfBlockCheck(deps: {
+  common: Common
+  chain: ChainStore
+  preconfers: PreconferSet
+  logger: Logger
+}): (signed: SignedBlock) => Promise<ValidationResult> {
+  const { common, chain, preconfers, logger } = deps
+  const chainId = common.chainId()
+  return async (signed) => {
+    let header: ReturnType<typeof readBlockHeader>
+    let signer: string
+    try {
+      header = readBlockHeader(signed.block)
+      signer = recoverPreconfSigner(signed, header.hash, chainId)
+    } catch {
+      return 'reject'
+    }
+    const allowed = await preconfers.allows(signer)
+    if (allowed === undefined) return 'ignore'
+    if (!allowed) {
+      logger.debug({ signer, number: Number(header.number) }, 'preconfirmed block signed by a non-preconfer')
+      return 'reject'
+    }
+    try {
+      createBlockFromRLP(signed.block, { common, setHardfork: false })
+    } catch {
+      return 'reject' // signed, but not a block of this chain: whoever forwarded it did not check
+    }
+    // Already stale here (L1 settled that height): do not spread it further.
+    if (header.number <= chain.head('safe').header.number) return 'ignore'
+    return 'accept'
+  }
+}
+
+/** A sequencer's head for peers that ask: its latest block, signed on demand (once per block). */
+function ownSignedHead(chain: ChainStore, key: Uint8Array, chainId: bigint): () => SignedBlock {
+  let cached: SignedBlock | undefined
+  let cachedHash = ''
+  return () => {
+    const latest = chain.head('latest')
+    const hash = latest.hash()
+    if (cached === undefined || cachedHash !== bytesToHex(hash)) {
+      cached = signPreconfBlock(latest.serialize(), hash, key, chainId)
+      cachedHash = bytesToHex(hash)
+    }
+    return cached
+  }
+}
+
+/** `signed` if it is above `after` and still on this node's canonical chain (derivation may have replaced it). */
+async function canonicalAbove(
+  chain: ChainStore,
+  signed: SignedBlock | undefined,
+  after: bigint,
+): Promise<SignedBlock | undefined> {
+  if (signed === undefined) return undefined
+  const { number, hash } = readBlockHeader(signed.block)
+  if (number <= after) return undefined
+  const canonical = await chain.getCanonicalHash(number)
+  return canonical !== undefined && bytesToHex(canonical) === bytesToHex(hash) ? signed : undefined
+}
+
+/** The mempool as the p2p service sees it: pending hashes to re-announce, raw transactions to serve, and what is known. */
+function poolView(mempool: Mempool, chain: ChainStore): TxPoolView {
+  return {
+    pendingHashes: () => mempool.pendingTransactions().map((tx) => tx.hash()),
+    rawTransaction: (hash) => mempool.get(hash)?.serialize(),
+    // Included already counts as known: a follower that lags announces what the sequencer just included.
+    knows: async (hash) => mempool.has(hash) || (await chain.getTransactionLocation(hash)) !== undefined,
   }
 }
 

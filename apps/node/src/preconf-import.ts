@@ -4,7 +4,7 @@ import { bytesToHex, equalsBytes } from '@ethereumjs/util'
 import type { BlockRecord, ChainStore } from '@cairn/chain'
 import type { BlockExecutor } from '@cairn/executor'
 import type { Mempool } from '@cairn/mempool'
-import type { P2PService } from '@cairn/p2p'
+import { type P2PService, type SignedBlock, type ValidationResult, readBlockHeader } from '@cairn/p2p'
 import { CairnError, type SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
 import { Counter, Histogram, type Logger, type Registry } from '@cairn/telemetry'
@@ -17,33 +17,55 @@ export interface PreconfImporterOptions {
   mempool: Mempool
   /** The lock the sequencer and derivation hold while they move the head state. */
   lock: SerialLock
-  p2p: Pick<P2PService, 'requestBlocksByRange' | 'penalizePeer' | 'peers'>
+  p2p: Pick<P2PService, 'requestBlocksByRange' | 'requestHead' | 'penalizePeer' | 'peers'>
+  /** The check a gossiped block passes (preconfer signature, decoding), applied to heads asked of peers. */
+  verify: (signed: SignedBlock) => Promise<ValidationResult>
   logger: Logger
   metrics: Registry
   /** Most blocks one catch-up fetches before giving up (default 8,192). */
   maxCatchUpBlocks?: number
+  /** With no block for this long, peers are asked for their head (default 4 s); see `startIdleChecks`. */
+  idleHeadCheckMs?: number
 }
 
 const RANGE = 64n
+
+/** How a signed block reached the importer: gossip, or the head a peer gave when asked. */
+type Trigger = 'gossip' | 'head'
+
+/** Why a peer is asked for its head: it just joined the block topic, or no block came for a while. */
+export type HeadCheckReason = 'joined' | 'idle'
+
+/** Peers asked at once in an idle check (as many as a catch-up tries). */
+const IDLE_CHECK_PEERS = 4
 
 /**
  * A follower's side of preconfirmation: executes gossiped blocks (already checked to carry the
  * preconfer's signature) on their parent and makes them `latest`. A block whose parent is unknown
  * starts a catch-up: the missing ancestors are fetched by range from the peer that sent it,
  * newest first, each range anchored by hash to the signed block, then executed oldest first.
+ * The follower also asks peers for their signed head (`syncFrom`) when they join its block topic
+ * and when no block came for a while, so a node that starts late, reconnects or missed a block's
+ * gossip catches up at once instead of at the next gossiped block (there may be none).
  * Blocks at or below the safe head are left to derivation: L1 decides there.
  */
 export class PreconfImporter {
   private queue: Promise<void> = Promise.resolve()
   private readonly importSeconds: Histogram<'source'>
   private readonly results: Counter<'source' | 'result'>
+  private readonly catchUps: Counter<'trigger' | 'result'>
   private readonly maxCatchUp: bigint
+  /** The newest signed block this node imported: what it serves peers that ask for its head. */
+  private lastSigned: SignedBlock | undefined
+  /** When a block last arrived (gossip or head), ms: idle checks run only after a quiet spell. */
+  private lastBlockAt = Date.now()
+  private idleTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: PreconfImporterOptions) {
     const registers = [options.metrics]
     this.importSeconds = new Histogram({
       name: 'cairn_p2p_block_import_seconds',
-      help: 'Time from a preconfirmed block arriving to it becoming latest, by source (gossip, sync)',
+      help: 'Time from a preconfirmed block arriving to it becoming latest, by source (gossip, head: asked of a peer, sync: fetched ancestor)',
       labelNames: ['source'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers,
@@ -54,49 +76,111 @@ export class PreconfImporter {
       labelNames: ['source', 'result'],
       registers,
     })
+    this.catchUps = new Counter({
+      name: 'cairn_p2p_catch_ups_total',
+      help: 'Catch-ups over req/resp (missing ancestors fetched by range), by trigger (gossip: a block with an unknown parent; head: the head a peer gave when asked) and result',
+      labelNames: ['trigger', 'result'],
+      registers,
+    })
     this.maxCatchUp = BigInt(options.maxCatchUpBlocks ?? 8_192)
   }
 
-  /** Queues a gossiped, signature-checked block; blocks are imported one at a time in arrival order. */
-  enqueue(blockRlp: Uint8Array, from: string): void {
+  /** Queues a signature-checked block; blocks are imported one at a time in arrival order. */
+  enqueue(signed: SignedBlock, from: string, trigger: Trigger = 'gossip'): void {
     const receivedAt = performance.now()
+    this.lastBlockAt = Date.now()
     this.queue = this.queue
-      .then(() => this.importSigned(blockRlp, from, receivedAt))
+      .then(() => this.importSigned(signed, from, trigger, receivedAt))
       .catch((error) => this.options.logger.warn({ err: error, peer: from }, 'preconfirmed block not imported'))
   }
 
-  /** Resolves once every queued block has been handled (for shutdown). */
-  idle(): Promise<void> {
-    return this.queue
+  /**
+   * Every `idleHeadCheckMs` without a block, asks a few peers for their head. A block gossiped
+   * before a peer knew of us (its subscription to us still in flight) or lost on the way is then
+   * fetched within one period even when no later block follows (`--block-time 0`, a quiet chain).
+   * When blocks flow this sends nothing; when the chain is idle, one small request per peer a period.
+   */
+  startIdleChecks(): void {
+    const ms = this.options.idleHeadCheckMs ?? 4_000
+    this.idleTimer = setInterval(() => {
+      if (Date.now() - this.lastBlockAt < ms) return
+      this.lastBlockAt = Date.now()
+      for (const { peerId } of this.options.p2p.peers().slice(0, IDLE_CHECK_PEERS)) void this.syncFrom(peerId, 'idle')
+    }, ms)
+    this.idleTimer.unref()
+  }
+
+  /** Stops idle checks and resolves once every queued block has been handled (for shutdown). */
+  async stop(): Promise<void> {
+    clearInterval(this.idleTimer)
+    await this.queue
+  }
+
+  /**
+   * Asks `peer` for its signed head and, when it is ahead of ours and carries a preconfer's
+   * signature, queues it like a gossiped block: its missing ancestors are then fetched by range.
+   */
+  async syncFrom(peer: string, reason: HeadCheckReason): Promise<void> {
+    const { chain, p2p, logger } = this.options
+    const latest = chain.head('latest').header.number
+    let head: SignedBlock | undefined
+    try {
+      head = await p2p.requestHead(peer, latest)
+    } catch (error) {
+      logger.debug({ err: error, peer }, 'asking a peer for its head failed')
+      return
+    }
+    if (head === undefined) return
+    const verdict = await this.options.verify(head)
+    if (verdict === 'reject') {
+      // The same cost as gossiping that block: the check is the gossip check.
+      p2p.penalizePeer(peer, 'invalid-message')
+      logger.warn({ peer }, 'peer answered a head request with a block no preconfer signed')
+      return
+    }
+    if (verdict !== 'accept') return
+    const number = Number(readBlockHeader(head.block).number)
+    logger.info(
+      { peer, number, latest: Number(latest), reason },
+      'peer has a newer preconfirmed head; catching up to it',
+    )
+    this.enqueue(head, peer, 'head')
+  }
+
+  /** The newest signed block this node imported, for peers that ask for its head (the caller checks it is still canonical). */
+  signedHead(): SignedBlock | undefined {
+    return this.lastSigned
   }
 
   decode(blockRlp: Uint8Array): Block {
     return createBlockFromRLP(blockRlp, { common: this.options.common, setHardfork: false })
   }
 
-  private async importSigned(blockRlp: Uint8Array, from: string, receivedAt: number): Promise<void> {
+  private async importSigned(signed: SignedBlock, from: string, trigger: Trigger, receivedAt: number): Promise<void> {
     const { chain, logger } = this.options
-    const block = this.decode(blockRlp)
+    const block = this.decode(signed.block)
     const number = block.header.number
-    if ((await chain.getBlockRecord(block.hash())) !== undefined) return this.count('gossip', 'known')
-    if (number <= chain.head('safe').header.number) return this.count('gossip', 'below-safe')
+    if ((await chain.getBlockRecord(block.hash())) !== undefined) return this.count(trigger, 'known')
+    if (number <= chain.head('safe').header.number) return this.count(trigger, 'below-safe')
     if ((await chain.getBlockRecord(block.header.parentHash)) === undefined) {
       // Ask the peer that sent it first, then the others: a forwarder may itself lack the ancestors.
       const others = this.options.p2p.peers().map((p) => p.peerId)
       let fetched = false
       for (const peer of [from, ...others.filter((p) => p !== from)].slice(0, 4)) {
         try {
-          fetched = await this.catchUp(peer, block)
+          fetched = await this.catchUp(peer, block, trigger)
         } catch (error) {
           logger.warn({ err: error, peer }, 'catch-up from peer failed')
         }
         if (fetched) break
       }
-      if (!fetched) return this.count('gossip', 'orphan')
+      this.catchUps.inc({ trigger, result: fetched ? 'synced' : 'failed' })
+      if (!fetched) return this.count(trigger, 'orphan')
     }
-    await this.importBlock(block, 'gossip')
+    await this.importBlock(block, trigger)
+    this.lastSigned = signed
     const ms = performance.now() - receivedAt
-    this.importSeconds.observe({ source: 'gossip' }, ms / 1000)
+    this.importSeconds.observe({ source: trigger }, ms / 1000)
     logger.info(
       {
         number: Number(number),
@@ -104,6 +188,7 @@ export class PreconfImporter {
         txs: block.transactions.length,
         ms: Math.round(ms * 10) / 10,
         receivedAt: performance.timeOrigin + receivedAt,
+        via: trigger,
       },
       'imported preconfirmed block',
     )
@@ -113,7 +198,7 @@ export class PreconfImporter {
    * Fetches the ancestors of `target` that this node lacks from `peer` and imports them. Returns
    * false when the peer could not supply a chain that connects to ours above the safe head.
    */
-  private async catchUp(peer: string, target: Block): Promise<boolean> {
+  private async catchUp(peer: string, target: Block, trigger: Trigger): Promise<boolean> {
     const { chain, p2p, logger } = this.options
     const segments: Block[][] = []
     let wantHash = target.header.parentHash
@@ -156,7 +241,7 @@ export class PreconfImporter {
       end = start - 1n
     }
     logger.info(
-      { peer, from: Number(end + 1n), to: Number(target.header.number - 1n), blocks: Number(fetched) },
+      { peer, from: Number(end + 1n), to: Number(target.header.number - 1n), blocks: Number(fetched), trigger },
       'catching up over req/resp',
     )
     for (const segment of segments) {
@@ -176,7 +261,7 @@ export class PreconfImporter {
   }
 
   /** Executes `block` on its stored parent under the head lock and makes it latest. */
-  private async importBlock(block: Block, source: 'gossip' | 'sync'): Promise<void> {
+  private async importBlock(block: Block, source: Trigger | 'sync'): Promise<void> {
     const { chain, state, executor, mempool, lock, logger } = this.options
     const removed = await lock.run(async () => {
       const parent = await chain.getBlockRecord(block.header.parentHash)

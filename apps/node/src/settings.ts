@@ -159,6 +159,13 @@ export const nodeSettings = {
     schema: parse.positiveInt(),
     default: 10,
   }),
+  senderRecoveryThreads: setting({
+    flag: 'sender-recovery.threads',
+    env: 'CAIRN_SENDER_RECOVERY_THREADS',
+    description:
+      'worker threads that recover transaction senders (RPC, gossip and imported blocks) off the main thread; 0 recovers on the main thread; default: one less than the cores, 1 to 4',
+    schema: z.coerce.number().int().min(0).max(64).optional(),
+  }),
   l1Rpc: setting({
     flag: 'l1.rpc',
     env: 'CAIRN_L1_RPC',

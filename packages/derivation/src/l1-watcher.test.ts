@@ -37,6 +37,8 @@ describe('L1Watcher anchor', () => {
       await watcher.refresh()
       expect(watcher.anchor()?.number).toBe(8n)
     }
+    // Just before it moves, the anchor is as old as it gets: the lag plus the interval, less one.
+    expect(Number(head.value - watcher.anchor()!.number)).toBe(watcher.maxAnchorAge)
     head.value = 14n
     await watcher.refresh()
     const anchor = watcher.anchor()!

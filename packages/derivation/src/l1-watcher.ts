@@ -42,6 +42,11 @@ export class L1Watcher {
     return this.heads
   }
 
+  /** The most L1 blocks a new block's anchor can be behind the head: the lag, plus the interval it waits to move. */
+  get maxAnchorAge(): number {
+    return this.options.anchorLag + Math.max(1, this.options.anchorInterval ?? 1) - 1
+  }
+
   get current(): L1Heads | undefined {
     return this.heads
   }

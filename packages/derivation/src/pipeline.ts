@@ -3,12 +3,13 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { equalsBytes, hexToBytes } from '@ethereumjs/util'
 import type { Address, PublicClient } from 'viem'
-import { inboxAbi } from '@cairn/contracts'
-import type { BlockRecord, ChainStore } from '@cairn/chain'
+import { inboxAbi, lastAcceptingL1Block } from '@cairn/contracts'
+import type { BlockRecord, ChainStore, HeadChange } from '@cairn/chain'
 import { type BlockExecutor, anchorOf, arraySource } from '@cairn/executor'
 import type { SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
-import type { Logger } from '@cairn/telemetry'
+import { Counter, type Logger, type Registry } from '@cairn/telemetry'
+import { findExpiredUnsafeBlock } from './anchor-expiry.ts'
 import { type DecodedPayload, type DerivedBlockInput, type ProposedBatch, deriveBlockInputs } from './derive.ts'
 import type { L1Watcher } from './l1-watcher.ts'
 import type { DerivationStore, DerivedBatch, L1Pointer } from './progress-store.ts'
@@ -44,9 +45,17 @@ export interface DerivationOptions {
   pollIntervalMs?: number
   /** Most L1 blocks read per step. */
   maxL1Range?: bigint
-  /** Transactions of preconfirmed blocks that L1 replaced, for the mempool to take back. */
-  onReorgedOut?: (txs: TypedTransaction[]) => void
+  /**
+   * Transactions of preconfirmed blocks that were dropped (L1 replaced them, or they can no longer be
+   * proposed), for the mempool to take back. Awaited under the head lock, so the sequencer builds its
+   * next block on a pool that has them again.
+   */
+  onReorgedOut?: (txs: TypedTransaction[]) => Promise<void> | void
+  metrics?: Registry
 }
+
+/** Why unsafe blocks were dropped: a derived block differed from them, or their anchor left the Inbox's window. */
+type UnsafeRewindReason = 'l1_replaced' | 'anchor_expired'
 
 export interface SyncStatus {
   l1Head: L1Pointer | undefined
@@ -75,8 +84,28 @@ export class Derivation {
   private stepping: Promise<void> = Promise.resolve()
   private derivedL1: L1Pointer | undefined
   private verified: SyncStatus['verified']
+  /** The Inbox's `anchorWindow` as read at one L1 block (the owner can change it with `setConfig`). */
+  private anchorWindow: { at: Uint8Array; value: number } | undefined
+  private warnedAnchorSettings = false
+  private readonly rewinds: Counter<'reason'> | undefined
+  private readonly droppedBlocks: Counter<'reason'> | undefined
 
-  constructor(private readonly options: DerivationOptions) {}
+  constructor(private readonly options: DerivationOptions) {
+    if (options.metrics !== undefined) {
+      this.rewinds = new Counter({
+        name: 'cairn_derivation_unsafe_rewinds_total',
+        help: 'Times unsafe (preconfirmed, not yet proposed) blocks were dropped, by reason: l1_replaced (a derived block differed), anchor_expired (the oldest one can no longer be proposed)',
+        labelNames: ['reason'],
+        registers: [options.metrics],
+      })
+      this.droppedBlocks = new Counter({
+        name: 'cairn_derivation_unsafe_blocks_dropped_total',
+        help: 'Unsafe blocks dropped from the canonical chain, by reason (see cairn_derivation_unsafe_rewinds_total)',
+        labelNames: ['reason'],
+        registers: [options.metrics],
+      })
+    }
+  }
 
   start(): void {
     if (this.running) return
@@ -103,9 +132,12 @@ export class Derivation {
     return { l1Head: heads?.head, l1Finalized: heads?.finalized, l1Derived: this.derivedL1, verified: this.verified }
   }
 
-  /** One pass: reorg check, then read and apply the next range of L1 blocks. */
+  /**
+   * One pass: reorg check, read and apply the next range of L1 blocks, then drop unsafe blocks that
+   * can no longer be proposed.
+   */
   async step(): Promise<void> {
-    const { store, watcher, l1, logger } = this.options
+    const { store, watcher, l1 } = this.options
     const heads = await watcher.refresh()
     let cursor = await store.cursor()
     if (cursor !== undefined) {
@@ -115,9 +147,16 @@ export class Derivation {
     }
     this.derivedL1 = cursor
     const from = cursor === undefined ? (this.options.startL1Block ?? 0n) : cursor.number + 1n
-    if (from > heads.head.number) return this.updateFinalized()
+    if (from <= heads.head.number) await this.deriveRange(from, heads.head.number)
+    await this.dropExpiredUnsafeBlocks(heads.head.number)
+    await this.updateFinalized()
+  }
+
+  /** Reads `BatchProposed` from `from` up to the L1 head (at most `maxL1Range` blocks), derives them and records progress. */
+  private async deriveRange(from: bigint, l1Head: bigint): Promise<void> {
+    const { store, l1, logger } = this.options
     const maxRange = this.options.maxL1Range ?? 1000n
-    const to = heads.head.number < from + maxRange - 1n ? heads.head.number : from + maxRange - 1n
+    const to = l1Head < from + maxRange - 1n ? l1Head : from + maxRange - 1n
     const toBlock = await l1.getBlock({ blockNumber: to })
     const events = await this.readBatches(from, to)
     await this.readVerified(from, to)
@@ -137,7 +176,6 @@ export class Derivation {
         },
         'derived batches',
       )
-    await this.updateFinalized()
   }
 
   private async readBatches(from: bigint, to: bigint): Promise<BatchEvent[]> {
@@ -266,13 +304,11 @@ export class Derivation {
         parent = record
       }
       if (replaced) {
-        const change = await chain.setLatest(parent!.block.hash())
-        const dropped = change.removed.flatMap((r) => r.block.transactions)
+        const change = await this.reorgUnsafe(parent!.block.hash(), 'l1_replaced')
         logger.warn(
           { batchId: Number(batch.batchId), removed: change.removed.length, added: change.added.length },
           'L1 replaced preconfirmed blocks',
         )
-        if (dropped.length > 0) this.options.onReorgedOut?.(dropped)
       }
       await chain.setHead('safe', parent!.block.hash())
       return {
@@ -282,6 +318,87 @@ export class Derivation {
         lastBlock: parent!.block.header.number,
       }
     })
+  }
+
+  /**
+   * Makes `hash` (stored) the latest head; the unsafe blocks above the common ancestor leave the
+   * canonical chain. The chain store's head change drives RPC, `newHeads` and `logs` (`removed: true`);
+   * the dropped blocks' transactions go back to the mempool. The one way unsafe blocks are dropped;
+   * called under the head lock.
+   */
+  private async reorgUnsafe(hash: Uint8Array, reason: UnsafeRewindReason): Promise<HeadChange> {
+    const change = await this.options.chain.setLatest(hash)
+    if (change.removed.length > 0) {
+      this.rewinds?.inc({ reason })
+      this.droppedBlocks?.inc({ reason }, change.removed.length)
+    }
+    const dropped = change.removed.flatMap((r) => r.block.transactions)
+    if (dropped.length > 0) await this.options.onReorgedOut?.(dropped)
+    return change
+  }
+
+  /**
+   * The liveness rule for unsafe blocks: once the oldest one (`safe + 1`) anchors so far back that the
+   * Inbox would refuse a proposal of it in the next L1 block, no proposal can ever carry it, and every
+   * later block builds on it. Left alone, the proposer would wait for ever and the sequencer would
+   * keep extending a chain nobody can propose. So the unsafe chain goes back to `safe`: the sequencer
+   * builds on it again with a current anchor and the dropped transactions are included again.
+   * Judged only when every L1 block up to the head is derived: a proposal in an L1 block not read yet
+   * might still hold these blocks (and then they are safe, not doomed).
+   */
+  private async dropExpiredUnsafeBlocks(l1Head: bigint): Promise<void> {
+    const { chain, lock, logger } = this.options
+    const derived = this.derivedL1
+    if (derived === undefined || derived.number < l1Head) return
+    if (chain.head('latest').header.number <= chain.head('safe').header.number) return
+    const anchorWindow = await this.anchorWindowAt(derived)
+    await lock.run(async () => {
+      // Re-read under the lock: the sequencer, a p2p import or a batch may have moved the heads.
+      const safe = chain.head('safe')
+      const oldest = await chain.getBlockByNumber(safe.header.number + 1n)
+      const anchor = oldest === undefined ? undefined : anchorOf(oldest.block.header)
+      if (oldest === undefined || anchor === undefined) return
+      const unsafe = { number: oldest.block.header.number, anchorBlockId: anchor.number }
+      if (findExpiredUnsafeBlock([unsafe], derived.number, anchorWindow) === undefined) return
+      const latest = chain.head('latest').header.number
+      const change = await this.reorgUnsafe(safe.hash(), 'anchor_expired')
+      logger.warn(
+        {
+          block: Number(unsafe.number),
+          anchorBlockId: Number(unsafe.anchorBlockId),
+          l1Head: Number(derived.number),
+          anchorWindow,
+          lastAcceptingL1Block: Number(lastAcceptingL1Block(unsafe.anchorBlockId, anchorWindow)),
+          latest: Number(latest),
+          safe: Number(safe.header.number),
+          removed: change.removed.length,
+          txs: change.removed.reduce((n, r) => n + r.block.transactions.length, 0),
+        },
+        'unsafe blocks can no longer be proposed (anchor out of the Inbox window): dropping them back to safe',
+      )
+    })
+  }
+
+  /** The Inbox's `anchorWindow` at L1 block `at` (derivation has read up to it); read once per L1 block. */
+  private async anchorWindowAt(at: L1Pointer): Promise<number> {
+    if (this.anchorWindow !== undefined && equalsBytes(this.anchorWindow.at, at.hash)) return this.anchorWindow.value
+    const config = await this.options.l1.readContract({
+      address: this.options.inbox,
+      abi: inboxAbi,
+      functionName: 'getConfig',
+      blockNumber: at.number,
+    })
+    this.anchorWindow = { at: at.hash, value: Number(config.anchorWindow) }
+    const maxAge = this.options.watcher.maxAnchorAge
+    if (maxAge >= this.anchorWindow.value && !this.warnedAnchorSettings) {
+      // Each block would be born (nearly) expired: proposed or not, the node would keep dropping it.
+      this.warnedAnchorSettings = true
+      this.options.logger.error(
+        { maxAnchorAge: maxAge, anchorWindow: this.anchorWindow.value },
+        '--l1.anchor-lag plus --l1.anchor-interval leave no room in the Inbox anchorWindow: new blocks would expire before a proposal can land; lower them well below anchorWindow',
+      )
+    }
+    return this.anchorWindow.value
   }
 
   private async build(parent: Block, input: DerivedBlockInput): Promise<BlockRecord> {

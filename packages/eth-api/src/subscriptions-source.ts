@@ -11,8 +11,11 @@ export function chainSubscriptionSource(
 ): SubscriptionSource {
   return {
     onNewHead(listener) {
-      return chain.onHeadChange(({ added }) => {
+      return chain.onHeadChange(({ added, removed }) => {
         for (const record of added) listener(formatHeader(record.block.header))
+        // A rewind that adds nothing (unsafe blocks dropped back to `safe`): announce the head it
+        // landed on, so subscribers learn the chain went back without waiting for the next block.
+        if (added.length === 0 && removed.length > 0) listener(formatHeader(chain.head('latest').header))
       })
     },
     onLogs(listener) {

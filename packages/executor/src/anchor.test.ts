@@ -8,14 +8,7 @@ import { anchorGenesisAlloc } from '@cairn/contracts'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { ANCHOR_ADDRESS, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
 import { StateDB } from '@cairn/state'
-import {
-  BlockExecutor,
-  anchorOf,
-  arraySource,
-  createGenesisBlock,
-  nativeCustomCrypto,
-  nativeKeccak256,
-} from './index.ts'
+import { BlockExecutor, anchorOf, arraySource, createGenesisBlock, nativeCustomCrypto, wasmKeccak256 } from './index.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -50,7 +43,7 @@ async function anchoredChain() {
 
 /** Anchor.l1BlockHashes[l1Number]: the mapping is slot 3 of Anchor.sol, so its entry is at keccak(pad(key) ‖ pad(3)). */
 async function anchoredHash(state: StateDB, root: Uint8Array, l1Number: bigint): Promise<string> {
-  const slot = nativeKeccak256(
+  const slot = wasmKeccak256(
     new Uint8Array([
       ...setLengthLeft(hexToBytes(`0x${l1Number.toString(16).padStart(2, '0')}`), 32),
       ...setLengthLeft(Uint8Array.of(3), 32),

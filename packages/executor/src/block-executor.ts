@@ -19,6 +19,7 @@ import { type RunTxResult, type VM, createVM, encodeReceipt, runTx } from '@ethe
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ANCHOR_ADDRESS, ANCHOR_GAS_LIMIT, CairnError, type L1Anchor, SYSTEM_SENDER } from '@cairn/primitives'
 import { orderedTrieRoot } from './ordered-trie.ts'
+import type { SenderRecovery } from './sender-recovery.ts'
 
 /** Where BLOCKHASH looks up ancestors: the canonical index, or the parent links of a side branch. */
 export interface BlockHashSource {
@@ -105,6 +106,7 @@ export class BlockExecutor {
     readonly vm: VM,
     readonly common: Common,
     private readonly blockHashes: BlockHashSource,
+    private readonly senderRecovery: SenderRecovery | undefined,
   ) {
     this.keccak256 = common.customCrypto.keccak256 ?? keccak256
   }
@@ -113,13 +115,15 @@ export class BlockExecutor {
     common: Common
     state: MerkleStateManager
     blockHashes: BlockHashSource
+    /** Recovers an imported block's senders on worker threads before executing it. */
+    senderRecovery?: SenderRecovery
   }): Promise<BlockExecutor> {
     const vm = await createVM({
       common: options.common,
       stateManager: options.state,
       blockchain: blockchainFor(options.blockHashes),
     })
-    return new BlockExecutor(vm, options.common, options.blockHashes)
+    return new BlockExecutor(vm, options.common, options.blockHashes, options.senderRecovery)
   }
 
   get state(): MerkleStateManager {
@@ -177,6 +181,7 @@ export class BlockExecutor {
         `block ${header.number}: base fee is ${header.baseFeePerGas} but the parent implies ${expected.baseFeePerGas}`,
       )
     }
+    await this.senderRecovery?.prime(block.transactions)
     const executed = await this.execute(parent, expected, arraySource(block.transactions), undefined, (tx, reason) => {
       throw new BlockExecutionError(
         'INVALID_BLOCK_TRANSACTION',

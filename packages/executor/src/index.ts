@@ -13,4 +13,6 @@ export {
   type TransactionSource,
 } from './block-executor.ts'
 export { createGenesisBlock } from './genesis.ts'
-export { nativeCustomCrypto, nativeEcrecover, nativeKeccak256 } from './native-crypto.ts'
+export { nativeCustomCrypto, nativeEcrecover } from './native-crypto.ts'
+export { wasmKeccak256 } from './keccak.ts'
+export { type SenderRecovery, createSenderRecovery, defaultRecoveryThreads } from './sender-recovery.ts'

@@ -1,22 +1,9 @@
 import type { CustomCrypto } from '@ethereumjs/common'
 import { type KZG, type PrefixedHexString as Hex, hexToBytes, setLengthLeft } from '@ethereumjs/util'
 import { createRequire } from 'node:module'
+import { installEthereumjsFixes } from './ethereumjs-fixes.ts'
+import { wasmKeccak256 } from './keccak.ts'
 import secp256k1 from 'secp256k1'
-
-interface KeccakStateAddon {
-  initialize(rate: number, capacity: number): void
-  absorb(data: Uint8Array): void
-  absorbLastFewBits(bits: number): void
-  squeeze(length: number): Uint8Array
-}
-
-// The `keccak` package's native sponge, called directly: its stream API allocates per hash
-// and gives back half of the speed-up.
-const KeccakState = createRequire(import.meta.url)('node-gyp-build')(
-  createRequire(import.meta.url)
-    .resolve('keccak/package.json')
-    .replace(/package\.json$/, ''),
-) as new () => KeccakStateAddon
 
 /**
  * ecrecover on libsecp256k1 (the `secp256k1` native addon): ~75 µs instead of ~1.3 ms for the
@@ -38,7 +25,7 @@ export function nativeEcrecover(
   return publicKey.subarray(1)
 }
 
-function recoveryId(v: bigint, chainId: bigint | undefined): number {
+export function recoveryId(v: bigint, chainId: bigint | undefined): number {
   if (v === 0n || v === 1n) return Number(v)
   if (chainId === undefined) {
     if (v === 27n || v === 28n) return Number(v - 27n)
@@ -47,16 +34,6 @@ function recoveryId(v: bigint, chainId: bigint | undefined): number {
   const id = v - (chainId * 2n + 35n)
   if (id !== 0n && id !== 1n) throw new Error(`invalid signature v value ${v} for chain id ${chainId}`)
   return Number(id)
-}
-
-/** keccak-256 on the native sponge: ~3 µs for a 32-byte input, ~4 µs for a 532-byte trie branch (JS: 5 and 19). */
-export function nativeKeccak256(data: Uint8Array): Uint8Array {
-  const state = new KeccakState()
-  state.initialize(1088, 512)
-  state.absorb(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength))
-  state.absorbLastFewBits(0x01)
-  const digest = state.squeeze(32)
-  return new Uint8Array(digest.buffer, digest.byteOffset, 32)
 }
 
 interface CKzg {
@@ -98,7 +75,8 @@ function unsupported(): never {
   throw new Error('blob KZG operations are not available on L2: blob transactions are not accepted')
 }
 
-/** The crypto Cairn plugs into every ethereumjs Common it creates. */
+/** The crypto Cairn plugs into every ethereumjs Common it creates (and ethereumjs' hot-path fixes with it). */
 export function nativeCustomCrypto(): CustomCrypto {
-  return { ecrecover: nativeEcrecover, keccak256: nativeKeccak256, kzg: lazyKzg }
+  installEthereumjsFixes()
+  return { ecrecover: nativeEcrecover, keccak256: wasmKeccak256, kzg: lazyKzg }
 }

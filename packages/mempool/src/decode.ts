@@ -73,6 +73,9 @@ const INVALID_SIGNATURE_VALUES = 'invalid sender: invalid transaction v, r, s va
  * (size, type, fee fields, signature and chain id, nonce bound, intrinsic and floor gas, minimum
  * tip). The RLP is decoded once: the field checks read the decoded list and ethereumjs builds the
  * transaction from the same list. Throws {@link MempoolError} with geth's message.
+ *
+ * It runs in two halves so a caller can recover the sender elsewhere in between (the pool hands
+ * signature recovery to worker threads): {@link parseTransaction}, then {@link checkSender}.
  */
 export function decodeTransaction(
   raw: Uint8Array,
@@ -81,6 +84,11 @@ export function decodeTransaction(
   /** keccak256(raw) and its hex, when the caller already computed them. */
   knownHash?: { hash: Uint8Array; hashHex: string },
 ): DecodedTransaction {
+  return checkSender(parseTransaction(raw, chainCommon, rules), raw, rules, knownHash)
+}
+
+/** The checks before the sender is known; returns the transaction, built under the pool's shared Common. */
+export function parseTransaction(raw: Uint8Array, chainCommon: Common, rules: StatelessRules): TypedTransaction {
   const common = txCommonFor(chainCommon)
   // Type before size, as geth: a blob transaction with its sidecar is always over the size limit,
   // and its sender should learn that blob transactions are not accepted, not that it is too big.
@@ -126,6 +134,16 @@ export function decodeTransaction(
       blockGasLimit: rules.blockGasLimit.toString(),
     })
   }
+  return tx
+}
+
+/** Sender recovery (a cache hit when it was recovered ahead) and the checks that need the sender. */
+export function checkSender(
+  tx: TypedTransaction,
+  raw: Uint8Array,
+  rules: StatelessRules,
+  knownHash?: { hash: Uint8Array; hashHex: string },
+): DecodedTransaction {
   let sender: Address
   try {
     sender = tx.getSenderAddress()
@@ -155,7 +173,7 @@ export function decodeTransaction(
       `transaction underpriced: gas tip cap ${tipCap}, minimum needed ${rules.minTip}`,
     )
   }
-  const hash = knownHash?.hash ?? hashOf(tx, raw, common)
+  const hash = knownHash?.hash ?? hashOf(tx, raw)
   if (knownHash !== undefined) tx.cache.hash = hash
   return {
     tx,
@@ -207,8 +225,8 @@ function txCommonFor(common: Common): Common {
  * integer fields checked), so hashing `raw` gives what re-serializing would, minus the re-encoding;
  * priming ethereumjs' cache spares the executor and RPC that work too.
  */
-function hashOf(tx: TypedTransaction, raw: Uint8Array, common: Common): Uint8Array {
-  const keccak = common.customCrypto.keccak256
+function hashOf(tx: TypedTransaction, raw: Uint8Array): Uint8Array {
+  const keccak = tx.common.customCrypto.keccak256
   if (keccak === undefined) return tx.hash()
   const hash = keccak(raw)
   tx.cache.hash = hash

@@ -96,6 +96,32 @@ describe('MempoolJournal', () => {
     expect(readFileSync(path, 'utf8')).toBe('some operator notes, not a journal')
   })
 
+  it('rotates in the background, keeping records appended while the new file is flushed', async () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    for (const n of [1, 2, 3]) journal.append(raw(n))
+    const rotation = journal.rotateInBackground([raw(2)])
+    journal.append(raw(4))
+    // Until the flush completes the old file is the journal, and it holds everything acknowledged.
+    expect(new MempoolJournal(path).load().records).toEqual([raw(1), raw(2), raw(3), raw(4)])
+    await rotation
+    journal.append(raw(5))
+    expect(journal.recordCount).toBe(3)
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual([raw(2), raw(4), raw(5)])
+  })
+
+  it('a synchronous rotation supersedes one still flushing', async () => {
+    const journal = new MempoolJournal(path)
+    journal.load()
+    journal.append(raw(1))
+    const background = journal.rotateInBackground([])
+    journal.rotate([raw(7)])
+    await background
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual([raw(7)])
+  })
+
   it('rotates to exactly the given records and keeps appending after them', () => {
     const journal = new MempoolJournal(path)
     journal.load()
@@ -229,6 +255,7 @@ describe('Mempool restart', () => {
     const live = dynamicFeeTx(alice, { nonce: 0n }, common)
     await pool.addRaw(live.serialize())
     await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [] })
+    await journal.settled()
     expect(journal.recordCount).toBe(1)
     journal.close()
     expect(new MempoolJournal(path).load().records).toEqual([live.serialize()])

@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  fsync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { MempoolError, MempoolErrorCode } from './errors.ts'
@@ -26,6 +36,10 @@ export interface JournalLoadResult {
 export class MempoolJournal {
   private fd: number | undefined
   private records = 0
+  /** A background rotation waiting for its new file to reach the disk (see {@link rotateInBackground}). */
+  private rotation:
+    | { tmp: number; tmpPath: string; count: number; appended: Uint8Array[]; done: Promise<void> }
+    | undefined
 
   constructor(readonly path: string) {}
 
@@ -86,13 +100,61 @@ export class MempoolJournal {
   append(raw: Uint8Array): void {
     if (this.fd === undefined) this.fd = openSync(this.path, 'a')
     const record = encodeRecord(raw)
-    let written = 0
-    while (written < record.length) written += writeSync(this.fd, record, written)
+    writeAll(this.fd, record)
     this.records++
+    this.rotation?.appended.push(record)
   }
 
-  /** Replaces the journal with exactly `raws`, atomically. */
+  /** Replaces the journal with exactly `raws`, atomically; blocks until the new file is on disk. */
   rotate(raws: Iterable<Uint8Array>): void {
+    this.abandonRotation()
+    const { tmp, tmpPath, count } = this.writeSnapshot(raws)
+    try {
+      // The rename must not become visible before the data it names.
+      fsyncSync(tmp)
+    } finally {
+      closeSync(tmp)
+    }
+    this.install(tmpPath, count)
+  }
+
+  /**
+   * Same as {@link rotate} without blocking the caller on the disk: the snapshot is written now,
+   * flushed on libuv's thread pool (a synchronous fsync stalled block production by ~100 ms per
+   * rotation), and renamed over the journal once durable. Records appended meanwhile go to the old
+   * file as usual and are copied into the new one before the rename, so a crash at any point leaves
+   * a whole journal holding every acknowledged transaction. A rotation already under way is kept.
+   */
+  rotateInBackground(raws: Iterable<Uint8Array>): Promise<void> {
+    if (this.rotation !== undefined) return this.rotation.done
+    const rotation = { ...this.writeSnapshot(raws), appended: [] as Uint8Array[], done: Promise.resolve() }
+    this.rotation = rotation
+    rotation.done = new Promise((resolve) => {
+      fsync(rotation.tmp, (error) => {
+        // Superseded (a synchronous rotate or close ran meanwhile), or the flush failed: keep the old file.
+        if (this.rotation !== rotation || error !== null) {
+          if (this.rotation === rotation) this.abandonRotation()
+          return resolve()
+        }
+        this.rotation = undefined
+        try {
+          for (const record of rotation.appended) writeAll(rotation.tmp, record)
+        } finally {
+          closeSync(rotation.tmp)
+        }
+        this.install(rotation.tmpPath, rotation.count + rotation.appended.length)
+        resolve()
+      })
+    })
+    return rotation.done
+  }
+
+  /** Resolves once no background rotation is under way. */
+  settled(): Promise<void> {
+    return this.rotation?.done ?? Promise.resolve()
+  }
+
+  private writeSnapshot(raws: Iterable<Uint8Array>): { tmp: number; tmpPath: string; count: number } {
     const tmpPath = `${this.path}.tmp`
     const tmp = openSync(tmpPath, 'w')
     let count = 0
@@ -102,21 +164,29 @@ export class MempoolJournal {
         chunks.push(encodeRecord(raw))
         count++
       }
-      const contents = Buffer.concat(chunks)
-      let written = 0
-      while (written < contents.length) written += writeSync(tmp, contents, written)
-      // The rename must not become visible before the data it names.
-      fsyncSync(tmp)
-    } finally {
+      writeAll(tmp, Buffer.concat(chunks))
+    } catch (error) {
       closeSync(tmp)
+      throw error
     }
+    return { tmp, tmpPath, count }
+  }
+
+  private install(tmpPath: string, count: number): void {
     renameSync(tmpPath, this.path)
     this.close()
     this.fd = openSync(this.path, 'a')
     this.records = count
   }
 
+  private abandonRotation(): void {
+    if (this.rotation === undefined) return
+    closeSync(this.rotation.tmp)
+    this.rotation = undefined
+  }
+
   close(): void {
+    this.abandonRotation()
     if (this.fd !== undefined) {
       closeSync(this.fd)
       this.fd = undefined
@@ -136,4 +206,9 @@ function encodeRecord(raw: Uint8Array): Uint8Array {
 function hasMagic(bytes: Uint8Array): boolean {
   for (let i = 0; i < MAGIC.length; i++) if (bytes[i] !== MAGIC[i]) return false
   return true
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let written = 0
+  while (written < bytes.length) written += writeSync(fd, bytes, written)
 }

@@ -1,5 +1,7 @@
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { bytesToHex } from '@ethereumjs/util'
+import { RLP } from '@ethereumjs/rlp'
+import { bytesToHex, concatBytes, hexToBytes } from '@ethereumjs/util'
+import { createSenderRecovery } from '@cairn/executor'
 import { describe, expect, it } from 'vitest'
 import {
   ACCOUNTS,
@@ -141,6 +143,36 @@ describe('Mempool admission', () => {
     await Promise.all(raws.map((raw) => pool.addRaw(raw)))
     expect(state.reads).toBe(1)
     expect(pool.status()).toEqual({ pending: 4, queued: 0 })
+  })
+})
+
+describe('Mempool with senders recovered on worker threads', () => {
+  it('admits transactions from many senders and refuses a bad signature with geth text', async () => {
+    const recovery = createSenderRecovery(2)
+    try {
+      const pool = new Mempool({
+        common,
+        state: new InMemoryState(),
+        baseFee: GWEI,
+        recoverSenders: (txs) => recovery.prime(txs),
+      })
+      const txs = [alice, bob, carol, dave, erin].flatMap((from) => [0n, 1n, 2n].map((nonce) => tx(from, { nonce })))
+      // Sent concurrently, as an RPC batch would: the pool settles each sender's nonces whatever the order.
+      const hashes = await Promise.all(txs.map((t) => pool.addRaw(t.serialize())))
+      expect(hashes.map((h) => bytesToHex(h))).toEqual(txs.map(hex))
+      expect(pool.status()).toEqual({ pending: 15, queued: 0 })
+      for (const t of txs)
+        expect(pool.get(t.hash())?.getSenderAddress().toString()).toBe(t.getSenderAddress().toString())
+
+      const fields = RLP.decode(tx(alice, { nonce: 3n }).serialize().subarray(1)) as Uint8Array[]
+      fields[10] = hexToBytes('0x05') // r is no curve point: no key recovers
+      expect(await rejection(pool.addRaw(concatBytes(new Uint8Array([2]), RLP.encode(fields))))).toEqual({
+        code: 'INVALID_SENDER',
+        message: 'invalid sender: invalid transaction v, r, s values',
+      })
+    } finally {
+      await recovery.close()
+    }
   })
 })
 

@@ -2,7 +2,7 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { type Address, type PrefixedHexString, bytesToHex, eoaCode7702RecoverAuthority } from '@ethereumjs/util'
 import { type MempoolConfig, resolveMempoolConfig } from './config.ts'
-import { type DecodedTransaction, decodeTransaction, effectiveTip } from './decode.ts'
+import { type DecodedTransaction, checkSender, effectiveTip, parseTransaction } from './decode.ts'
 import { MempoolError, MempoolErrorCode, isMempoolError } from './errors.ts'
 import { BinaryHeap } from './heap.ts'
 import type { MempoolJournal } from './journal.ts'
@@ -25,6 +25,11 @@ export interface MempoolOptions {
   baseFee?: bigint
   /** Milliseconds clock for the queued lifetime; tests pass their own. */
   now?: () => number
+  /**
+   * Recovers the senders of parsed transactions ahead (on worker threads: `SenderRecovery.prime`
+   * of @cairn/executor); without it each sender is recovered on the calling thread.
+   */
+  recoverSenders?: (txs: readonly TypedTransaction[]) => Promise<void>
 }
 
 export interface NewHead {
@@ -113,6 +118,7 @@ export class Mempool {
   private readonly state: AccountStateReader
   private readonly journal: MempoolJournal | undefined
   private readonly now: () => number
+  private readonly recoverSenders: (txs: readonly TypedTransaction[]) => Promise<void>
 
   private readonly byHash = new Map<string, PooledTx>()
   private readonly senders = new Map<string, SenderTxs>()
@@ -138,6 +144,7 @@ export class Mempool {
     this.state = options.state
     this.journal = options.journal
     this.now = options.now ?? Date.now
+    this.recoverSenders = options.recoverSenders ?? (async () => {})
     this.baseFee = options.baseFee ?? 0n
     this.config = resolveMempoolConfig(options.config ?? {}, {
       chainId: options.common.chainId(),
@@ -156,7 +163,9 @@ export class Mempool {
         known = { hash, hashHex: bytesToHex(hash) }
         if (this.byHash.has(known.hashHex)) throw alreadyKnown()
       }
-      return await this.admit(decodeTransaction(raw, this.common, this.config, known), true)
+      const tx = parseTransaction(raw, this.common, this.config)
+      await this.recoverSenders([tx])
+      return await this.admit(checkSender(tx, raw, this.config, known), true)
     } catch (error) {
       if (error instanceof MempoolError) this.rejected[error.code] = (this.rejected[error.code] ?? 0) + 1
       throw error
@@ -174,9 +183,22 @@ export class Mempool {
     const { records, truncatedBytes } = this.journal.load()
     let restored = 0
     let dropped = 0
-    for (const raw of records) {
+    const parsed = records.map((raw) => {
       try {
-        await this.admit(decodeTransaction(raw, this.common, this.config), false)
+        return { raw, tx: parseTransaction(raw, this.common, this.config) }
+      } catch (error) {
+        if (!(error instanceof MempoolError)) throw error
+        return undefined
+      }
+    })
+    await this.recoverSenders(parsed.flatMap((record) => (record === undefined ? [] : [record.tx])))
+    for (const record of parsed) {
+      if (record === undefined) {
+        dropped++
+        continue
+      }
+      try {
+        await this.admit(checkSender(record.tx, record.raw, this.config), false)
         restored++
       } catch (error) {
         if (!(error instanceof MempoolError)) throw error
@@ -239,7 +261,8 @@ export class Mempool {
       this.journal !== undefined &&
       this.journal.recordCount >= Math.max(2 * this.byHash.size, JOURNAL_ROTATE_MIN_RECORDS)
     ) {
-      this.rotateJournal()
+      // Not awaited: the next block must not wait for the disk.
+      void this.journal.rotateInBackground(this.liveRaws())
     }
   }
 
@@ -368,10 +391,13 @@ export class Mempool {
 
   /** Rewrites the journal with exactly the live transactions (each sender's in nonce order). */
   rotateJournal(): void {
-    if (this.journal === undefined) return
+    this.journal?.rotate(this.liveRaws())
+  }
+
+  private liveRaws(): Uint8Array[] {
     const raws: Uint8Array[] = []
     for (const sender of this.senders.values()) for (const tx of sender.txs) raws.push(tx.raw)
-    this.journal.rotate(raws)
+    return raws
   }
 
   // ---- admission ----

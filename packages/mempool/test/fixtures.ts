@@ -15,7 +15,7 @@ import {
   hexToBytes,
   setLengthLeft,
 } from '@ethereumjs/util'
-import { nativeEcrecover, nativeKeccak256 } from '@cairn/executor'
+import { nativeEcrecover, wasmKeccak256 } from '@cairn/executor'
 import type { AccountStateReader } from '../src/index.ts'
 
 export const GWEI = 1_000_000_000n
@@ -31,7 +31,7 @@ export function testCommon(chainId?: bigint, options: { keccak?: boolean } = {})
     genesis,
     options.keccak === false
       ? { ecrecover: nativeEcrecover }
-      : { ecrecover: nativeEcrecover, keccak256: nativeKeccak256 },
+      : { ecrecover: nativeEcrecover, keccak256: wasmKeccak256 },
   )
 }
 

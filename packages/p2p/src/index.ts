@@ -13,7 +13,14 @@ export {
   signPreconfBlock,
 } from './preconf.ts'
 export { KeyedRateLimiter, type RateLimit, TokenBucket } from './rate-limit.ts'
-export { type BlockProvider, DEFAULT_REQRESP_LIMITS, type ReqRespLimits, ResponseCode } from './req-resp.ts'
+export {
+  type BlockProvider,
+  DEFAULT_REQRESP_LIMITS,
+  MAX_TX_HASHES_PER_REQUEST,
+  type ReqRespLimits,
+  ResponseCode,
+  type TxPoolView,
+} from './req-resp.ts'
 export {
   DEFAULT_RATE_LIMITS,
   type GossipRateLimits,
@@ -33,3 +40,4 @@ export {
   protocolId,
   topicName,
 } from './topics.ts'
+export { DEFAULT_REANNOUNCE, type ReannounceConfig, ReannounceSchedule } from './tx-reannounce.ts'

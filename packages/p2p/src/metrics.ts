@@ -14,6 +14,9 @@ export class P2PMetrics {
   readonly reqRespRequests: Counter<'protocol' | 'direction' | 'result'>
   readonly peerPenalties: Counter<'offence'>
   readonly bans: Counter
+  readonly txsReannounced: Counter
+  readonly announcedTxHashes: Counter<'result'>
+  readonly fetchedTxs: Counter<'result'>
 
   constructor(registry: Registry) {
     const registers = [registry]
@@ -56,6 +59,23 @@ export class P2PMetrics {
       registers,
     })
     this.bans = new Counter({ name: 'cairn_p2p_bans_total', help: 'Peers banned for misbehaviour', registers })
+    this.txsReannounced = new Counter({
+      name: 'cairn_p2p_txs_reannounced_total',
+      help: 'Hashes of transactions pending here past the re-announce age that this node announced again (once per round, whatever the number of peers)',
+      registers,
+    })
+    this.announcedTxHashes = new Counter({
+      name: 'cairn_p2p_announced_tx_hashes_total',
+      help: 'Transaction hashes peers announced to this node, by what it did: known (had it), fetch (asked for it), busy (fetches at their limit or the hash fetched recently)',
+      labelNames: ['result'],
+      registers,
+    })
+    this.fetchedTxs = new Counter({
+      name: 'cairn_p2p_fetched_txs_total',
+      help: 'Transactions fetched from a peer after its announcement, by validation result (accept, reject, ignore) or missing (the peer no longer had it)',
+      labelNames: ['result'],
+      registers,
+    })
   }
 
   validation(topic: TopicKind, result: ValidationResult, reason: string): void {

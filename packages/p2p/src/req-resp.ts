@@ -1,16 +1,28 @@
 import { CairnError, bytesToHex, equalBytes } from '@cairn/primitives'
 import type { Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
+import { keccak_256 } from '@noble/hashes/sha3.js'
 import { readBlockHeader } from './block-rlp.ts'
+import { type SignedBlock, decodeSignedBlock } from './preconf.ts'
+import type { ReqRespKind } from './topics.ts'
 
 /**
- * Request/response wire format (both protocols), every frame length-prefixed (unsigned varint):
+ * Request/response wire format (every protocol), every frame length-prefixed (unsigned varint):
  *
  *   request   blocks-by-range: from uint64 BE ‖ count uint32 BE (12 bytes)
  *             blocks-by-hash:  blockHash (32 bytes)
- *   response  zero or more `0x00 ‖ blockRlp` frames, then exactly one terminal frame:
+ *             head:            the asker's latest block number, uint64 BE (8 bytes)
+ *             tx-announce:     1..256 transaction hashes (32 bytes each), "I have these pooled"
+ *             pooled-txs:      1..256 transaction hashes (32 bytes each), "send me these"
+ *   response  zero or more `0x00 ‖ item` frames, then exactly one terminal frame:
  *             `0x01` end · `0x02 ‖ reason` invalid request · `0x03 ‖ reason` rate limited ·
  *             `0x04 ‖ reason` server error (reasons are UTF-8)
+ *
+ * Items are block RLP (blocks-by-*), one `signature(65) ‖ block RLP` (head, only when the server's
+ * signed head is above the asker's number), raw transactions in request order, skipping unknown ones
+ * (pooled-txs), and none (tx-announce: the answer is an acknowledgement; the receiver fetches what
+ * it lacks with pooled-txs afterwards, as eth/68 pairs NewPooledTransactionHashes with
+ * GetPooledTransactions).
  *
  * A range answer is the longest run of consecutive blocks the server has starting at `from`
  * (possibly empty); the client checks numbers and parent hashes, so a peer cannot splice in
@@ -18,7 +30,7 @@ import { readBlockHeader } from './block-rlp.ts'
  * (a signed preconfirmation or L1), as op-node does with `payload_by_number`.
  */
 export const ResponseCode = {
-  block: 0x00,
+  item: 0x00,
   end: 0x01,
   invalidRequest: 0x02,
   rateLimited: 0x03,
@@ -43,6 +55,18 @@ export const DEFAULT_REQRESP_LIMITS: ReqRespLimits = {
   inboundRequestTimeoutMs: 5_000,
 }
 
+/** Most transaction hashes one tx-announce or pooled-txs request carries (8 KiB of hashes). */
+export const MAX_TX_HASHES_PER_REQUEST = 256
+
+/** Largest request of each protocol, bytes: a server reads no more. */
+export const MAX_REQUEST_BYTES: Record<ReqRespKind, number> = {
+  'blocks-by-range': 12,
+  'blocks-by-hash': 32,
+  head: 8,
+  'tx-announce': MAX_TX_HASHES_PER_REQUEST * 32,
+  'pooled-txs': MAX_TX_HASHES_PER_REQUEST * 32,
+}
+
 export function encodeRangeRequest(from: bigint, count: number): Uint8Array {
   const out = new Uint8Array(12)
   const view = new DataView(out.buffer)
@@ -57,6 +81,46 @@ export function decodeRangeRequest(data: Uint8Array): { from: bigint; count: num
   }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
   return { from: view.getBigUint64(0), count: view.getUint32(8) }
+}
+
+export function encodeHeadRequest(after: bigint): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, after)
+  return out
+}
+
+export function decodeHeadRequest(data: Uint8Array): bigint {
+  if (data.length !== 8) throw new CairnError('P2P_BAD_REQUEST', `head request has ${data.length} bytes, expected 8`)
+  return new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(0)
+}
+
+export function encodeHashList(hashes: Uint8Array[]): Uint8Array {
+  if (hashes.length < 1 || hashes.length > MAX_TX_HASHES_PER_REQUEST) {
+    throw new CairnError(
+      'P2P_REQUEST_INVALID',
+      `a hash list carries 1..${MAX_TX_HASHES_PER_REQUEST} hashes, got ${hashes.length}`,
+    )
+  }
+  const out = new Uint8Array(hashes.length * 32)
+  for (const [i, hash] of hashes.entries()) {
+    if (hash.length !== 32)
+      throw new CairnError('P2P_REQUEST_INVALID', `hash ${i} has ${hash.length} bytes, expected 32`)
+    out.set(hash, i * 32)
+  }
+  return out
+}
+
+export function decodeHashList(data: Uint8Array): Uint8Array[] {
+  const count = data.length / 32
+  if (!Number.isInteger(count) || count < 1 || count > MAX_TX_HASHES_PER_REQUEST) {
+    throw new CairnError(
+      'P2P_BAD_REQUEST',
+      `a hash list must be 1..${MAX_TX_HASHES_PER_REQUEST} hashes of 32 bytes, got ${data.length} bytes`,
+    )
+  }
+  const hashes: Uint8Array[] = []
+  for (let i = 0; i < count; i++) hashes.push(data.slice(i * 32, i * 32 + 32))
+  return hashes
 }
 
 export function frame(code: number, body: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -74,6 +138,11 @@ export function errorFrame(code: number, reason: string): Uint8Array {
 export interface BlockProvider {
   byNumber(number: bigint): Promise<Uint8Array | undefined>
   byHash(hash: Uint8Array): Promise<Uint8Array | undefined>
+  /**
+   * The newest preconfirmed block this node serves as latest, with the preconfer's signature, when
+   * it is above `after`; peers ask for it when they join or go quiet. Without it the node answers that it has none.
+   */
+  signedHead?(after: bigint): Promise<SignedBlock | undefined>
 }
 
 /** Writes frames then closes the stream; one `lp` wrapper per stream, shared by reads and writes. */
@@ -86,54 +155,80 @@ export async function writeFrames(
   await lp.unwrap().close({ signal })
 }
 
+/** The node's transaction pool, as the re-announcer and the pooled-txs server see it. */
+export interface TxPoolView {
+  /** Hashes of the transactions this node would include now (pending, not queued behind a gap). */
+  pendingHashes(): Uint8Array[]
+  /** A pooled transaction's raw encoding, for a peer that asks for it. */
+  rawTransaction(hash: Uint8Array): Uint8Array | undefined
+  /** Whether the node already has the transaction (pooled or included): announced ones it knows are not fetched. */
+  knows(hash: Uint8Array): boolean | Promise<boolean>
+}
+
+/** Length-prefix errors of `lpStream` reads: the frame itself was wrong (too long, bad varint). */
+const MALFORMED_FRAME_ERRORS = new Set([
+  'InvalidDataLengthError',
+  'InvalidDataLengthLengthError',
+  'InvalidMessageLengthError',
+])
+
+/** True when a read failed on a malformed frame (a protocol violation), not on a cut-off stream. */
+export function isMalformedFrame(error: unknown): boolean {
+  return error instanceof Error && MALFORMED_FRAME_ERRORS.has(error.name)
+}
+
 type ExchangeFailure = { code: string; message: string; blamePeer: boolean }
 
 /**
- * Reads a response to a request: blocks, then one terminal frame. Throws a `CairnError` whose code
- * says what happened (`P2P_PEER_REJECTED_REQUEST`, `P2P_PEER_RATE_LIMITED`, `P2P_PEER_ERROR`,
- * `P2P_BAD_RESPONSE`); `blamePeer` on the error's details marks protocol violations worth a penalty.
+ * Reads a response to a request: items (blocks, transactions), then one terminal frame. Throws a
+ * `CairnError` whose code says what happened (`P2P_PEER_REJECTED_REQUEST`, `P2P_PEER_RATE_LIMITED`,
+ * `P2P_PEER_ERROR`, `P2P_BAD_RESPONSE`, `P2P_STREAM_ERROR`); `blamePeer` on the error's details marks
+ * protocol violations worth a penalty.
  */
-export async function readBlocksResponse(
+export async function readResponse(
   lp: LengthPrefixedStream<Stream>,
   options: {
-    maxBlocks: number
+    maxItems: number
     signal: AbortSignal
-    /** Called on each block before it is accepted; returns a reason to refuse the response. */
-    check?: (block: Uint8Array, index: number) => string | undefined
+    /** Called on each item before it is accepted; returns a reason to refuse the response. */
+    check?: (item: Uint8Array, index: number) => string | undefined
   },
 ): Promise<Uint8Array[]> {
-  const blocks: Uint8Array[] = []
+  const items: Uint8Array[] = []
   for (;;) {
     let data: Uint8Array
     try {
       data = (await lp.read({ signal: options.signal })).subarray()
     } catch (error) {
       if (options.signal.aborted) throw error
+      // Cut off (reset, EOF, a stream deadline): nothing wrong was said, and under load the cause is as
+      // likely on this side, so the peer is not blamed. A garbled frame is a violation.
+      const malformed = isMalformedFrame(error)
       throw failure({
-        code: 'P2P_BAD_RESPONSE',
-        message: `response ended without an end frame after ${blocks.length} block(s): ${(error as Error).message}`,
-        blamePeer: true,
+        code: malformed ? 'P2P_BAD_RESPONSE' : 'P2P_STREAM_ERROR',
+        message: `response ended without an end frame after ${items.length} item(s): ${(error as Error).message}`,
+        blamePeer: malformed,
       })
     }
     const code = data[0]
     const body = data.subarray(1)
-    if (code === ResponseCode.block) {
-      if (blocks.length >= options.maxBlocks) {
+    if (code === ResponseCode.item) {
+      if (items.length >= options.maxItems) {
         throw failure({
           code: 'P2P_BAD_RESPONSE',
-          message: `peer sent more than the ${options.maxBlocks} block(s) asked for`,
+          message: `peer sent more than the ${options.maxItems} item(s) asked for`,
           blamePeer: true,
         })
       }
-      const reason = options.check?.(body, blocks.length)
+      const reason = options.check?.(body, items.length)
       if (reason !== undefined) throw failure({ code: 'P2P_BAD_RESPONSE', message: reason, blamePeer: true })
-      blocks.push(new Uint8Array(body))
+      items.push(new Uint8Array(body))
       continue
     }
     const reason = new TextDecoder().decode(body)
     switch (code) {
       case ResponseCode.end:
-        return blocks
+        return items
       case ResponseCode.invalidRequest:
         throw failure({
           code: 'P2P_PEER_REJECTED_REQUEST',
@@ -192,6 +287,29 @@ export function hashChecker(hash: Uint8Array): (block: Uint8Array) => string | u
       return undefined
     } catch (error) {
       return `response block does not decode: ${(error as Error).message}`
+    }
+  }
+}
+
+/** The check a pooled-txs response must pass: each transaction hashes to a requested hash, none twice. */
+export function txChecker(requested: Uint8Array[]): (raw: Uint8Array) => string | undefined {
+  const outstanding = new Set(requested.map((hash) => bytesToHex(hash)))
+  return (raw) => {
+    const hash = bytesToHex(keccak_256(raw))
+    if (!outstanding.delete(hash))
+      return `peer answered with transaction ${hash}, which was not asked for (or sent twice)`
+    return undefined
+  }
+}
+
+/** The check a head response must pass: a signed block that decodes and is above `after`. */
+export function headChecker(after: bigint): (item: Uint8Array) => string | undefined {
+  return (item) => {
+    try {
+      const { number } = readBlockHeader(decodeSignedBlock(item).block)
+      return number > after ? undefined : `peer answered a head request above ${after} with block ${number}`
+    } catch (error) {
+      return `head response does not decode: ${(error as Error).message}`
     }
   }
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { isCairnError } from '@cairn/primitives'
+import { keccak_256 } from '@noble/hashes/sha3.js'
 import { readBlockHeader } from './block-rlp.ts'
 import {
   IMPOSTOR_KEY,
@@ -214,6 +215,117 @@ describe('P2PService', () => {
     await waitFor('the attacker refused by A', () => !attacker.service.peers().some((p) => p.peerId === aId))
     expect(a.service.peers().some((p) => p.peerId === attackerId)).toBe(false)
     expect(await expectCode(a.service.connect(bootnode(attacker)), 'P2P_DIAL_FAILED')).toMatch(/gater|denied|refused/i)
+  })
+
+  it('re-announces a pooled transaction that a peer dropped from gossip, and the peer fetches it by hash once', async () => {
+    const dropped = tx(7)
+    const hashOf = (raw: Uint8Array) => Buffer.from(keccak_256(raw)).toString('hex')
+    // A holds `dropped` pending in its pool and announces it again after 300 ms in the pool.
+    const a = await node({ reannounce: { ageMs: 300 } })
+    const pool = new Map([[hashOf(dropped), dropped]])
+    a.service.serveTransactions({
+      pendingHashes: () => [keccak_256(dropped)],
+      rawTransaction: (hash) => pool.get(Buffer.from(hash).toString('hex')),
+      knows: (hash) => pool.has(Buffer.from(hash).toString('hex')),
+    })
+    // B drops the first copy, as when its validation times out or is shed under load.
+    const validated: Uint8Array[] = []
+    const bPool = new Set<string>()
+    const b = await node({
+      bootnodes: [bootnode(a)],
+      validators: {
+        async transaction(raw) {
+          validated.push(raw)
+          if (validated.length === 1) return 'ignore'
+          bPool.add(hashOf(raw))
+          return 'accept'
+        },
+        block: async () => 'ignore',
+      },
+    })
+    b.service.serveTransactions({
+      pendingHashes: () => [],
+      rawTransaction: () => undefined,
+      knows: (hash) => bPool.has(Buffer.from(hash).toString('hex')),
+    })
+    await waitFor('tx subscriptions', () => a.service.gossipPeers('tx') === 1 && b.service.gossipPeers('tx') === 1)
+
+    expect(await a.service.publishTransaction(dropped)).toBe(1)
+    await waitFor('B dropping the gossiped copy', () => validated.length >= 1)
+    // Gossiping the same bytes again does not help: B's seen-cache treats them as a duplicate.
+    await a.service.publishTransaction(dropped)
+    await waitFor('the re-announced transaction fetched and accepted by B', () => b.received.tx.length === 1)
+    expect(b.received.tx[0]).toEqual(dropped)
+    expect(validated).toEqual([dropped, dropped])
+    expect(await metricValue(b.registry, 'cairn_p2p_fetched_txs_total', { result: 'accept' })).toBe(1)
+    expect(await metricValue(a.registry, 'cairn_p2p_txs_reannounced_total')).toBeGreaterThanOrEqual(1)
+
+    // A announces it again later (backing off); B knows it now and fetches nothing more.
+    const announced = await metricValue(a.registry, 'cairn_p2p_txs_reannounced_total')
+    await waitFor(
+      'the next announcement, known to B',
+      async () => (await metricValue(b.registry, 'cairn_p2p_announced_tx_hashes_total', { result: 'known' })) >= 1,
+    )
+    expect(await metricValue(a.registry, 'cairn_p2p_txs_reannounced_total')).toBeGreaterThan(announced)
+    expect(await metricValue(b.registry, 'cairn_p2p_announced_tx_hashes_total', { result: 'fetch' })).toBe(1)
+    expect(validated).toHaveLength(2)
+  })
+
+  it('answers pooled-txs with the transactions it has, and penalizes a peer that answers with others', async () => {
+    const [t1, t2, t3] = [tx(1), tx(2), tx(3)]
+    const serve = (raws: Uint8Array[], answer: (hash: Uint8Array) => Uint8Array | undefined) => ({
+      pendingHashes: () => raws.map((raw) => keccak_256(raw)),
+      rawTransaction: answer,
+      knows: () => false,
+    })
+    const byHash = new Map([t1, t2].map((raw) => [Buffer.from(keccak_256(raw)).toString('hex'), raw]))
+    const a = await node({ reannounce: { ageMs: 0 } })
+    a.service.serveTransactions(serve([t1, t2], (hash) => byHash.get(Buffer.from(hash).toString('hex'))))
+    const liar = await node({ reannounce: { ageMs: 0 } })
+    liar.service.serveTransactions(serve([t1], () => t3))
+    const asker = await node({ bootnodes: [bootnode(a), bootnode(liar)], reannounce: { ageMs: 0 } })
+    await waitFor('the asker connected to both', () => asker.service.peerCount() === 2)
+
+    const hashes = [t1, t3, t2].map((raw) => keccak_256(raw))
+    expect(await asker.service.requestPooledTransactions(a.service.peerId, hashes)).toEqual([t1, t2])
+    expect(
+      await expectCode(asker.service.requestPooledTransactions(liar.service.peerId, [hashes[0]!]), 'P2P_BAD_RESPONSE'),
+    ).toMatch(/not asked for/)
+    expect(asker.service.peers().find((p) => p.peerId === liar.service.peerId.toString())?.score).toBeLessThan(0)
+    expect(
+      await expectCode(asker.service.requestPooledTransactions(a.service.peerId, []), 'P2P_REQUEST_INVALID'),
+    ).toMatch(/1\.\.256/)
+  })
+
+  it('serves its signed head to a peer that connects behind it, and nothing to one that is not', async () => {
+    const chain = makeChain(4)
+    const head = signBlock(chain[3] as Uint8Array)
+    const a = await node()
+    a.service.serveBlocks({
+      byNumber: async (n) => chain[Number(n)],
+      byHash: async () => undefined,
+      signedHead: async () => head,
+    })
+    // Ask when the peer joins the block topic, as a follower does.
+    const late = await node()
+    const heads: Array<Promise<unknown>> = []
+    late.service.onBlockTopicPeer((peer) => heads.push(late.service.requestHead(peer, 1n)))
+    await late.service.connect(bootnode(a))
+    await waitFor('the block-topic peer handler', () => heads.length === 1)
+    expect(await heads[0]).toEqual(head)
+    expect(await late.service.requestHead(a.service.peerId, 3n)).toBeUndefined()
+    // A node without a signed head answers with none.
+    const plain = await node()
+    plain.service.serveBlocks({ byNumber: async () => undefined, byHash: async () => undefined })
+    await late.service.connect(bootnode(plain))
+    expect(await late.service.requestHead(plain.service.peerId, 0n)).toBeUndefined()
+  })
+
+  it('skips gossip when no peer subscribes to the topic', async () => {
+    const lone = await node()
+    expect(await lone.service.publishTransaction(tx(1))).toBe(0)
+    expect(await lone.service.publishBlock(signBlock(makeChain(1)[0] as Uint8Array))).toBe(0)
+    expect(await metricValue(lone.registry, 'cairn_p2p_messages_published_total')).toBe(0)
   })
 
   it('keeps its peer id across restarts (key in the datadir)', async () => {

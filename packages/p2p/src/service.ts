@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto'
-import { CairnError, isCairnError } from '@cairn/primitives'
+import { CairnError, bytesToHex, isCairnError } from '@cairn/primitives'
 import { Registry } from '@cairn/telemetry'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
-import { type GossipSub, type GossipsubMessage, TopicValidatorResult, gossipsub } from '@libp2p/gossipsub'
+import {
+  type GossipSub,
+  type GossipsubMessage,
+  type SubscriptionChangeData,
+  TopicValidatorResult,
+  gossipsub,
+} from '@libp2p/gossipsub'
 import { type Identify, identify } from '@libp2p/identify'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -23,15 +29,24 @@ import { KeyedRateLimiter, type RateLimit } from './rate-limit.ts'
 import {
   type BlockProvider,
   DEFAULT_REQRESP_LIMITS,
+  MAX_REQUEST_BYTES,
   type ReqRespLimits,
   ResponseCode,
+  type TxPoolView,
+  decodeHashList,
+  decodeHeadRequest,
   decodeRangeRequest,
+  encodeHashList,
+  encodeHeadRequest,
   encodeRangeRequest,
   errorFrame,
   frame,
   hashChecker,
+  headChecker,
+  isMalformedFrame,
   rangeChecker,
-  readBlocksResponse,
+  readResponse,
+  txChecker,
   writeFrames,
 } from './req-resp.ts'
 import {
@@ -44,6 +59,7 @@ import {
   protocolId,
   topicName,
 } from './topics.ts'
+import { DEFAULT_REANNOUNCE, type ReannounceConfig, ReannounceSchedule } from './tx-reannounce.ts'
 
 /** The node's checks, run before a gossip message is delivered or forwarded. */
 export interface P2PValidators {
@@ -106,6 +122,8 @@ export interface P2PServiceOptions {
   maxPendingValidations?: number
   /** How often the service tops up peers from the peer store and the DHT (default 2 s). */
   discoveryIntervalMs?: number
+  /** Re-announcing pooled transactions to peers (see `ReannounceSchedule`); `ageMs: 0` turns it off. */
+  reannounce?: Partial<ReannounceConfig>
 }
 
 export interface P2PPeer {
@@ -128,6 +146,13 @@ interface GossipRouter extends GossipSub {
 }
 
 type Handler<T> = (value: T, from: PeerId) => void
+
+/** Fetches of announced transactions running at once; announcements beyond it wait for the next round. */
+const MAX_TX_FETCHES_IN_FLIGHT = 4
+/** A hash fetched (or being fetched) is not fetched again for this long, from any peer. */
+const TX_FETCH_MEMORY_MS = 30_000
+/** Most hashes remembered as recently fetched; announcements beyond it are skipped until the memory clears. */
+const MAX_TX_FETCH_MEMORY = 65_536
 
 const RESULT: Record<ValidationResult, TopicValidatorResult> = {
   accept: TopicValidatorResult.Accept,
@@ -160,10 +185,18 @@ export class P2PService {
   private readonly topicKinds: Map<string, TopicKind>
   private readonly txHandlers = new Set<Handler<Uint8Array>>()
   private readonly blockHandlers = new Set<Handler<SignedBlock>>()
+  private readonly blockPeerHandlers = new Set<(peer: PeerId) => void>()
   private readonly lastDialAttempt = new Map<string, number>()
+  private readonly reannounceSchedule: ReannounceSchedule
+  /** Hashes of announced transactions fetched lately, with expiry: one fetch per hash, whoever announces it. */
+  private readonly recentTxFetches = new Map<string, number>()
   private provider: BlockProvider | undefined
+  private pool: TxPoolView | undefined
   private pendingValidations = 0
+  private txFetchesInFlight = 0
+  private announcing = false
   private timer: NodeJS.Timeout | undefined
+  private reannounceTimer: NodeJS.Timeout | undefined
   private lastDhtWalk = 0
   private running = false
 
@@ -184,6 +217,7 @@ export class P2PService {
     this.requestLimiter = new KeyedRateLimiter(rates.requests)
     this.topics = { tx: topicName(options.chainId, 'tx'), 'preconf-block': topicName(options.chainId, 'preconf-block') }
     this.topicKinds = new Map(TOPIC_KINDS.map((kind) => [this.topics[kind], kind]))
+    this.reannounceSchedule = new ReannounceSchedule({ ...DEFAULT_REANNOUNCE, ...options.reannounce })
   }
 
   static async create(options: P2PServiceOptions): Promise<P2PService> {
@@ -266,16 +300,26 @@ export class P2PService {
     this.running = true
     const pubsub = this.node.services.pubsub
     pubsub.addEventListener('gossipsub:message', this.onGossipMessage)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     this.node.addEventListener('peer:connect', this.onPeerConnect)
     this.node.addEventListener('peer:disconnect', this.onPeerDisconnect)
     const streamOptions = { maxInboundStreams: 8, maxOutboundStreams: 8 }
     await this.node.handle(this.protocol('blocks-by-range'), this.serveRange, streamOptions)
     await this.node.handle(this.protocol('blocks-by-hash'), this.serveHash, streamOptions)
+    await this.node.handle(this.protocol('head'), this.serveHead, streamOptions)
+    await this.node.handle(this.protocol('tx-announce'), this.serveAnnounce, streamOptions)
+    await this.node.handle(this.protocol('pooled-txs'), this.servePooledTxs, streamOptions)
     await this.node.start()
     for (const kind of TOPIC_KINDS) pubsub.subscribe(this.topics[kind])
     const interval = this.options.discoveryIntervalMs ?? 2_000
     this.timer = setInterval(() => void this.maintain(), interval)
     this.timer.unref()
+    const { ageMs } = this.reannounceSchedule.config
+    if (ageMs > 0) {
+      // Rounds a few times per age (at most every second), so a transaction is announced close to its due time.
+      this.reannounceTimer = setInterval(() => void this.reannounce(), Math.min(1_000, Math.max(50, ageMs / 4)))
+      this.reannounceTimer.unref()
+    }
     this.options.logger.info(
       { peerId: this.peerId.toString(), addresses: this.multiaddrs(), chainId: this.chainId.toString() },
       'p2p started',
@@ -286,7 +330,9 @@ export class P2PService {
     if (!this.running) return
     this.running = false
     if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.reannounceTimer !== undefined) clearInterval(this.reannounceTimer)
     this.node.services.pubsub.removeEventListener('gossipsub:message', this.onGossipMessage)
+    this.node.services.pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     this.node.removeEventListener('peer:connect', this.onPeerConnect)
     this.node.removeEventListener('peer:disconnect', this.onPeerDisconnect)
     await this.node.stop()
@@ -379,6 +425,16 @@ export class P2PService {
     return () => this.blockHandlers.delete(handler)
   }
 
+  /**
+   * Called when a peer (not banned) subscribes to the preconfirmed-block topic: just after it
+   * connects, and again after a reconnect. From then on it gets and sends this node's block gossip,
+   * so it is the moment to ask it for its head. Returns an unsubscribe function.
+   */
+  onBlockTopicPeer(handler: (peer: PeerId) => void): () => void {
+    this.blockPeerHandlers.add(handler)
+    return () => this.blockPeerHandlers.delete(handler)
+  }
+
   private async publish(kind: TopicKind, data: Uint8Array): Promise<number> {
     if (!this.running) throw new CairnError('P2P_NOT_STARTED', 'the p2p service is not running')
     const limit = this.sizeLimit(kind)
@@ -388,7 +444,11 @@ export class P2PService {
         `${kind} message of ${data.length} bytes exceeds the ${limit}-byte gossip limit`,
       )
     }
-    const result = await this.node.services.pubsub.publish(this.topics[kind], data)
+    const pubsub = this.node.services.pubsub
+    // Nobody to send to: skip gossipsub's work (encoding, caching; ~60 µs a transaction). A peer that
+    // joins later catches up another way: re-announced transactions, heads asked for by followers.
+    if (pubsub.getSubscribers(this.topics[kind]).length === 0) return 0
+    const result = await pubsub.publish(this.topics[kind], data)
     this.metrics.messagesPublished.inc({ topic: kind })
     return result.recipients.length
   }
@@ -426,33 +486,26 @@ export class P2PService {
       return
     }
     // Only transactions are shed under load: a flood of them must never crowd out preconfirmed blocks.
-    if (kind === 'tx' && this.pendingValidations >= (this.options.maxPendingValidations ?? 4_096)) {
-      return settle('ignore', 'overloaded')
-    }
-    this.pendingValidations++
-    let result: ValidationResult
+    if (kind === 'tx' && this.overloaded()) return settle('ignore', 'overloaded')
     let signed: SignedBlock | undefined
     let raw: Uint8Array | undefined
-    try {
-      if (kind === 'tx') {
-        raw = new Uint8Array(msg.data)
-        result = await this.withTimeout(this.options.validators.transaction(raw, propagationSource))
-      } else {
-        try {
-          signed = decodeSignedBlock(msg.data)
-        } catch {
-          settle('reject', 'decode')
-          this.penalize(from, 'invalid-message')
-          return
-        }
-        result = await this.withTimeout(this.options.validators.block(signed, propagationSource))
+    if (kind === 'tx') {
+      raw = new Uint8Array(msg.data)
+    } else {
+      try {
+        signed = decodeSignedBlock(msg.data)
+      } catch {
+        settle('reject', 'decode')
+        this.penalize(from, 'invalid-message')
+        return
       }
-    } catch (error) {
-      this.options.logger.warn({ topic: kind, peer: from, err: error }, 'gossip validator failed; ignoring the message')
-      result = 'ignore'
-    } finally {
-      this.pendingValidations--
     }
+    const { validators } = this.options
+    const result = await this.runValidator(kind, from, () =>
+      raw !== undefined
+        ? validators.transaction(raw, propagationSource)
+        : validators.block(signed as SignedBlock, propagationSource),
+    )
     settle(result, 'validator')
     if (result === 'reject') {
       this.options.logger.debug({ topic: kind, peer: from }, 'rejected gossip message')
@@ -465,6 +518,27 @@ export class P2PService {
     } else if (signed !== undefined) {
       this.observeBlockLatency(signed.block)
       this.deliver(this.blockHandlers, signed, propagationSource)
+    }
+  }
+
+  private overloaded(): boolean {
+    return this.pendingValidations >= (this.options.maxPendingValidations ?? 4_096)
+  }
+
+  /** Runs one of the node's validators, counted against the pending budget; a failure or timeout is `ignore`. */
+  private async runValidator(
+    kind: TopicKind,
+    peer: string,
+    validate: () => Promise<ValidationResult>,
+  ): Promise<ValidationResult> {
+    this.pendingValidations++
+    try {
+      return await this.withTimeout(validate())
+    } catch (error) {
+      this.options.logger.warn({ topic: kind, peer, err: error }, 'p2p validator failed; ignoring the message')
+      return 'ignore'
+    } finally {
+      this.pendingValidations--
     }
   }
 
@@ -507,9 +581,18 @@ export class P2PService {
 
   // ---- request/response ---------------------------------------------------------------------
 
-  /** Serves blocks-by-range and blocks-by-hash from `provider` (plain block RLP). */
+  /** Serves blocks-by-range and blocks-by-hash from `provider` (plain block RLP), and head when it has `signedHead`. */
   serveBlocks(provider: BlockProvider): void {
     this.provider = provider
+  }
+
+  /**
+   * Gives the service the node's pool: pending transactions are re-announced to peers once they are
+   * older than the re-announce age, peers' announcements are checked against it, and pooled-txs
+   * requests are answered from it.
+   */
+  serveTransactions(pool: TxPoolView): void {
+    this.pool = pool
   }
 
   /**
@@ -528,6 +611,29 @@ export class P2PService {
     return this.exchange(peer, 'blocks-by-range', encodeRangeRequest(from, count), count, rangeChecker(from))
   }
 
+  /**
+   * Asks `peer` for its newest signed preconfirmed block if it is above `after` (this node's latest).
+   * The block comes with its signature, so the caller can check the preconfer and anchor a catch-up to it.
+   */
+  async requestHead(peer: PeerId | string, after: bigint): Promise<SignedBlock | undefined> {
+    if (after < 0n || after >= 2n ** 64n) {
+      throw new CairnError('P2P_REQUEST_INVALID', `head request number ${after} is out of the uint64 range`)
+    }
+    const [item] = await this.exchange(peer, 'head', encodeHeadRequest(after), 1, headChecker(after))
+    return item === undefined ? undefined : decodeSignedBlock(item)
+  }
+
+  /** Asks `peer` for pooled transactions by hash; returns the ones it has (raw), each checked to hash to one asked for. */
+  async requestPooledTransactions(peer: PeerId | string, hashes: Uint8Array[]): Promise<Uint8Array[]> {
+    return this.exchange(peer, 'pooled-txs', encodeHashList(hashes), hashes.length, txChecker(hashes))
+  }
+
+  /** Tells `peer` this node has these transactions pooled; the peer fetches the ones it lacks. */
+  async announceTransactions(peer: PeerId | string, hashes: Uint8Array[]): Promise<void> {
+    // Answered by an end frame alone: any item breaks the protocol (maxItems 0).
+    await this.exchange(peer, 'tx-announce', encodeHashList(hashes), 0, () => undefined)
+  }
+
   /** Asks `peer` for the block with `hash`; `undefined` when the peer does not have it. */
   async requestBlockByHash(peer: PeerId | string, hash: Uint8Array): Promise<Uint8Array | undefined> {
     if (hash.length !== 32)
@@ -544,8 +650,8 @@ export class P2PService {
     peer: PeerId | string,
     kind: ReqRespKind,
     request: Uint8Array,
-    maxBlocks: number,
-    check: (block: Uint8Array, index: number) => string | undefined,
+    maxItems: number,
+    check: (item: Uint8Array, index: number) => string | undefined,
   ): Promise<Uint8Array[]> {
     if (!this.running) throw new CairnError('P2P_NOT_STARTED', 'the p2p service is not running')
     const peerId = typeof peer === 'string' ? peerIdFromString(peer) : peer
@@ -571,10 +677,10 @@ export class P2PService {
     const lp = lpStream(stream, { maxDataLength: this.limits.maxBlockBytes + 1 })
     try {
       await lp.write(request, { signal })
-      const blocks = await readBlocksResponse(lp, { maxBlocks, signal, check })
+      const items = await readResponse(lp, { maxItems, signal, check })
       await stream.close({ signal }).catch(() => undefined)
       count('ok')
-      return blocks
+      return items
     } catch (error) {
       stream.abort(error as Error)
       if (signal.aborted) {
@@ -610,7 +716,39 @@ export class P2PService {
         if (block === undefined) break
         bytes += block.length
         if (bytes > service.reqRespLimits.maxResponseBytes && i > 0) break
-        yield frame(ResponseCode.block, block)
+        yield frame(ResponseCode.item, block)
+      }
+      yield frame(ResponseCode.end)
+    })
+
+  private readonly serveHead = (stream: Stream, connection: Connection): Promise<void> =>
+    this.serve('head', stream, connection, async function* (service, request) {
+      const after = decodeHeadRequest(request)
+      const signed = await service.provider?.signedHead?.(after)
+      if (signed !== undefined && readBlockHeader(signed.block).number > after) {
+        yield frame(ResponseCode.item, encodeSignedBlock(signed))
+      }
+      yield frame(ResponseCode.end)
+    })
+
+  /** Acknowledges at once; fetching what this node lacks runs afterwards, so the announcer never waits on it. */
+  private readonly serveAnnounce = (stream: Stream, connection: Connection): Promise<void> =>
+    this.serve('tx-announce', stream, connection, async function* (service, request, peer) {
+      const hashes = decodeHashList(request)
+      void service.fetchAnnounced(peer, hashes)
+      yield frame(ResponseCode.end)
+    })
+
+  private readonly servePooledTxs = (stream: Stream, connection: Connection): Promise<void> =>
+    this.serve('pooled-txs', stream, connection, async function* (service, request) {
+      const hashes = decodeHashList(request)
+      let bytes = 0
+      for (const hash of hashes) {
+        const raw = service.pool?.rawTransaction(hash)
+        if (raw === undefined) continue
+        bytes += raw.length
+        if (bytes > service.reqRespLimits.maxResponseBytes) break
+        yield frame(ResponseCode.item, raw)
       }
       yield frame(ResponseCode.end)
     })
@@ -621,7 +759,7 @@ export class P2PService {
         throw new CairnError('P2P_BAD_REQUEST', `blocks-by-hash request has ${request.length} bytes, expected 32`)
       }
       const block = await service.provider?.byHash(request)
-      if (block !== undefined) yield frame(ResponseCode.block, block)
+      if (block !== undefined) yield frame(ResponseCode.item, block)
       yield frame(ResponseCode.end)
     })
 
@@ -630,7 +768,7 @@ export class P2PService {
     kind: ReqRespKind,
     stream: Stream,
     connection: Connection,
-    respond: (service: P2PService, request: Uint8Array) => AsyncGenerator<Uint8Array>,
+    respond: (service: P2PService, request: Uint8Array, peer: string) => AsyncGenerator<Uint8Array>,
   ): Promise<void> {
     const peer = connection.remotePeer.toString()
     const count = (result: string): void => {
@@ -641,17 +779,19 @@ export class P2PService {
       stream.abort(new Error('peer is banned'))
       return
     }
-    const lp = lpStream(stream, { maxDataLength: 64 })
+    const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES[kind] })
     const signal = AbortSignal.timeout(this.reqRespLimits.requestTimeoutMs)
     try {
       let request: Uint8Array
+      const readSignal = AbortSignal.timeout(this.reqRespLimits.inboundRequestTimeoutMs)
       try {
-        request = (
-          await lp.read({ signal: AbortSignal.timeout(this.reqRespLimits.inboundRequestTimeoutMs) })
-        ).subarray()
+        request = (await lp.read({ signal: readSignal })).subarray()
       } catch (error) {
-        count('bad-request')
-        this.penalize(peer, 'bad-request')
+        // An oversized or garbled request breaks the protocol. One that never came (our deadline, or the
+        // peer hung up) is not held against the peer: under load it is as likely our own slowness.
+        const malformed = isMalformedFrame(error)
+        count(malformed ? 'bad-request' : readSignal.aborted ? 'timeout' : 'stream-error')
+        if (malformed) this.penalize(peer, 'bad-request')
         stream.abort(error as Error)
         return
       }
@@ -661,14 +801,16 @@ export class P2PService {
         await writeFrames(lp, [errorFrame(ResponseCode.rateLimited, 'too many requests, slow down')], signal)
         return
       }
-      if (this.provider === undefined) {
+      const servesTxs = kind === 'tx-announce' || kind === 'pooled-txs'
+      if ((servesTxs ? this.pool : this.provider) === undefined) {
         count('not-serving')
-        await writeFrames(lp, [errorFrame(ResponseCode.serverError, 'this node does not serve blocks')], signal)
+        const what = servesTxs ? 'transactions' : 'blocks'
+        await writeFrames(lp, [errorFrame(ResponseCode.serverError, `this node does not serve ${what}`)], signal)
         return
       }
       const frames: Uint8Array[] = []
       try {
-        for await (const f of respond(this, request)) frames.push(f)
+        for await (const f of respond(this, request, peer)) frames.push(f)
       } catch (error) {
         if (isCairnError(error, 'P2P_BAD_REQUEST')) {
           count('bad-request')
@@ -676,8 +818,8 @@ export class P2PService {
           await writeFrames(lp, [errorFrame(ResponseCode.invalidRequest, error.message)], signal)
           return
         }
-        this.options.logger.error({ err: error, protocol: kind, peer }, 'block provider failed while serving a request')
-        frames.push(errorFrame(ResponseCode.serverError, 'internal error reading blocks'))
+        this.options.logger.error({ err: error, protocol: kind, peer }, 'failed while serving a request')
+        frames.push(errorFrame(ResponseCode.serverError, 'internal error'))
       }
       await writeFrames(lp, frames, signal)
       count('ok')
@@ -686,6 +828,103 @@ export class P2PService {
       this.options.logger.debug({ err: error, protocol: kind, peer }, 'serving request failed')
       stream.abort(error as Error)
     }
+  }
+
+  // ---- transaction re-announce ---------------------------------------------------------------
+
+  /**
+   * One round: hashes of transactions pending here past their due time (see `ReannounceSchedule`)
+   * go to every peer on the transaction topic in one tx-announce request each. Only what this node
+   * holds is announced; nothing it hears is passed on, so there is no echo between peers.
+   */
+  private async reannounce(): Promise<void> {
+    if (!this.running || this.pool === undefined || this.announcing) return
+    this.announcing = true
+    try {
+      this.reannounceSchedule.observe(this.pool.pendingHashes())
+      const peers = this.node.services.pubsub.getSubscribers(this.topics.tx)
+      // Without peers nothing is due: the schedule keeps its turns for when someone listens.
+      if (peers.length === 0) return
+      const hashes = this.reannounceSchedule.due()
+      if (hashes.length === 0) return
+      this.metrics.txsReannounced.inc(hashes.length)
+      const results = await Promise.allSettled(peers.map((peer) => this.announceTransactions(peer, hashes)))
+      const failed = results.filter((r) => r.status === 'rejected')
+      this.options.logger.debug(
+        {
+          txs: hashes.length,
+          peers: peers.length,
+          failed: failed.length,
+          err: failed[0]?.status === 'rejected' ? (failed[0].reason as Error).message : undefined,
+        },
+        're-announced pending transactions',
+      )
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 're-announce round failed')
+    } finally {
+      this.announcing = false
+    }
+  }
+
+  /**
+   * Fetches the announced transactions this node lacks from `peer` and runs them through the
+   * transaction validator, as if they came by gossip (a `reject` costs the peer score). Bounded: a
+   * few fetches at a time, none while validations are shed, each hash fetched once per
+   * `TX_FETCH_MEMORY_MS` whoever announces it. Fetched transactions are not gossiped on.
+   */
+  private async fetchAnnounced(peer: string, hashes: Uint8Array[]): Promise<void> {
+    const pool = this.pool
+    if (pool === undefined) return
+    if (
+      this.txFetchesInFlight >= MAX_TX_FETCHES_IN_FLIGHT ||
+      this.overloaded() ||
+      this.recentTxFetches.size >= MAX_TX_FETCH_MEMORY
+    ) {
+      this.metrics.announcedTxHashes.inc({ result: 'busy' }, hashes.length)
+      return
+    }
+    this.txFetchesInFlight++
+    const wanted: Uint8Array[] = []
+    try {
+      const expires = Date.now() + TX_FETCH_MEMORY_MS
+      for (const hash of hashes) {
+        const key = bytesToHex(hash)
+        if (await pool.knows(hash)) {
+          this.metrics.announcedTxHashes.inc({ result: 'known' })
+        } else if (this.recentTxFetches.has(key)) {
+          this.metrics.announcedTxHashes.inc({ result: 'busy' })
+        } else {
+          this.recentTxFetches.set(key, expires)
+          wanted.push(hash)
+        }
+      }
+      if (wanted.length === 0) return
+      this.metrics.announcedTxHashes.inc({ result: 'fetch' }, wanted.length)
+      const raws = await this.requestPooledTransactions(peer, wanted)
+      this.metrics.fetchedTxs.inc({ result: 'missing' }, wanted.length - raws.length)
+      const results: Record<ValidationResult, number> = { accept: 0, reject: 0, ignore: 0 }
+      // One at a time, in the announcer's order (oldest first): a sender's nonces arrive in order.
+      for (const raw of raws) results[await this.admitFetched(peer, raw)]++
+      this.options.logger.debug(
+        { peer, asked: wanted.length, got: raws.length, ...results },
+        'fetched announced transactions',
+      )
+    } catch (error) {
+      // Let another announcer supply them.
+      for (const hash of wanted) this.recentTxFetches.delete(bytesToHex(hash))
+      this.options.logger.debug({ peer, err: error }, 'fetching announced transactions failed')
+    } finally {
+      this.txFetchesInFlight--
+    }
+  }
+
+  private async admitFetched(peer: string, raw: Uint8Array): Promise<ValidationResult> {
+    const from = peerIdFromString(peer)
+    const result = await this.runValidator('tx', peer, () => this.options.validators.transaction(raw, from))
+    this.metrics.fetchedTxs.inc({ result })
+    if (result === 'reject') this.penalize(peer, 'invalid-message')
+    if (result === 'accept') this.deliver(this.txHandlers, raw, from)
+    return result
   }
 
   // ---- peers, scores, bans --------------------------------------------------------------------
@@ -727,6 +966,19 @@ export class P2PService {
     this.options.logger.debug({ peer, peers: this.peerCount() }, 'peer connected')
   }
 
+  private readonly onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+    const { peerId, subscriptions } = event.detail
+    const joined = subscriptions.some((s) => s.subscribe && s.topic === this.topics['preconf-block'])
+    if (!joined || this.scores.isBanned(peerId.toString())) return
+    for (const handler of this.blockPeerHandlers) {
+      try {
+        handler(peerId)
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'p2p block-topic peer handler threw')
+      }
+    }
+  }
+
   private readonly onPeerDisconnect = (event: CustomEvent<PeerId>): void => {
     this.metrics.peers.set(this.peerCount())
     this.options.logger.debug({ peer: event.detail.toString(), peers: this.peerCount() }, 'peer disconnected')
@@ -740,6 +992,12 @@ export class P2PService {
     for (const limiter of Object.values(this.gossipLimiters)) limiter.sweep()
     this.requestLimiter.sweep()
     this.scores.sweep()
+    const now = Date.now()
+    // Inserted with one lifetime, so in expiry order: stop at the first live one.
+    for (const [hash, expires] of this.recentTxFetches) {
+      if (expires > now) break
+      this.recentTxFetches.delete(hash)
+    }
     for (const banned of this.scores.banned()) {
       if (this.node.getConnections(peerIdFromString(banned.peer)).length > 0) await this.hangUp(banned.peer)
     }

@@ -7,7 +7,12 @@ export function topicName(chainId: bigint, kind: TopicKind): string {
   return `/cairn/${chainId}/${kind}/1`
 }
 
-export type ReqRespKind = 'blocks-by-range' | 'blocks-by-hash'
+/**
+ * Request/response protocols: block sync by range and by hash, the peer's signed head (asked on
+ * connect, to catch up without waiting for the next gossiped block), and transaction hashes
+ * announced directly to a peer with the fetch of the ones it lacks (re-announcing what gossip dropped).
+ */
+export type ReqRespKind = 'blocks-by-range' | 'blocks-by-hash' | 'head' | 'tx-announce' | 'pooled-txs'
 
 export function protocolId(chainId: bigint, kind: ReqRespKind): string {
   return `/cairn/${chainId}/${kind}/1`

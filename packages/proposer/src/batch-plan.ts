@@ -1,4 +1,5 @@
 import { type BatchBlock, BatchEncodeError, splitIntoBatches } from '@cairn/batch'
+import { lastAcceptingL1Block } from '@cairn/contracts'
 import { hexToBytes } from 'viem'
 import type { L2Block } from './l2-source.ts'
 
@@ -70,12 +71,11 @@ export function planBatch(input: PlanInput): BatchPlan {
       message: `L2 block ${first.number} anchors to L1 block ${anchor}, past the L1 head ${input.l1Head}`,
     }
   }
-  const window = BigInt(input.anchorWindow)
-  if (anchor + window < input.l1Head + 1n) {
+  if (lastAcceptingL1Block(anchor, input.anchorWindow) < input.l1Head + 1n) {
     return {
       kind: 'wait',
       reason: 'anchor_out_of_window',
-      message: `L2 block ${first.number} anchors to L1 block ${anchor}, more than anchorWindow=${input.anchorWindow} blocks behind the next L1 block; the Inbox will refuse it`,
+      message: `L2 block ${first.number} anchors to L1 block ${anchor}, more than anchorWindow=${input.anchorWindow} blocks behind the next L1 block; the Inbox will refuse it (the nodes drop it and the blocks after it, and the sequencer builds them again)`,
     }
   }
 
@@ -104,7 +104,8 @@ export function planBatch(input: PlanInput): BatchPlan {
   else if (anchorChanged) trigger = 'anchor_changed'
   else if (input.forcedInclusionsDue) trigger = 'forced_inclusion_due'
   else if (input.nowSeconds - Number(first.timestamp) >= input.maxBatchAgeSeconds) trigger = 'age'
-  else if (input.l1Head + 1n + BigInt(input.anchorMargin) >= anchor + window) trigger = 'anchor_expiring'
+  else if (input.l1Head + 1n + BigInt(input.anchorMargin) >= lastAcceptingL1Block(anchor, input.anchorWindow))
+    trigger = 'anchor_expiring'
   else if (input.force) trigger = 'replacement'
   if (trigger === undefined) return { kind: 'wait', reason: 'filling' }
   return { kind: 'propose', blocks, payload, trigger }

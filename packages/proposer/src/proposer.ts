@@ -332,6 +332,9 @@ export class Proposer {
       if (plan.reason === 'anchor_out_of_window' || plan.reason === 'block_too_large') {
         metrics.failures.inc({ reason: plan.reason })
         this.log.error({ reason: plan.reason, nextBlock: next }, plan.message ?? plan.reason)
+        // The node drops such blocks back to its safe head and builds new ones at the same numbers
+        // (docs/node.md, "Following L1"): read them again instead of the cached ones.
+        if (plan.reason === 'anchor_out_of_window') this.l2Cache.clear()
       } else if (plan.reason === 'anchor_ahead_of_l1') {
         this.log.warn({ reason: plan.reason, nextBlock: next }, plan.message ?? plan.reason)
       } else {

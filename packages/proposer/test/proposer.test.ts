@@ -280,6 +280,31 @@ describe('proposer on anvil with the deployed Inbox', () => {
     )
   })
 
+  it('proposes the blocks a node rebuilt after dropping ones whose anchor left the window', async () => {
+    const anchor = (await env.l1.getBlockNumber()) - 1n
+    const stale = new MemoryL2('b')
+    await stale.add(3, anchor)
+    const node = new DerivingNode(stale)
+    const t = makeProposer(env, node)
+    closers.push(() => t.progress.close())
+
+    // The proposer was away for longer than the Inbox's anchorWindow (64 in local.json).
+    await env.rpc('anvil_mine', ['0x46'])
+    await t.proposer.tick()
+    expect((await inboxState(env)).lastBlockId).toBe(0n)
+    expect(await metricValue(t.registry, 'cairn_proposer_failures_total', { reason: 'anchor_out_of_window' })).toBe(1)
+
+    // The node dropped them and built two new blocks with a current anchor at the same numbers: fewer
+    // than the proposer had read, so the new ones must not be taken for the old ones.
+    const fresh = new MemoryL2('e')
+    await fresh.add(2, (await env.l1.getBlock()).number - 1n)
+    node.chain = fresh
+    await tickUntil(t.proposer, async () => (await inboxState(env)).lastBlockId === 2n)
+    const [event] = await proposedBatches(env)
+    expect(event!.args.meta!.anchorBlockId).toBe(fresh.blocks[0]!.anchorBlockNumber)
+    expect(event!.args.meta!.blocks.map((b) => b.timestamp)).toEqual(fresh.blocks.map((b) => b.timestamp))
+  })
+
   it('refuses a second proposer on the same datadir', async () => {
     const t = makeProposer(env, new MemoryL2())
     closers.push(() => t.progress.close())

@@ -1,0 +1,64 @@
+import { Common } from '@ethereumjs/common'
+import {
+  AccessList2930Tx,
+  Blob4844Tx,
+  EOACode7702Tx,
+  FeeMarket1559Tx,
+  LegacyTx,
+  type TypedTransaction,
+} from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
+import { wasmKeccak256 } from './keccak.ts'
+
+/**
+ * Fixes for ethereumjs hot paths that cost Cairn a measurable share of every transaction, applied
+ * to ethereumjs' classes once per process (idempotent). Each keeps ethereumjs' behaviour exactly;
+ * it only stops recomputing an answer that cannot change.
+ */
+export function installEthereumjsFixes(): void {
+  if (installed) return
+  installed = true
+  memoizeSenderAddress()
+  setBackedActivatedEips()
+}
+let installed = false
+
+/**
+ * ethereumjs recomputes `keccak(publicKey)` in JavaScript on every `getSenderAddress()` call, and the
+ * VM, the block builder and the RPC each call it per transaction. Frozen transactions are immutable,
+ * so the address is kept in their cache (next to the public key ethereumjs caches itself) and hashed
+ * with the WebAssembly keccak.
+ */
+function memoizeSenderAddress(): void {
+  for (const txClass of [LegacyTx, AccessList2930Tx, FeeMarket1559Tx, Blob4844Tx, EOACode7702Tx]) {
+    const prototype = txClass.prototype as unknown as TypedTransaction
+    const original = prototype.getSenderAddress
+    prototype.getSenderAddress = function (this: TypedTransaction): Address {
+      if (!Object.isFrozen(this)) return original.call(this)
+      const cache = this.cache as { senderAddress?: Address }
+      if (cache.senderAddress === undefined) {
+        cache.senderAddress = new Address(wasmKeccak256(this.getSenderPublicKey()).slice(12))
+      }
+      return cache.senderAddress
+    }
+  }
+}
+
+/**
+ * `Common.isActivatedEIP` searches an array of ~80 EIP numbers, and the EVM asks it for nearly every
+ * opcode (its jump-destination analysis of a contract's code asks once per byte, on every call):
+ * ~150 µs of an ERC-20 transfer. The array is replaced, never mutated, when the hardfork or EIPs
+ * change, so a Set built per array answers the same.
+ */
+function setBackedActivatedEips(): void {
+  const sets = new WeakMap<readonly number[], Set<number>>()
+  Common.prototype.isActivatedEIP = function (this: Common, eip: number): boolean {
+    const list = (this as unknown as { _activatedEIPsCache: number[] })._activatedEIPsCache
+    let set = sets.get(list)
+    if (set === undefined) {
+      set = new Set(list)
+      sets.set(list, set)
+    }
+    return set.has(eip)
+  }
+}

@@ -1,0 +1,74 @@
+import { bytesToHex } from '@cairn/primitives'
+import { MAX_TX_HASHES_PER_REQUEST } from './req-resp.ts'
+
+export interface ReannounceConfig {
+  /** A pending transaction's hash is first announced again after this long in the pool, ms; 0 turns re-announcing off. */
+  ageMs: number
+  /** Later announcements back off (age, 2×age, 4×age, …) up to this gap, ms. */
+  maxIntervalMs: number
+  /** Most hashes announced per round (one request per peer). */
+  maxPerRound: number
+}
+
+export const DEFAULT_REANNOUNCE: ReannounceConfig = {
+  ageMs: 5_000,
+  maxIntervalMs: 60_000,
+  maxPerRound: MAX_TX_HASHES_PER_REQUEST,
+}
+
+interface Entry {
+  hash: Uint8Array
+  nextAt: number
+  announced: number
+}
+
+/**
+ * Which pooled transactions to announce again, and when. Gossip carries a transaction once: a peer
+ * that dropped it (validation timed out, shed under load, not connected yet) keeps its message id
+ * in gossipsub's seen-cache and never takes the same bytes from the topic again. So a node announces
+ * the hashes of transactions that stayed pending in its own pool straight to its peers, who fetch
+ * only the ones they lack. Each is announced at `ageMs`, then with doubling gaps up to
+ * `maxIntervalMs`, oldest first, at most `maxPerRound` at a time: the traffic follows the pool's
+ * size, never how often peers echo each other. Pure bookkeeping with an injected clock.
+ */
+export class ReannounceSchedule {
+  /** Insertion order is first-seen order, so iterating yields the oldest first. */
+  private readonly entries = new Map<string, Entry>()
+
+  constructor(
+    readonly config: ReannounceConfig = DEFAULT_REANNOUNCE,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Takes the pool's pending hashes: new ones start aging now, ones no longer pending are forgotten. */
+  observe(pending: Iterable<Uint8Array>): void {
+    const now = this.clock()
+    const live = new Set<string>()
+    for (const hash of pending) {
+      const key = bytesToHex(hash)
+      live.add(key)
+      if (!this.entries.has(key)) this.entries.set(key, { hash, nextAt: now + this.config.ageMs, announced: 0 })
+    }
+    for (const key of this.entries.keys()) if (!live.has(key)) this.entries.delete(key)
+  }
+
+  /** The hashes due now, oldest first, at most `maxPerRound`; each is rescheduled after a doubled gap. */
+  due(): Uint8Array[] {
+    const now = this.clock()
+    const { ageMs, maxIntervalMs, maxPerRound } = this.config
+    const out: Uint8Array[] = []
+    for (const entry of this.entries.values()) {
+      if (out.length >= maxPerRound) break
+      if (entry.nextAt > now) continue
+      entry.announced++
+      entry.nextAt = now + Math.min(ageMs * 2 ** entry.announced, maxIntervalMs)
+      out.push(entry.hash)
+    }
+    return out
+  }
+
+  /** Transactions tracked (the pool's pending ones at the last `observe`). */
+  get size(): number {
+    return this.entries.size
+  }
+}
