@@ -29,7 +29,7 @@ const REQUEST_BYTES = 97
 /** 1-byte status, 64-byte public key, 20-byte address. */
 const RESULT_BYTES = 85
 
-/** Worker threads for `auto`: every core but the one the node's main thread runs on, at most 4. */
+/** The default thread count: every core but the one the node's main thread runs on, 1 to 4. */
 export function defaultRecoveryThreads(): number {
   return Math.min(4, Math.max(1, availableParallelism() - 1))
 }

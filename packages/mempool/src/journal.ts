@@ -139,10 +139,16 @@ export class MempoolJournal {
         this.rotation = undefined
         try {
           for (const record of rotation.appended) writeAll(rotation.tmp, record)
-        } finally {
           closeSync(rotation.tmp)
+          this.install(rotation.tmpPath, rotation.count + rotation.appended.length)
+        } catch {
+          // Copying the late records or the rename failed (disk full?): the old journal stays, whole.
+          try {
+            closeSync(rotation.tmp)
+          } catch {
+            // already closed
+          }
         }
-        this.install(rotation.tmpPath, rotation.count + rotation.appended.length)
         resolve()
       })
     })
