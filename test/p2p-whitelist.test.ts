@@ -152,6 +152,14 @@ describe('preconfirmed blocks on a follower that takes its preconfers from the L
 
   it('serves the blocks the whitelisted sequencer signs', async () => {
     await followerSeesWhitelist([SEQUENCER_SIGNER.address])
+    // Gossip, not catch-up, is under test here (test/p2p-sync.test.ts covers a follower that joins late):
+    // the first block is sealed once the follower is connected to the sequencer.
+    const sequencerId = (await status(sequencerRpc))!.peerId
+    await waitFor(
+      'the follower connected to the sequencer',
+      async () => (await status(followerRpc))?.peers.some((p) => p.peerId === sequencerId),
+      { context },
+    )
     served = await sequenceBlock()
     await waitFor(
       'the follower serving the block',
