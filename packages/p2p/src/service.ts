@@ -198,6 +198,7 @@ export class P2PService {
   private timer: NodeJS.Timeout | undefined
   private reannounceTimer: NodeJS.Timeout | undefined
   private lastDhtWalk = 0
+  private lastBootnodeDial = 0
   private running = false
 
   private constructor(
@@ -1012,6 +1013,7 @@ export class P2PService {
   private async topUpPeers(): Promise<void> {
     const free = this.options.maxPeers - this.peerCount()
     if (free <= 0) return
+    await this.redialBootnodes()
     let candidates = await this.dialCandidates(free)
     const now = Date.now()
     if (candidates.length === 0 && this.peerCount() > 0 && now - this.lastDhtWalk >= 5_000) {
@@ -1026,6 +1028,27 @@ export class P2PService {
           await this.node.dial(id, { signal: AbortSignal.timeout(5_000) })
         } catch (error) {
           this.options.logger.debug({ peer: id.toString(), err: (error as Error).message }, 'dial failed')
+        }
+      }),
+    )
+  }
+
+  /**
+   * With no peer at all, dials the configured bootnodes again (every 10 s at most). The bootstrap
+   * module dials them once, at start; a node whose first dial failed (the bootnode was not up yet, a
+   * loaded machine) or that lost every peer (a bootnode paused or restarted) may have no address
+   * left in its peer store, and would otherwise stay alone for good.
+   */
+  private async redialBootnodes(): Promise<void> {
+    const now = Date.now()
+    if (this.peerCount() > 0 || this.options.bootnodes.length === 0 || now - this.lastBootnodeDial < 10_000) return
+    this.lastBootnodeDial = now
+    await Promise.all(
+      this.options.bootnodes.map(async (address) => {
+        try {
+          await this.node.dial(multiaddr(address), { signal: AbortSignal.timeout(5_000) })
+        } catch (error) {
+          this.options.logger.debug({ bootnode: address, err: (error as Error).message }, 'bootnode dial failed')
         }
       }),
     )
