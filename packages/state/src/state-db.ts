@@ -1,6 +1,6 @@
 import type { Common } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
+import { Caches, type MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
 import {
   Account,
   Address,
@@ -11,6 +11,7 @@ import {
   setLengthLeft,
 } from '@ethereumjs/util'
 import type { GethGenesisFile, Hex } from '@cairn/primitives'
+import { BatchFlushStateManager } from './batch-state-manager.ts'
 import { LevelTrieDB, type BytesStore } from './trie-db.ts'
 
 export interface StateBatchOp {
@@ -59,7 +60,7 @@ export class StateDB {
 
   /** The state the executor mutates: large caches, kept across blocks. */
   headState(root: Uint8Array): MerkleStateManager {
-    return new MerkleStateManager({
+    return new BatchFlushStateManager({
       common: this.common,
       trie: this.trieAt(root, this.options.trieCacheSize),
       caches: new Caches({
@@ -75,7 +76,7 @@ export class StateDB {
    * that execute must wrap their work in checkpoint()/revert() so nothing reaches the node store.
    */
   stateAt(root: Uint8Array): MerkleStateManager {
-    return new MerkleStateManager({
+    return new BatchFlushStateManager({
       common: this.common,
       trie: this.trieAt(root, 0),
       caches: new Caches({ account: { size: 1000 }, storage: { size: 1000 }, code: { size: 100 } }),
@@ -91,7 +92,7 @@ export class StateDB {
     const key = Buffer.from(root).toString('hex')
     let view = this.views.get(key)
     if (view === undefined) {
-      view = new MerkleStateManager({
+      view = new BatchFlushStateManager({
         common: this.common,
         trie: this.trieAt(root, 0),
         caches: new Caches({ account: { size: 50_000 }, storage: { size: 50_000 }, code: { size: 1_000 } }),
