@@ -2,7 +2,7 @@ import { Block, type BlockHeader, createBlockFromRLP, createBlockHeaderFromRLP }
 import type { Common } from '@ethereumjs/common'
 import { MerklePatriciaTrie, verifyMerkleProof } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
-import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
+import { Caches, type MerkleStateManager } from '@ethereumjs/statemanager'
 import {
   type Address,
   type BatchDBOp,
@@ -24,6 +24,7 @@ import {
 } from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import type { Transition } from '@cairn/contracts'
+import { BatchFlushStateManager } from '@cairn/state'
 import { BlockExecutionError, BlockExecutor, type BlockHashSource, anchorOf } from '@cairn/executor'
 import { WitnessError } from './errors.ts'
 import type { AccountWitness, BatchWitness } from './witness.ts'
@@ -360,9 +361,9 @@ interface Allowed {
 }
 
 /** A state manager that refuses reads of accounts and slots the witness did not prove. */
-class WitnessStateManager extends MerkleStateManager {
+class WitnessStateManager extends BatchFlushStateManager {
   constructor(
-    options: ConstructorParameters<typeof MerkleStateManager>[0],
+    options: ConstructorParameters<typeof BatchFlushStateManager>[0],
     private readonly allowed: Allowed,
     private readonly onMissing: (what: string) => void,
   ) {

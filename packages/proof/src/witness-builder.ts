@@ -1,7 +1,7 @@
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
+import { Caches, type MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
 import {
   type Address,
   type BatchDBOp,
@@ -14,7 +14,7 @@ import {
   unprefixedHexToBytes,
 } from '@ethereumjs/util'
 import { BlockExecutor, type BlockHashSource } from '@cairn/executor'
-import type { StateDB } from '@cairn/state'
+import { BatchFlushStateManager, type StateDB } from '@cairn/state'
 import { WitnessError } from './errors.ts'
 import type { AccountWitness, BatchWitness } from './witness.ts'
 
@@ -140,7 +140,7 @@ export async function buildBatchWitness(options: {
 }
 
 /** Records the accounts and slots execution touches (reads or writes), at the state-manager level. */
-class RecordingStateManager extends MerkleStateManager {
+class RecordingStateManager extends BatchFlushStateManager {
   /** address (0x, lowercase) → touched slots (0x, 32 bytes). */
   readonly touched = new Map<string, Set<string>>()
 

@@ -1,6 +1,14 @@
 import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX, MerkleStateManager, type MerkleStateManagerOpts } from '@ethereumjs/statemanager'
-import { Account, concatBytes, createAddressFromString, unprefixedHexToBytes } from '@ethereumjs/util'
+import {
+  Account,
+  type Address,
+  concatBytes,
+  createAddressFromString,
+  equalsBytes,
+  unpadBytes,
+  unprefixedHexToBytes,
+} from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { type TrieNodeStore, type TrieWrite32, applyTrieWrites } from './trie-update.ts'
 
@@ -10,6 +18,8 @@ import { type TrieNodeStore, type TrieWrite32, applyTrieWrites } from './trie-up
  * per block, so this is where the state root of a block of transfers is computed; ethereumjs'
  * per-key path spent most of its time re-encoding and re-hashing the nodes near the root.
  * Reads, checkpoints and proofs are ethereumjs' own: the tries it writes are the same tries.
+ * Two ethereumjs storage quirks are fixed on the way (see putStorage and _getStorageTrie); the
+ * witness builder and the stateless executor extend this class, so every re-execution agrees.
  */
 export class BatchFlushStateManager extends MerkleStateManager {
   private readonly hashKey: (data: Uint8Array) => Uint8Array
@@ -17,6 +27,38 @@ export class BatchFlushStateManager extends MerkleStateManager {
   constructor(opts: MerkleStateManagerOpts & { common: NonNullable<MerkleStateManagerOpts['common']> }) {
     super(opts)
     this.hashKey = opts.common.customCrypto.keccak256 ?? keccak_256
+  }
+
+  /**
+   * ethereumjs puts the slot in the storage cache and, because the cache's `put` returns nothing,
+   * also writes it through to the storage trie at once: a full trie update per SSTORE that the
+   * flush then repeats. Here the cache alone takes it; the flush writes it.
+   */
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const storage = this._caches?.storage
+    if (storage === undefined) return super.putStorage(address, key, value)
+    if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
+    if (value.length > 32) throw new Error('Storage value cannot be longer than 32 bytes')
+    if ((await this.getAccount(address)) === undefined) {
+      throw new Error('putStorage() called on non-existing account')
+    }
+    storage.put(address, key, RLP.encode(unpadBytes(value)))
+  }
+
+  /**
+   * ethereumjs keeps one storage trie object per account and, once made, reads through it
+   * whatever the account's storageRoot says: an account deleted (SELFDESTRUCT) and created again
+   * would see its old slots. Here the trie is moved to the account's own storage root first.
+   */
+  protected override _getStorageTrie(
+    addressOrHash: Address | { bytes: Uint8Array } | Uint8Array,
+    rootAccount?: Account,
+  ) {
+    const trie = super._getStorageTrie(addressOrHash, rootAccount)
+    if (rootAccount !== undefined && !equalsBytes(trie.root(), rootAccount.storageRoot)) {
+      trie.root(rootAccount.storageRoot)
+    }
+    return trie
   }
 
   override async flush(): Promise<void> {
@@ -57,11 +99,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
       const account = await this.getAccount(address)
       // Storage of an account deleted in this block goes with it.
       if (account === undefined) continue
-      // Written on top of the storage trie ethereumjs keeps for the account, as its own flush does
-      // (that trie, not the account's storageRoot field, is the base when the two disagree).
-      const storageTrie = this._getStorageTrie(address, account)
-      account.storageRoot = await applyTrieWrites(storageTrie.root(), writes, nodes, this.hashKey)
-      storageTrie.root(account.storageRoot)
+      account.storageRoot = await applyTrieWrites(account.storageRoot, writes, nodes, this.hashKey)
       await this.putAccount(address, account)
     }
 
