@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig, renderHelp } from '@cairn/config'
+import { helpRequested, loadConfig, renderHelp, resolveL1Addresses, startupFailure, stopOnSignal } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
-import { CairnError } from '@cairn/primitives'
 import {
   KEY_ENV,
   ProgressStore,
@@ -13,7 +11,7 @@ import {
   RpcL2BlockSource,
   readProposerKey,
 } from '@cairn/proposer'
-import { createLogger, createMetricsRegistry, startMetricsServer } from '@cairn/telemetry'
+import { createLogger, createMetricsRegistry, startConfiguredMetricsServer } from '@cairn/telemetry'
 import { type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
 
 const USAGE = `cairn-proposer — proposes the sequencer's L2 blocks to the L1 Inbox as blob batches
@@ -26,7 +24,7 @@ The proposer's private key comes from env ${KEY_ENV} (0x-prefixed) or from --key
 never from a flag value.`
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+  if (helpRequested(argv)) {
     process.stdout.write(`${renderHelp(proposerServiceSettings, USAGE)}\n`)
     return 0
   }
@@ -38,11 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     privateKey = readProposerKey(config.keyFile, process.env)
     addresses = resolveAddresses(config)
   } catch (error) {
-    if (error instanceof CairnError) {
-      process.stderr.write(`cairn-proposer: ${error.message}\n`)
-      return 2
-    }
-    throw error
+    return startupFailure('cairn-proposer', error, 2)
   }
 
   const logger = createLogger({ level: config.logLevel, name: 'cairn-proposer' })
@@ -53,19 +47,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     progress = ProgressStore.open(config.datadir)
   } catch (error) {
-    if (error instanceof CairnError) {
-      process.stderr.write(`cairn-proposer: ${error.message}\n`)
-      return 1
-    }
-    throw error
+    return startupFailure('cairn-proposer', error, 1)
   }
   const forcedInclusionStore =
     addresses.forcedInclusionStore ??
     (await l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }))
-  const metricsServer =
-    config.metricsPort === undefined
-      ? undefined
-      : await startMetricsServer(registry, { host: config.metricsAddr, port: config.metricsPort })
+  const metricsServer = await startConfiguredMetricsServer(registry, config)
 
   const proposer = new Proposer({
     l1,
@@ -92,42 +79,18 @@ export async function main(argv: string[]): Promise<number> {
     'proposer started',
   )
   proposer.start()
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down')
-      resolve()
-    }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
-  })
-  await proposer.stop()
-  await metricsServer?.close()
-  progress.close()
-  logger.flush()
+  await stopOnSignal({ service: proposer, logger, close: [metricsServer, progress] })
   return 0
 }
 
-/** Inbox and store addresses from `--l1.inbox`/`--l1.forced-inclusion-store`, else the deployment file. */
+/** Checksummed Inbox and store addresses from `--l1.inbox`/`--l1.forced-inclusion-store`, else the deployment file. */
 export function resolveAddresses(config: Pick<ProposerConfig, 'l1Deployment' | 'l1Inbox' | 'l1ForcedInclusionStore'>): {
   inbox: Address
   forcedInclusionStore: Address | undefined
 } {
-  let deployment: { inbox?: string; forcedInclusionStore?: string } = {}
-  if (config.l1Deployment !== undefined) {
-    try {
-      deployment = JSON.parse(readFileSync(config.l1Deployment, 'utf8'))
-    } catch (error) {
-      throw new ConfigError(`cannot read --l1.deployment ${config.l1Deployment}: ${(error as Error).message}`)
-    }
+  const { inbox, forcedInclusionStore } = resolveL1Addresses(config)
+  return {
+    inbox: getAddress(inbox),
+    forcedInclusionStore: forcedInclusionStore === undefined ? undefined : getAddress(forcedInclusionStore),
   }
-  const inbox = config.l1Inbox ?? deployment.inbox
-  if (inbox === undefined || !/^0x[0-9a-fA-F]{40}$/.test(inbox)) {
-    throw new ConfigError(
-      config.l1Deployment === undefined
-        ? 'the Inbox address is required: set --l1.deployment FILE or --l1.inbox ADDRESS'
-        : `--l1.deployment ${config.l1Deployment} has no valid "inbox" address`,
-    )
-  }
-  const store = config.l1ForcedInclusionStore ?? deployment.forcedInclusionStore
-  return { inbox: getAddress(inbox), forcedInclusionStore: store === undefined ? undefined : getAddress(store) }
 }

@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig, renderHelp } from '@cairn/config'
+import {
+  ConfigError,
+  helpRequested,
+  loadConfig,
+  renderHelp,
+  resolveL1Addresses,
+  startupFailure,
+  stopOnSignal,
+} from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { nativeCustomCrypto } from '@cairn/executor'
-import { CairnError, createChainCommon, devGenesis, parseGenesis } from '@cairn/primitives'
+import { createChainCommon, devGenesis, parseGenesis } from '@cairn/primitives'
 import { TeeBackend } from '@cairn/proof'
 import {
   ATTESTATION_AUTHORITY_KEY_ENV,
@@ -20,7 +28,7 @@ import {
   readKey,
   readProverKey,
 } from '@cairn/prover'
-import { createLogger, createMetricsRegistry, startMetricsServer } from '@cairn/telemetry'
+import { createLogger, createMetricsRegistry, startConfiguredMetricsServer } from '@cairn/telemetry'
 import { type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
 
 const USAGE = `cairn-prover-tee — proves proposed batches with the TEE backend and submits the proofs to the L1 Inbox
@@ -46,7 +54,7 @@ ${ATTESTATION_AUTHORITY_KEY_ENV} this process signs its own quote (devnet: dev a
 enclave is not (docs/proving.md).`
 
 export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+  if (helpRequested(argv)) {
     process.stdout.write(`${renderHelp(proverServiceSettings, USAGE)}\n`)
     return 0
   }
@@ -56,11 +64,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${loadOrCreateInstanceKey(config.datadir).address}\n`)
       return 0
     } catch (error) {
-      if (error instanceof CairnError) {
-        process.stderr.write(`cairn-prover-tee: ${error.message}\n`)
-        return 2
-      }
-      throw error
+      return startupFailure('cairn-prover-tee', error, 2)
     }
   }
   let config: ProverConfig
@@ -70,14 +74,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     config = loadConfig(proverServiceSettings, { argv, env: process.env })
     privateKey = readProverKey(config.keyFile, process.env)
-    inbox = resolveInbox(config)
+    inbox = getAddress(resolveL1Addresses(config).inbox)
     quotes = quoteSource(config)
   } catch (error) {
-    if (error instanceof CairnError) {
-      process.stderr.write(`cairn-prover-tee: ${error.message}\n`)
-      return 2
-    }
-    throw error
+    return startupFailure('cairn-prover-tee', error, 2)
   }
 
   const logger = createLogger({ level: config.logLevel, name: 'cairn-prover-tee' })
@@ -87,11 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     progress = ProverProgressStore.open(config.datadir)
     instance = loadOrCreateInstanceKey(config.datadir)
   } catch (error) {
-    if (error instanceof CairnError) {
-      process.stderr.write(`cairn-prover-tee: ${error.message}\n`)
-      return 1
-    }
-    throw error
+    return startupFailure('cairn-prover-tee', error, 1)
   }
   const registry = createMetricsRegistry()
   const metrics = new ProverMetrics(registry)
@@ -119,10 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     common: createChainCommon(genesis, nativeCustomCrypto()),
     instanceKey: instance.key,
   })
-  const metricsServer =
-    config.metricsPort === undefined
-      ? undefined
-      : await startMetricsServer(registry, { host: config.metricsAddr, port: config.metricsPort })
+  const metricsServer = await startConfiguredMetricsServer(registry, config)
 
   const driver = new ProverDriver({
     l1,
@@ -163,40 +156,8 @@ export async function main(argv: string[]): Promise<number> {
     'prover started',
   )
   driver.start()
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down')
-      resolve()
-    }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
-  })
-  await driver.stop()
-  await metricsServer?.close()
-  progress.close()
-  logger.flush()
+  await stopOnSignal({ service: driver, logger, close: [metricsServer, progress] })
   return 0
-}
-
-/** The Inbox from `--l1.inbox`, else the deployment file. */
-export function resolveInbox(config: Pick<ProverConfig, 'l1Deployment' | 'l1Inbox'>): Address {
-  let deployment: { inbox?: string } = {}
-  if (config.l1Deployment !== undefined) {
-    try {
-      deployment = JSON.parse(readFileSync(config.l1Deployment, 'utf8'))
-    } catch (error) {
-      throw new ConfigError(`cannot read --l1.deployment ${config.l1Deployment}: ${(error as Error).message}`)
-    }
-  }
-  const inbox = config.l1Inbox ?? deployment.inbox
-  if (inbox === undefined || !/^0x[0-9a-fA-F]{40}$/.test(inbox)) {
-    throw new ConfigError(
-      config.l1Deployment === undefined
-        ? 'the Inbox address is required: set --l1.deployment FILE or --l1.inbox ADDRESS'
-        : `--l1.deployment ${config.l1Deployment} has no valid "inbox" address`,
-    )
-  }
-  return getAddress(inbox)
 }
 
 /** The stub authority key from env, or a pre-signed quote file (exactly one). */

@@ -11,3 +11,4 @@ export {
   type Setting,
   type SettingsTable,
 } from './config.ts'
+export { helpRequested, resolveL1Addresses, startupFailure, stopOnSignal } from './service-cli.ts'

@@ -1,2 +1,11 @@
 export { createLogger, type LogLevel, type Logger } from './logger.ts'
-export { Counter, Gauge, Histogram, Registry, createMetricsRegistry, startMetricsServer } from './metrics.ts'
+export {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  createMetricsRegistry,
+  type MetricsServer,
+  startConfiguredMetricsServer,
+  startMetricsServer,
+} from './metrics.ts'

@@ -11,11 +11,17 @@ export function createMetricsRegistry(): Registry {
   return registry
 }
 
+/** A running `/metrics` endpoint. */
+export interface MetricsServer {
+  url: string
+  close(): Promise<void>
+}
+
 /** Serves `GET /metrics` in the Prometheus text format. */
 export async function startMetricsServer(
   registry: Registry,
   options: { host: string; port: number },
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<MetricsServer> {
   const server: Server = createServer(async (req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404).end('not found: metrics are served at /metrics\n')
@@ -37,4 +43,16 @@ export async function startMetricsServer(
     url: `http://${options.host}:${port}/metrics`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   }
+}
+
+/**
+ * The metrics server a service's `--metrics.addr`/`--metrics.port` settings ask for, or none when no
+ * port is set (metrics are off unless asked for).
+ */
+export async function startConfiguredMetricsServer(
+  registry: Registry,
+  settings: { metricsAddr: string; metricsPort?: number | undefined },
+): Promise<MetricsServer | undefined> {
+  if (settings.metricsPort === undefined) return undefined
+  return startMetricsServer(registry, { host: settings.metricsAddr, port: settings.metricsPort })
 }

@@ -3,9 +3,8 @@ import type { VerifierId } from '@cairn/contracts'
 import { CairnError } from '@cairn/primitives'
 import type { Hex } from 'viem'
 import type { ProofBackend, ProofRequest, ProofResult } from '../backend.ts'
-import { batchPublicInput } from '../public-input.ts'
-import { executeWitness } from '../stateless.ts'
 import { serializeWitness } from '../witness.ts'
+import { checkedTransition } from './checked-transition.ts'
 
 export class RemoteProverError extends CairnError {
   override readonly name = 'RemoteProverError'
@@ -45,14 +44,8 @@ export class HttpProofBackend implements ProofBackend {
 
   async prove(request: ProofRequest): Promise<ProofResult> {
     const started = performance.now()
-    const { transition } = await executeWitness(request.witness, { common: this.options.common, batch: request.meta })
-    const { hash } = batchPublicInput({
-      chainId: request.chainId,
-      meta: request.meta,
-      transition,
-      prover: request.prover,
-    })
-    const body = `{"proof_type":${JSON.stringify(this.options.proofType)},"batch_id":"${request.batchId}","chain_id":"${request.chainId}","prover":"${request.prover}","public_input":"${hash}","transition":${JSON.stringify(transition)},"witness":${serializeWitness(request.witness)}}`
+    const { transition, publicInput } = await checkedTransition(request, this.options.common)
+    const body = `{"proof_type":${JSON.stringify(this.options.proofType)},"batch_id":"${request.batchId}","chain_id":"${request.chainId}","prover":"${request.prover}","public_input":"${publicInput}","transition":${JSON.stringify(transition)},"witness":${serializeWitness(request.witness)}}`
     const doFetch = this.options.fetch ?? fetch
     const deadline = Date.now() + (this.options.timeoutMs ?? 3_600_000)
     for (;;) {
@@ -75,7 +68,7 @@ export class HttpProofBackend implements ProofBackend {
           batchId: request.batchId,
           verifierId: this.options.verifierId,
           transition,
-          publicInput: hash,
+          publicInput,
           proof,
           millis: performance.now() - started,
         }

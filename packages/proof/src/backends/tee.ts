@@ -3,8 +3,7 @@ import { VERIFIER_IDS, encodeTeeProof } from '@cairn/contracts'
 import type { Hex } from 'viem'
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import type { ProofBackend, ProofRequest, ProofResult } from '../backend.ts'
-import { batchPublicInput } from '../public-input.ts'
-import { executeWitness } from '../stateless.ts'
+import { checkedTransition } from './checked-transition.ts'
 
 /**
  * The TEE backend: re-executes the batch from its witness and signs the public input with the
@@ -34,20 +33,14 @@ export class TeeBackend implements ProofBackend {
 
   async prove(request: ProofRequest): Promise<ProofResult> {
     const started = performance.now()
-    const { transition } = await executeWitness(request.witness, { common: this.options.common, batch: request.meta })
-    const { hash } = batchPublicInput({
-      chainId: request.chainId,
-      meta: request.meta,
-      transition,
-      prover: request.prover,
-    })
+    const { transition, publicInput } = await checkedTransition(request, this.options.common)
     // The TeeVerifier recovers the signer of the raw hash (no EIP-191 prefix).
-    const signature = await this.account.sign({ hash })
+    const signature = await this.account.sign({ hash: publicInput })
     return {
       batchId: request.batchId,
       verifierId: this.verifierId,
       transition,
-      publicInput: hash,
+      publicInput,
       proof: encodeTeeProof(this.account.address, signature),
       millis: performance.now() - started,
     }

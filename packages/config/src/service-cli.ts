@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs'
+import { CairnError } from '@cairn/primitives'
+import { ConfigError } from './config.ts'
+
+// What every standalone service binary (cairn-proposer, cairn-prover-tee) does around its loop, so
+// the binaries agree on how they ask for help, fail at start-up, find the L1 contracts and stop.
+
+/** `--help` or `-h` anywhere, or `help` as the command. */
+export function helpRequested(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h') || argv[0] === 'help'
+}
+
+/**
+ * Ends a failed start-up step. A CairnError (a bad setting, an unreadable key or file) is the
+ * operator's to fix, so it is printed as `binary: message` and becomes the exit code; anything else
+ * is a bug and is rethrown with its stack.
+ */
+export function startupFailure(binary: string, error: unknown, exitCode: number): number {
+  if (!(error instanceof CairnError)) throw error
+  process.stderr.write(`${binary}: ${error.message}\n`)
+  return exitCode
+}
+
+/**
+ * The Inbox (and, if known, ForcedInclusionStore) address from `--l1.inbox`/`--l1.forced-inclusion-store`,
+ * else from the deploy script's output file `--l1.deployment`.
+ */
+export function resolveL1Addresses(settings: {
+  l1Deployment?: string | undefined
+  l1Inbox?: string | undefined
+  l1ForcedInclusionStore?: string | undefined
+}): { inbox: `0x${string}`; forcedInclusionStore: string | undefined } {
+  let deployment: { inbox?: string; forcedInclusionStore?: string } = {}
+  if (settings.l1Deployment !== undefined) {
+    try {
+      deployment = JSON.parse(readFileSync(settings.l1Deployment, 'utf8'))
+    } catch (error) {
+      throw new ConfigError(`cannot read --l1.deployment ${settings.l1Deployment}: ${(error as Error).message}`)
+    }
+  }
+  const inbox = settings.l1Inbox ?? deployment.inbox
+  if (inbox === undefined || !/^0x[0-9a-fA-F]{40}$/.test(inbox)) {
+    throw new ConfigError(
+      settings.l1Deployment === undefined
+        ? 'the Inbox address is required: set --l1.deployment FILE or --l1.inbox ADDRESS'
+        : `--l1.deployment ${settings.l1Deployment} has no valid "inbox" address`,
+    )
+  }
+  return {
+    inbox: inbox as `0x${string}`,
+    forcedInclusionStore: settings.l1ForcedInclusionStore ?? deployment.forcedInclusionStore,
+  }
+}
+
+/**
+ * Waits for SIGINT (Ctrl-C) or SIGTERM (a supervisor), then stops the service loop before closing
+ * what it uses, in the order given, so the loop never writes to a closed store.
+ */
+export async function stopOnSignal(options: {
+  service: { stop(): Promise<void> }
+  logger: { info(fields: object, message: string): void; flush(): void }
+  /** Closed after the loop stopped; `undefined` for what was never opened (metrics off). */
+  close: readonly ({ close(): unknown } | undefined)[]
+}): Promise<void> {
+  const { logger } = options
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down')
+      resolve()
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+  await options.service.stop()
+  for (const resource of options.close) await resource?.close()
+  logger.flush()
+}
