@@ -17,6 +17,7 @@ import {
   rpcCall,
   sendTransfers,
   startTestDevnet,
+  stopProposerAndDrain,
   syncStatus,
   type TestDevnet,
   waitFor,
@@ -52,19 +53,7 @@ describe('unsafe blocks whose anchor left the Inbox window', () => {
   /** Stops the proposer, lets what it sent land and both nodes derive it; returns the last proposed L2 block. */
   async function stopProposerAndSettle(): Promise<{ number: bigint; hash: Hex }> {
     const { info } = devnet
-    await devnet.proposer.stop()
-    await waitFor(
-      'the stopped proposer to have nothing in flight on L1',
-      async () => {
-        const address = info.accounts.proposer.address
-        const [pending, mined] = await Promise.all([
-          devnet.l1.getTransactionCount({ address, blockTag: 'pending' }),
-          devnet.l1.getTransactionCount({ address, blockTag: 'latest' }),
-        ])
-        return pending === mined
-      },
-      { timeoutMs: 30_000, context },
-    )
+    await stopProposerAndDrain(devnet, { context })
     return waitFor(
       'every proposal to be derived by both nodes',
       async () => {

@@ -1,17 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Hex, parseGwei } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
-import { type RunningNode, freePort, rpc, startNode } from './src/node-process.ts'
+import { type RunningNode, freePort, rpc, signDevTransfer, startNode } from './src/node-process.ts'
 
 // What a node gets although gossip never brought it, with real `cairn node` processes on 127.0.0.1.
 // The sequencer seals a block only when a transaction arrives (`--block-time 0`), so the test decides
 // when blocks exist: a node that catches up here cannot have been told by a new gossiped block.
 
-const CHAIN_ID = 77077
 const PRECONFER = DEV_ACCOUNTS[0]!.address
 
 interface BlockJson {
@@ -75,18 +73,7 @@ const p2pAddress = async (node: RunningNode) =>
 const receipt = (node: RunningNode, hash: Hex) => rpc<Receipt | null>(node.rpcUrl, 'eth_getTransactionReceipt', [hash])
 
 let nonce = 0
-function transfer(): Promise<Hex> {
-  return privateKeyToAccount(DEV_ACCOUNTS[1]!.privateKey).signTransaction({
-    type: 'eip1559',
-    chainId: CHAIN_ID,
-    nonce: nonce++,
-    to: DEV_ACCOUNTS[2]!.address,
-    value: 1_000n,
-    gas: 21_000n,
-    maxFeePerGas: parseGwei('20'),
-    maxPriorityFeePerGas: parseGwei('1'),
-  })
-}
+const transfer = () => signDevTransfer(nonce++)
 
 let follower: RunningNode
 let sequencer: RunningNode

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Hex, hexToBytes, keccak256, parseGwei } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type Hex, hexToBytes, keccak256 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { P2PService, signPreconfBlock } from '@cairn/p2p'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
-import { type RunningNode, freePort, rpc, startNode } from './src/node-process.ts'
+import { type RunningNode, freePort, rpc, signDevTransfer, startNode } from './src/node-process.ts'
 
 // One sequencer (`--dev`, the dev preconf key) and followers joined over libp2p on 127.0.0.1, as
 // an operator would run them: real `cairn node` processes, each with its own datadir and node key.
@@ -58,19 +57,7 @@ const blockAt = (node: RunningNode, n: bigint) =>
 const p2pStatus = (node: RunningNode) => rpc<P2PStatus>(node.rpcUrl, 'cairn_p2pStatus')
 
 let nonce = 0
-async function transfer(): Promise<Hex> {
-  const account = privateKeyToAccount(DEV_ACCOUNTS[1]!.privateKey)
-  return account.signTransaction({
-    type: 'eip1559',
-    chainId: CHAIN_ID,
-    nonce: nonce++,
-    to: DEV_ACCOUNTS[2]!.address,
-    value: 1_000n,
-    gas: 21_000n,
-    maxFeePerGas: parseGwei('20'),
-    maxPriorityFeePerGas: parseGwei('1'),
-  })
-}
+const transfer = () => signDevTransfer(nonce++)
 
 /** Sends a transfer to `via`, waits for the sequencer to include it; every follower must then serve that block as latest within a second. */
 async function sendAndCheckHeads(via: RunningNode, all: RunningNode[]): Promise<number> {

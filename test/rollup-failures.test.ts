@@ -15,6 +15,7 @@ import {
   rpcCall,
   sendTransfers,
   startTestDevnet,
+  stopProposerAndDrain,
   syncStatus,
   type TestDevnet,
   waitFor,
@@ -133,21 +134,8 @@ describe('rollup under faults', () => {
 
   it('derives empty blocks from garbage blobs and skips invalid transactions, on every node', async () => {
     const { info } = devnet
-    // The proposer steps aside while the test proposes; everything it proposed is derived first.
-    await devnet.proposer.stop()
-    // A proposal it sent just before stopping may still be in the L1 mempool: let it land first.
-    await waitFor(
-      'the stopped proposer to have nothing in flight on L1',
-      async () => {
-        const address = info.accounts.proposer.address
-        const [pending, mined] = await Promise.all([
-          devnet.l1.getTransactionCount({ address, blockTag: 'pending' }),
-          devnet.l1.getTransactionCount({ address, blockTag: 'latest' }),
-        ])
-        return pending === mined
-      },
-      { timeoutMs: 30_000, context },
-    )
+    // The proposer steps aside while the test proposes; everything it proposed lands and is derived first.
+    await stopProposerAndDrain(devnet, { context })
     const before = await waitFor(
       'every proposal to be derived by both nodes',
       async () => {

@@ -132,6 +132,30 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Stops the devnet's proposer and waits until its L1 account has no pending transaction: a proposal
+ * it sent just before stopping may still be in the L1 mempool, and has to land before a test reads
+ * the Inbox as the proposer left it.
+ */
+export async function stopProposerAndDrain(
+  devnet: Pick<TestDevnet, 'info' | 'l1' | 'proposer'>,
+  options: { timeoutMs?: number; context?: () => string } = {},
+): Promise<void> {
+  await devnet.proposer.stop()
+  const address = devnet.info.accounts.proposer.address
+  await waitFor(
+    'the stopped proposer to have nothing in flight on L1',
+    async () => {
+      const [pending, mined] = await Promise.all([
+        devnet.l1.getTransactionCount({ address, blockTag: 'pending' }),
+        devnet.l1.getTransactionCount({ address, blockTag: 'latest' }),
+      ])
+      return pending === mined
+    },
+    { timeoutMs: options.timeoutMs ?? 30_000, context: options.context },
+  )
+}
+
 /** One `BatchProposed` event as the tests look at it. */
 export interface ProposedBatchEvent {
   batchId: bigint

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '@cairn/anvil'
+import { DEV_ACCOUNTS, DEV_CHAIN_ID } from '@cairn/primitives'
+import { type Hex, parseGwei } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 
 export { freePort }
 
@@ -166,4 +169,18 @@ export async function rpc<T = unknown>(url: string, method: string, params: unkn
   if (body.error !== undefined)
     throw Object.assign(new Error(`${method}: ${body.error.message}`), { rpcError: body.error })
   return body.result as T
+}
+
+/** A signed transfer of 1,000 wei from dev account 1 to dev account 2 on the dev chain, as a `--dev` node takes it. */
+export function signDevTransfer(nonce: number): Promise<Hex> {
+  return privateKeyToAccount(DEV_ACCOUNTS[1]!.privateKey).signTransaction({
+    type: 'eip1559',
+    chainId: Number(DEV_CHAIN_ID),
+    nonce,
+    to: DEV_ACCOUNTS[2]!.address,
+    value: 1_000n,
+    gas: 21_000n,
+    maxFeePerGas: parseGwei('20'),
+    maxPriorityFeePerGas: parseGwei('1'),
+  })
 }
