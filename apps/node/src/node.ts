@@ -207,7 +207,7 @@ export class CairnNode {
     const basedProposer =
       based === undefined ? undefined : await createBasedProposer({ setup: based, config, chain, logger, metrics })
 
-    // Assigned once the RPC listens; the RPC reads it lazily (peer count, gossip of sent transactions).
+    // Assigned before the RPC listens; the RPC reads it lazily (peer count, gossip of sent transactions).
     let p2p: NodeP2P | undefined
     const calls = new CallRunner(common, state, chain, BigInt(config.rpcGasCap))
     const subscriptions = chainSubscriptionSource(chain, mempool)
@@ -262,11 +262,6 @@ export class CairnNode {
       subscriptions,
       onRequest: (method, seconds, outcome) => rpcSeconds.observe({ method, outcome }, seconds),
     })
-    const { httpUrl, wsUrl } = await rpc.listen()
-    const metricsServer =
-      config.metricsPort === undefined
-        ? undefined
-        : await startMetricsServer(metrics, { host: config.metricsAddr, port: config.metricsPort })
     if (config.p2pEnabled) {
       p2p = await NodeP2P.start({
         config,
@@ -283,6 +278,13 @@ export class CairnNode {
         inbox: l1 === undefined ? undefined : inboxAddress(config),
       })
     }
+    // The RPC answers only once p2p is up: tools (the devnet among them) take an answering node as
+    // a started one and read its p2p identity from cairn_p2pStatus at once.
+    const { httpUrl, wsUrl } = await rpc.listen()
+    const metricsServer =
+      config.metricsPort === undefined
+        ? undefined
+        : await startMetricsServer(metrics, { host: config.metricsAddr, port: config.metricsPort })
     derivation?.start()
     sequencer?.start()
     basedProposer?.start()

@@ -4,6 +4,7 @@ import {
   Account,
   type Address,
   concatBytes,
+  createAccountFromRLP,
   createAddressFromString,
   equalsBytes,
   unpadBytes,
@@ -27,6 +28,26 @@ export class BatchFlushStateManager extends MerkleStateManager {
   constructor(opts: MerkleStateManagerOpts & { common: NonNullable<MerkleStateManagerOpts['common']> }) {
     super(opts)
     this.hashKey = opts.common.customCrypto.keccak256 ?? keccak_256
+  }
+
+  /**
+   * Decoded accounts by the RLP the account cache holds. ethereumjs decodes the cached RLP on
+   * every read, and a transfer reads its sender, recipient and coinbase several times each.
+   */
+  private readonly decodedAccounts = new WeakMap<Uint8Array, Account>()
+
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const cached = this._caches?.account?.get(address)
+    if (cached === undefined) return super.getAccount(address)
+    const rlp = cached.accountRLP
+    if (rlp === undefined) return undefined
+    let account = this.decodedAccounts.get(rlp)
+    if (account === undefined) {
+      account = createAccountFromRLP(rlp)
+      this.decodedAccounts.set(rlp, account)
+    }
+    // A copy: callers change the account they get before putting it back.
+    return new Account(account.nonce, account.balance, account.storageRoot, account.codeHash)
   }
 
   /**

@@ -10,6 +10,8 @@ export interface BytesStore {
 export interface TrieWrite {
   key: Uint8Array
   value: Uint8Array
+  /** The key as the trie names it (unprefixed hex), kept so releasing the write costs no conversion. */
+  id: string
 }
 
 /**
@@ -61,7 +63,7 @@ export class LevelTrieDB implements DB<string, string | Uint8Array> {
   /** Writes buffered since the last {@link release}, for the caller to persist atomically. */
   pendingWrites(): TrieWrite[] {
     const writes: TrieWrite[] = []
-    for (const [key, value] of this.pending) writes.push({ key: keyBytes(key), value })
+    for (const [id, value] of this.pending) writes.push({ key: keyBytes(id), value, id })
     return writes
   }
 
@@ -71,11 +73,10 @@ export class LevelTrieDB implements DB<string, string | Uint8Array> {
       this.pending.clear()
       return
     }
-    for (const { key, value } of writes) {
-      const k = bytesKey(key)
-      this.pending.delete(k)
+    for (const { id, value } of writes) {
+      this.pending.delete(id)
       // Fresh nodes are the ones the next block reads: keep them hot.
-      this.cache.set(k, value)
+      this.cache.set(id, value)
     }
   }
 
@@ -88,31 +89,34 @@ function keyBytes(key: string): Uint8Array {
   return key.startsWith('0x') ? hexToBytes(key as `0x${string}`) : unprefixedHexToBytes(key)
 }
 
-function bytesKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
-}
-
 /**
- * Least-recently-used trie nodes by key. Nodes are content-addressed and never change, so every
- * state view can share one cache without invalidation; a Map keeps insertion order for eviction.
+ * Recently used trie nodes by key, in two generations: reads hit the young map, or the old one and
+ * are copied to the young; when the young map is full it becomes the old one and the old is dropped.
+ * Close to LRU at a Map lookup per read (a true LRU re-inserted the key on every hit). Nodes are
+ * content-addressed and never change, so every state view shares one cache without invalidation.
  */
 class NodeCache {
-  private readonly entries = new Map<string, Uint8Array>()
+  private young = new Map<string, Uint8Array>()
+  private old = new Map<string, Uint8Array>()
+  private readonly generationSize: number
 
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.generationSize = Math.max(1, Math.floor(capacity / 2))
+  }
 
   get(key: string): Uint8Array | undefined {
-    const value = this.entries.get(key)
-    if (value !== undefined) {
-      this.entries.delete(key)
-      this.entries.set(key, value)
-    }
-    return value
+    const young = this.young.get(key)
+    if (young !== undefined) return young
+    const old = this.old.get(key)
+    if (old !== undefined) this.set(key, old)
+    return old
   }
 
   set(key: string, value: Uint8Array): void {
-    this.entries.delete(key)
-    this.entries.set(key, value)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
+    this.young.set(key, value)
+    if (this.young.size >= this.generationSize) {
+      this.old = this.young
+      this.young = new Map()
+    }
   }
 }

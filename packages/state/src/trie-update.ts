@@ -142,35 +142,72 @@ export async function applyTrieWrites(
   )
   if (rootNode === undefined) return KECCAK256_RLP
 
+  // Nodes are encoded straight from their items' encodings (one buffer per node): the generic RLP
+  // encoder re-concatenated every nested list, and that was most of the cost of a block's root.
   const puts: Array<Promise<void>> = []
-  const itemOf = (child: Child, isRoot: boolean): Item => {
-    if (child instanceof StoredRef) return child.item
-    const raw = rawNode(child)
-    const encoded = RLP.encode(raw as never)
-    if (encoded.length < 32 && !isRoot) return raw
+  const store32 = (encoded: Uint8Array): Uint8Array => {
     const hash = keccak256(encoded)
     puts.push(store.put(hash, encoded))
     return hash
   }
-  const rawNode = (node: TrieNode): Item[] => {
+  const childItem = (child: Child): Uint8Array => {
+    if (child instanceof StoredRef) {
+      return child.item instanceof Uint8Array ? encodeString(child.item) : RLP.encode(child.item as never)
+    }
+    const encoded = encodeNode(child)
+    // A node under 32 bytes is embedded in its parent as it is, not referenced by hash.
+    return encoded.length < 32 ? encoded : encodeString(store32(encoded))
+  }
+  const encodeNode = (node: TrieNode): Uint8Array => {
     switch (node.kind) {
       case 'leaf':
-        return [hexPrefix(node.path, true), node.value]
+        return encodeList([encodeString(hexPrefix(node.path, true)), encodeString(node.value)])
       case 'extension':
-        return [hexPrefix(node.path, false), itemOf(node.child, false)]
+        return encodeList([encodeString(hexPrefix(node.path, false)), childItem(node.child)])
       case 'branch': {
-        const raw: Item[] = node.children.map((child) => (child === undefined ? EMPTY : itemOf(child, false)))
-        raw.push(EMPTY)
-        return raw
+        const items = node.children.map((child) => (child === undefined ? EMPTY_STRING : childItem(child)))
+        items.push(EMPTY_STRING)
+        return encodeList(items)
       }
     }
   }
-  const newRoot = itemOf(rootNode, true) as Uint8Array
+  // The root is always stored and referenced by hash, even when it encodes to under 32 bytes.
+  const newRoot = store32(encodeNode(rootNode))
   await Promise.all(puts)
   return newRoot
 }
 
-const EMPTY = new Uint8Array(0)
+/** RLP of the empty string. */
+const EMPTY_STRING = Uint8Array.of(0x80)
+
+/** RLP encoding of a byte string. */
+function encodeString(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
+  return withHeader(0x80, bytes.length, [bytes])
+}
+
+/** RLP encoding of a list, from its items' encodings. */
+function encodeList(items: Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const item of items) length += item.length
+  return withHeader(0xc0, length, items)
+}
+
+function withHeader(offset: 0x80 | 0xc0, length: number, parts: Uint8Array[]): Uint8Array {
+  const lengthBytes = length < 56 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4
+  const out = new Uint8Array(1 + lengthBytes + length)
+  if (lengthBytes === 0) out[0] = offset + length
+  else {
+    out[0] = offset + 55 + lengthBytes
+    for (let i = 0; i < lengthBytes; i++) out[lengthBytes - i] = (length >>> (8 * i)) & 0xff
+  }
+  let at = 1 + lengthBytes
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
 
 /** Puts `path` in front of `node`, merging with a leaf's or extension's own path. */
 function prefixed(path: Uint8Array, node: TrieNode): TrieNode {
