@@ -8,7 +8,8 @@ export {
   type BlobTransactionErrorCode,
 } from './errors.ts'
 export { ProgressFile } from './progress-file.ts'
-export { revertName, rpcFailureReason } from './revert.ts'
+export { replayRevertName, revertName, rpcFailureReason } from './revert.ts'
+export { createSenderLoop, type FailureCounter, type SenderLogger, type SenderLoopOptions } from './sender-loop.ts'
 export { blobVersionedHash, commitmentToVersionedHash, loadKzg, viemKzg } from './kzg.ts'
 export {
   BLOB_REPLACEMENT_BUMP_PERCENT,
@@ -21,3 +22,9 @@ export {
   type SentBlobTransaction,
   sendBlobTransaction,
 } from './send-blob-transaction.ts'
+export {
+  type InFlightStatus,
+  type InFlightTransaction,
+  TransactionTracker,
+  type TransactionTrackerOptions,
+} from './transaction-tracker.ts'

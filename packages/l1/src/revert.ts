@@ -1,4 +1,4 @@
-import { type Abi, BaseError, decodeErrorResult, type Hex } from 'viem'
+import { type Abi, BaseError, decodeErrorResult, type Hex, type PublicClient, type TransactionReceipt } from 'viem'
 
 /**
  * The custom error a failed L1 call or transaction reverted with, decoded against `abi`
@@ -42,4 +42,30 @@ export function rpcFailureReason(error: unknown): string {
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string' && code.startsWith('L2_')) return 'l2_rpc'
   return 'l1_rpc'
+}
+
+/**
+ * The error a mined transaction reverted with: its call replayed on the state before its block (with
+ * its blob versioned hashes, so `blobhash` answers as it did), decoded against `abi`; `'reverted'`
+ * when the replay names nothing.
+ */
+export async function replayRevertName(l1: PublicClient, receipt: TransactionReceipt, abi: Abi): Promise<string> {
+  const tx = await l1.getTransaction({ hash: receipt.transactionHash })
+  try {
+    await l1.request({
+      method: 'eth_call',
+      params: [
+        {
+          from: tx.from,
+          to: tx.to ?? undefined,
+          data: tx.input,
+          blobVersionedHashes: tx.blobVersionedHashes,
+        } as never,
+        `0x${(receipt.blockNumber - 1n).toString(16)}`,
+      ],
+    })
+  } catch (error) {
+    return revertName(error, abi) ?? 'reverted'
+  }
+  return 'reverted'
 }

@@ -1,7 +1,14 @@
 import { BLOB_PAYLOAD_CAPACITY, packBlobs } from '@cairn/batch'
 import { forcedInclusionStoreAbi, inboxAbi, type ProposeParams } from '@cairn/contracts'
-import { type BlobTxFees, bumpFees, estimateBlobTxFees, revertName, rpcFailureReason } from '@cairn/l1'
-import { PollingLoop } from '@cairn/primitives'
+import {
+  type BlobTxFees,
+  bumpFees,
+  createSenderLoop,
+  estimateBlobTxFees,
+  revertName,
+  TransactionTracker,
+} from '@cairn/l1'
+import type { PollingLoop } from '@cairn/primitives'
 import type { Logger } from '@cairn/telemetry'
 import {
   type Address,
@@ -46,9 +53,6 @@ type L1Head = Block<bigint, false, 'latest'>
 /** Errors after which the proposer re-reads L1 and waits: another proposer won a race, or it is not our turn. */
 const RACE_ERRORS = new Set(['ParentMetaHashMismatch', 'ProposerNotAllowed'])
 const GWEI = 1_000_000_000n
-/** Rounds and milliseconds a used nonce without a visible receipt must persist before the proposal is given up. */
-const NONCE_TAKEN_ROUNDS = 3
-const NONCE_TAKEN_MS = 2_000
 
 /**
  * The proposer loop: one owner, one proposal in flight at a time. Each round reads the Inbox (L1 is the
@@ -63,22 +67,34 @@ export class Proposer {
   private config: InboxConfig | undefined
   private readonly l2Cache = new Map<bigint, L2Block>()
   private bundleCache: { payloadHash: Hex; bundle: BlobBundle } | undefined
-  /** Hash and L1 block of the in-flight proposal once seen mined (to tell a reorg from a slow inclusion). */
-  private seenMined: { hash: Hex; blockNumber: bigint } | undefined
-  private nonceTakenSince: { nonce: number; rounds: number; at: number } | undefined
+  private readonly tracker: TransactionTracker
   private readonly loop: PollingLoop
 
   constructor(private readonly options: ProposerOptions) {
     this.address = privateKeyToAddress(options.privateKey)
     this.log = options.logger.child({ module: 'proposer' })
-    this.loop = new PollingLoop({
+    this.tracker = new TransactionTracker({
+      l1: options.l1,
+      address: this.address,
+      confirmations: options.confirmations,
+      resubmitAfterBlocks: options.resubmitAfterBlocks,
+      errorAbi: inboxAbi,
+      // The batch is still to be proposed: a dropped proposal, or one behind a nonce gap, is sent again.
+      whenDropped: 'resend',
+      fillNonceGap: true,
+      logger: this.log,
+      reorgs: options.metrics.reorgs,
+      messages: {
+        mined: 'proposal mined',
+        reorged: 'proposal no longer on the canonical L1 chain (reorg); following it again',
+      },
+    })
+    this.loop = createSenderLoop({
+      role: 'proposer',
+      logger: this.log,
+      failures: options.metrics.failures,
       intervalMs: options.pollIntervalMs,
       round: () => this.tick(),
-      onError: (error, retryInMs) => {
-        const reason = rpcFailureReason(error)
-        options.metrics.failures.inc({ reason })
-        this.log.warn({ err: error, reason, retryInMs }, 'proposer round failed; retrying')
-      },
     })
   }
 
@@ -106,29 +122,16 @@ export class Proposer {
   // ------------------------------------------------------------------ following a sent proposal
 
   private async follow(inFlight: InFlight, head: L1Head): Promise<void> {
-    const { l1 } = this.options
-    let receipt: TransactionReceipt | undefined
-    for (const attempt of [...inFlight.attempts].reverse()) {
-      const found = await l1.getTransactionReceipt({ hash: attempt.hash }).catch(() => undefined)
-      if (found === undefined) continue
-      const canonical = await l1.getBlock({ blockNumber: found.blockNumber }).catch(() => undefined)
-      if (canonical?.hash !== found.blockHash) continue // a receipt from a block that was reorged out
-      receipt = found
-      break
-    }
-
-    if (receipt !== undefined) {
-      this.nonceTakenSince = undefined
-      if (this.seenMined?.hash !== receipt.transactionHash || this.seenMined.blockNumber !== receipt.blockNumber) {
-        this.seenMined = { hash: receipt.transactionHash, blockNumber: receipt.blockNumber }
-        this.log.info(
-          { txHash: receipt.transactionHash, l1Block: receipt.blockNumber, status: receipt.status },
-          'proposal mined',
-        )
-      }
-      if (receipt.status === 'reverted') {
+    const status = await this.tracker.follow(inFlight, head.number)
+    switch (status.kind) {
+      case 'pending':
+        return
+      case 'confirmed':
+        this.confirmed(inFlight, status.receipt)
+        return
+      case 'reverted': {
+        const { receipt, reason } = status
         this.recordFees(receipt)
-        const reason = await this.revertReason(receipt).catch(() => 'reverted')
         this.options.metrics.failures.inc({ reason })
         this.log.error(
           { txHash: receipt.transactionHash, l1Block: receipt.blockNumber, reason, gasUsed: receipt.gasUsed },
@@ -137,65 +140,31 @@ export class Proposer {
         this.finish()
         return
       }
-      if (head.number - receipt.blockNumber + 1n < BigInt(this.options.confirmations)) return
-      this.confirmed(inFlight, receipt)
-      return
-    }
-
-    if (this.seenMined !== undefined) {
-      this.options.metrics.reorgs.inc()
-      this.log.warn(
-        { txHash: this.seenMined.hash, l1Block: this.seenMined.blockNumber },
-        'proposal no longer on the canonical L1 chain (reorg); following it again',
-      )
-      this.seenMined = undefined
-    }
-    const latestNonce = await l1.getTransactionCount({ address: this.address, blockTag: 'latest' })
-    if (latestNonce > inFlight.nonce) {
-      // The nonce is used, but no receipt of ours is visible. Nodes can expose the new nonce before the
-      // receipt (anvil does, for a few milliseconds), so only a lasting observation counts.
-      const since = this.nonceTakenSince
-      if (since === undefined || since.nonce !== inFlight.nonce) {
-        this.nonceTakenSince = { nonce: inFlight.nonce, rounds: 1, at: Date.now() }
+      case 'lost':
+        // Another transaction of this key took the nonce (dropped proposals are sent again): ours can never land.
+        this.options.metrics.failures.inc({ reason: 'nonce_taken' })
+        this.log.warn(
+          { nonce: inFlight.nonce, latestNonce: status.latestNonce },
+          'nonce of the proposal in flight was used by another transaction',
+        )
+        this.finish()
         return
-      }
-      since.rounds++
-      if (since.rounds < NONCE_TAKEN_ROUNDS || Date.now() - since.at < NONCE_TAKEN_MS) return
-      this.nonceTakenSince = undefined
-      // Another transaction of this key took the nonce: ours can never land.
-      this.options.metrics.failures.inc({ reason: 'nonce_taken' })
-      this.log.warn(
-        { nonce: inFlight.nonce, latestNonce },
-        'nonce of the proposal in flight was used by another transaction',
-      )
-      this.finish()
-      return
-    }
-    let known = false
-    for (const attempt of inFlight.attempts) {
-      const tx = await l1.getTransaction({ hash: attempt.hash }).catch(() => undefined)
-      if (tx !== undefined) {
-        known = true
-        break
+      case 'resend': {
+        const last = inFlight.attempts.at(-1)
+        this.log.warn(
+          {
+            why: status.why,
+            nonce: inFlight.nonce,
+            latestNonce: status.latestNonce,
+            txHash: last?.hash,
+            sentAtL1Block: last?.sentAtL1Block,
+            l1Head: head.number,
+          },
+          'sending the proposal again with higher fees',
+        )
+        await this.propose(head, { inFlight, nonce: status.nonce })
       }
     }
-    const last = inFlight.attempts.at(-1)
-    const stuck = last === undefined || head.number - last.sentAtL1Block >= BigInt(this.options.resubmitAfterBlocks)
-    const gap = latestNonce < inFlight.nonce
-    if (known && !stuck && !gap) return
-    const why = gap ? 'nonce_gap' : !known ? 'dropped' : 'stuck'
-    this.log.warn(
-      {
-        why,
-        nonce: inFlight.nonce,
-        latestNonce,
-        txHash: last?.hash,
-        sentAtL1Block: last?.sentAtL1Block,
-        l1Head: head.number,
-      },
-      'sending the proposal again with higher fees',
-    )
-    await this.propose(head, { inFlight, nonce: gap ? latestNonce : inFlight.nonce })
   }
 
   private confirmed(inFlight: InFlight, receipt: TransactionReceipt): void {
@@ -239,12 +208,10 @@ export class Proposer {
         l1Block: receipt.blockNumber,
       },
     }))
-    this.seenMined = undefined
   }
 
   private finish(): void {
     this.options.progress.update((p) => ({ ...p, inFlight: undefined }))
-    this.seenMined = undefined
   }
 
   private recordFees(receipt: TransactionReceipt): { execution: bigint; blob: bigint } {
@@ -255,28 +222,6 @@ export class Proposer {
     this.options.metrics.feesWei.inc({ kind: 'execution' }, Number(execution))
     this.options.metrics.feesWei.inc({ kind: 'blob' }, Number(blob))
     return { execution, blob }
-  }
-
-  /** Replays a reverted proposal against the state before its block to name the error. */
-  private async revertReason(receipt: TransactionReceipt): Promise<string> {
-    const tx = await this.options.l1.getTransaction({ hash: receipt.transactionHash })
-    try {
-      await this.options.l1.request({
-        method: 'eth_call',
-        params: [
-          {
-            from: tx.from,
-            to: tx.to ?? undefined,
-            data: tx.input,
-            blobVersionedHashes: tx.blobVersionedHashes,
-          } as never,
-          `0x${(receipt.blockNumber - 1n).toString(16)}`,
-        ],
-      })
-    } catch (error) {
-      return revertName(error, inboxAbi) ?? 'reverted'
-    }
-    return 'reverted'
   }
 
   // ------------------------------------------------------------------ building and sending a proposal

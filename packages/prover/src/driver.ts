@@ -9,8 +9,8 @@ import {
   teeVerifierAbi,
   VERIFIER_IDS,
 } from '@cairn/contracts'
-import { revertName, rpcFailureReason } from '@cairn/l1'
-import { CairnError, PollingLoop } from '@cairn/primitives'
+import { createSenderLoop, revertName, TransactionTracker } from '@cairn/l1'
+import { CairnError, type PollingLoop } from '@cairn/primitives'
 import { type ProofBackend, type ProofResult, WitnessError } from '@cairn/proof'
 import type { Logger } from '@cairn/telemetry'
 import {
@@ -63,8 +63,6 @@ type Work =
 /** What the prover sends: a registration, a proof, or a nudge to verification. */
 type TxSpec = Pick<ProverInFlight, 'kind' | 'to' | 'data' | 'batchId' | 'transition'>
 
-const NONCE_TAKEN_ROUNDS = 3
-const NONCE_TAKEN_MS = 2_000
 const ERROR_ABI = [...inboxAbi, ...composeVerifierAbi, ...teeVerifierAbi, ...authorityAttestationVerifierAbi].filter(
   (item) => item.type === 'error',
 )
@@ -88,23 +86,33 @@ export class ProverDriver {
   private readonly metas = new Map<bigint, { hash: Hex; meta: BatchMeta }>()
   private scanFrom: bigint
   private proofCache: { key: string; result: ProofResult } | undefined
-  private seenMined: { hash: Hex; blockNumber: bigint } | undefined
-  private nonceTakenSince: { nonce: number; rounds: number; at: number } | undefined
   private lastWait: string | undefined
+  private readonly tracker: TransactionTracker
   private readonly loop: PollingLoop
 
   constructor(private readonly options: ProverDriverOptions) {
     this.account = privateKeyToAccount(options.privateKey)
     this.address = this.account.address
     this.log = options.logger.child({ module: 'prover' })
-    this.loop = new PollingLoop({
+    this.tracker = new TransactionTracker({
+      l1: options.l1,
+      address: this.address,
+      confirmations: options.confirmations,
+      resubmitAfterBlocks: options.resubmitAfterBlocks,
+      errorAbi: ERROR_ABI,
+      // Dropped (or never broadcast before a crash): the next round re-reads the Inbox and decides again.
+      whenDropped: 'forget',
+      fillNonceGap: false,
+      logger: this.log,
+      reorgs: options.metrics.reorgs,
+      messages: { reorged: 'transaction no longer on the canonical L1 chain (reorg); following it again' },
+    })
+    this.loop = createSenderLoop({
+      role: 'prover',
+      logger: this.log,
+      failures: options.metrics.failures,
       intervalMs: options.pollIntervalMs,
       round: () => this.tick(),
-      onError: (error, retryInMs) => {
-        const reason = rpcFailureReason(error)
-        options.metrics.failures.inc({ reason })
-        this.log.warn({ err: error, reason, retryInMs }, 'prover round failed; retrying')
-      },
     })
     this.scanFrom = options.l1StartBlock
     const lastProven = options.progress.get().lastProven
@@ -492,23 +500,17 @@ export class ProverDriver {
   }
 
   private async follow(inFlight: ProverInFlight, head: L1Head): Promise<void> {
-    const { l1, metrics } = this.options
-    let receipt: TransactionReceipt | undefined
-    for (const attempt of [...inFlight.attempts].reverse()) {
-      const found = await l1.getTransactionReceipt({ hash: attempt.hash }).catch(() => undefined)
-      if (found === undefined) continue
-      const canonical = await l1.getBlock({ blockNumber: found.blockNumber }).catch(() => undefined)
-      if (canonical?.hash !== found.blockHash) continue // a receipt from a block that was reorged out
-      receipt = found
-      break
-    }
-
-    if (receipt !== undefined) {
-      this.nonceTakenSince = undefined
-      this.seenMined = { hash: receipt.transactionHash, blockNumber: receipt.blockNumber }
-      if (receipt.status === 'reverted') {
+    const { metrics } = this.options
+    const status = await this.tracker.follow(inFlight, head.number)
+    switch (status.kind) {
+      case 'pending':
+        return
+      case 'confirmed':
+        this.confirmed(inFlight, status.receipt)
+        return
+      case 'reverted': {
+        const { receipt, reason } = status
         this.recordFees(receipt)
-        const reason = await this.revertReason(receipt).catch(() => 'reverted')
         metrics.failures.inc({ reason })
         this.log.error(
           { kind: inFlight.kind, batchId: inFlight.batchId, txHash: receipt.transactionHash, reason },
@@ -517,58 +519,33 @@ export class ProverDriver {
         this.finish()
         return
       }
-      if (head.number - receipt.blockNumber + 1n < BigInt(this.options.confirmations)) return
-      this.confirmed(inFlight, receipt)
-      return
-    }
-
-    if (this.seenMined !== undefined) {
-      metrics.reorgs.inc()
-      this.log.warn(
-        { txHash: this.seenMined.hash, l1Block: this.seenMined.blockNumber },
-        'transaction no longer on the canonical L1 chain (reorg); following it again',
-      )
-      this.seenMined = undefined
-    }
-    const latestNonce = await l1.getTransactionCount({ address: this.address, blockTag: 'latest' })
-    if (latestNonce > inFlight.nonce) {
-      // Nodes can expose the new nonce a moment before the receipt: only a lasting observation counts.
-      const since = this.nonceTakenSince
-      if (since === undefined || since.nonce !== inFlight.nonce) {
-        this.nonceTakenSince = { nonce: inFlight.nonce, rounds: 1, at: Date.now() }
+      case 'lost':
+        if (status.reason === 'nonce_taken') {
+          metrics.failures.inc({ reason: 'nonce_taken' })
+          this.log.warn(
+            { nonce: inFlight.nonce, latestNonce: status.latestNonce },
+            'nonce of the transaction in flight was used by another one',
+          )
+        } else {
+          this.log.warn(
+            { kind: inFlight.kind, batchId: inFlight.batchId, nonce: inFlight.nonce },
+            'transaction dropped',
+          )
+        }
+        this.finish()
         return
-      }
-      since.rounds++
-      if (since.rounds < NONCE_TAKEN_ROUNDS || Date.now() - since.at < NONCE_TAKEN_MS) return
-      this.nonceTakenSince = undefined
-      metrics.failures.inc({ reason: 'nonce_taken' })
-      this.log.warn(
-        { nonce: inFlight.nonce, latestNonce },
-        'nonce of the transaction in flight was used by another one',
-      )
-      this.finish()
-      return
+      case 'resend':
+        this.log.warn(
+          {
+            kind: inFlight.kind,
+            batchId: inFlight.batchId,
+            nonce: inFlight.nonce,
+            txHash: inFlight.attempts.at(-1)?.hash,
+          },
+          'transaction stuck; replacing it with higher fees',
+        )
+        await this.send(inFlight, head, inFlight)
     }
-    let known = false
-    for (const attempt of inFlight.attempts) {
-      if ((await l1.getTransaction({ hash: attempt.hash }).catch(() => undefined)) !== undefined) {
-        known = true
-        break
-      }
-    }
-    if (!known) {
-      // Dropped (or never broadcast before a crash): the next round re-reads the Inbox and decides again.
-      this.log.warn({ kind: inFlight.kind, batchId: inFlight.batchId, nonce: inFlight.nonce }, 'transaction dropped')
-      this.finish()
-      return
-    }
-    const last = inFlight.attempts.at(-1)
-    if (last !== undefined && head.number - last.sentAtL1Block < BigInt(this.options.resubmitAfterBlocks)) return
-    this.log.warn(
-      { kind: inFlight.kind, batchId: inFlight.batchId, nonce: inFlight.nonce, txHash: last?.hash },
-      'transaction stuck; replacing it with higher fees',
-    )
-    await this.send(inFlight, head, inFlight)
   }
 
   private confirmed(inFlight: ProverInFlight, receipt: TransactionReceipt): void {
@@ -599,32 +576,14 @@ export class ProverDriver {
       this.log.info(context, inFlight.kind === 'register' ? 'instance registered' : 'verification advanced')
       this.options.progress.update((p) => ({ ...p, inFlight: undefined }))
     }
-    this.seenMined = undefined
   }
 
   private finish(): void {
     this.options.progress.update((p) => ({ ...p, inFlight: undefined }))
-    this.seenMined = undefined
   }
 
   private recordFees(receipt: TransactionReceipt): void {
     this.options.metrics.gasUsed.inc(Number(receipt.gasUsed))
     this.options.metrics.feesWei.inc(Number(receipt.gasUsed * receipt.effectiveGasPrice))
-  }
-
-  /** Replays a reverted transaction against the state before its block to name the error. */
-  private async revertReason(receipt: TransactionReceipt): Promise<string> {
-    const tx = await this.options.l1.getTransaction({ hash: receipt.transactionHash })
-    try {
-      await this.options.l1.call({
-        account: tx.from,
-        to: tx.to ?? undefined,
-        data: tx.input,
-        blockNumber: receipt.blockNumber - 1n,
-      })
-    } catch (error) {
-      return revertName(error, ERROR_ABI) ?? 'reverted'
-    }
-    return 'reverted'
   }
 }
