@@ -11,7 +11,10 @@ import {
   unprefixedHexToBytes,
 } from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { type TrieNodeStore, type TrieWrite32, applyTrieWrites } from './trie-update.ts'
+import { DecodedNodeCache, type TrieNodeStore, type TrieWrite32, applyTrieWrites, readTrie } from './trie-update.ts'
+
+/** A zeroed slot as the storage cache holds it (RLP of the empty string). */
+const EMPTY_SLOT = Uint8Array.of(0x80)
 
 /**
  * A MerkleStateManager whose flush writes a block's dirty accounts and slots into the tries in one
@@ -25,9 +28,22 @@ import { type TrieNodeStore, type TrieWrite32, applyTrieWrites } from './trie-up
 export class BatchFlushStateManager extends MerkleStateManager {
   private readonly hashKey: (data: Uint8Array) => Uint8Array
 
-  constructor(opts: MerkleStateManagerOpts & { common: NonNullable<MerkleStateManagerOpts['common']> }) {
+  private readonly decodedNodes: DecodedNodeCache
+  /** The node database under the account trie, shared by every storage trie (no key prefixes). */
+  private readonly nodeStore: TrieNodeStore
+
+  constructor(
+    opts: MerkleStateManagerOpts & {
+      common: NonNullable<MerkleStateManagerOpts['common']>
+      /** Shared between the states of one node store (nodes are content-addressed). */
+      decodedNodes?: DecodedNodeCache
+    },
+  ) {
     super(opts)
     this.hashKey = opts.common.customCrypto.keccak256 ?? keccak_256
+    this.decodedNodes = opts.decodedNodes ?? new DecodedNodeCache()
+    const db = this._trie.database()
+    this.nodeStore = { get: (hash) => db.get(hash), put: (hash, encoded) => db.put(hash, encoded) }
   }
 
   /**
@@ -37,8 +53,15 @@ export class BatchFlushStateManager extends MerkleStateManager {
   private readonly decodedAccounts = new WeakMap<Uint8Array, Account>()
 
   override async getAccount(address: Address): Promise<Account | undefined> {
-    const cached = this._caches?.account?.get(address)
-    if (cached === undefined) return super.getAccount(address)
+    const accounts = this._caches?.account
+    if (accounts === undefined) return super.getAccount(address)
+    const cached = accounts.get(address)
+    if (cached === undefined) {
+      const rlp = await readTrie(this._trie.root(), this.hashKey(address.bytes), this.nodeStore, this.decodedNodes)
+      const account = rlp === undefined ? undefined : createAccountFromRLP(rlp)
+      accounts.put(address, account)
+      return account
+    }
     const rlp = cached.accountRLP
     if (rlp === undefined) return undefined
     let account = this.decodedAccounts.get(rlp)
@@ -48,6 +71,19 @@ export class BatchFlushStateManager extends MerkleStateManager {
     }
     // A copy: callers change the account they get before putting it back.
     return new Account(account.nonce, account.balance, account.storageRoot, account.codeHash)
+  }
+
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    const storage = this._caches?.storage
+    if (storage === undefined) return super.getStorage(address, key)
+    if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
+    const cached = storage.get(address, key)
+    if (cached !== undefined) return RLP.decode(cached) as Uint8Array
+    const account = await this.getAccount(address)
+    if (account === undefined) return new Uint8Array(0)
+    const value = await readTrie(account.storageRoot, this.hashKey(key), this.nodeStore, this.decodedNodes)
+    storage.put(address, key, value ?? EMPTY_SLOT)
+    return value === undefined ? new Uint8Array(0) : (RLP.decode(value) as Uint8Array)
   }
 
   /**
@@ -92,7 +128,6 @@ export class BatchFlushStateManager extends MerkleStateManager {
     ) {
       return super.flush()
     }
-    const nodes = this.nodeStore()
 
     for (const [addressHex, { code }] of caches.code.flush()) {
       if (code === undefined) continue
@@ -120,7 +155,13 @@ export class BatchFlushStateManager extends MerkleStateManager {
       const account = await this.getAccount(address)
       // Storage of an account deleted in this block goes with it.
       if (account === undefined) continue
-      account.storageRoot = await applyTrieWrites(account.storageRoot, writes, nodes, this.hashKey)
+      account.storageRoot = await applyTrieWrites(
+        account.storageRoot,
+        writes,
+        this.nodeStore,
+        this.hashKey,
+        this.decodedNodes,
+      )
       await this.putAccount(address, account)
     }
 
@@ -128,15 +169,8 @@ export class BatchFlushStateManager extends MerkleStateManager {
       key: this.hashKey(unprefixedHexToBytes(addressHex)),
       value: elem.accountRLP,
     }))
-    this._trie.root(await applyTrieWrites(this._trie.root(), accountWrites, nodes, this.hashKey))
-  }
-
-  /** The node database under the account trie, shared by every storage trie (no key prefixes). */
-  private nodeStore(): TrieNodeStore {
-    const db = this._trie.database()
-    return {
-      get: async (hash) => db.get(hash),
-      put: (hash, encoded) => db.put(hash, encoded),
-    }
+    this._trie.root(
+      await applyTrieWrites(this._trie.root(), accountWrites, this.nodeStore, this.hashKey, this.decodedNodes),
+    )
   }
 }

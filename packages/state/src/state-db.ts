@@ -12,6 +12,7 @@ import {
 } from '@ethereumjs/util'
 import type { GethGenesisFile, Hex } from '@cairn/primitives'
 import { BatchFlushStateManager } from './batch-state-manager.ts'
+import { DecodedNodeCache } from './trie-update.ts'
 import { LevelTrieDB, type BytesStore } from './trie-db.ts'
 
 export interface StateBatchOp {
@@ -37,6 +38,8 @@ export class StateDB {
   readonly trieDB: LevelTrieDB
   private readonly options: Required<StateDBOptions>
   private readonly views = new Map<string, MerkleStateManager>()
+  /** Decoded trie nodes, shared by every state this store hands out. */
+  private readonly decodedNodes = new DecodedNodeCache(50_000)
 
   constructor(
     private readonly store: BytesStore,
@@ -62,6 +65,7 @@ export class StateDB {
   headState(root: Uint8Array): MerkleStateManager {
     return new BatchFlushStateManager({
       common: this.common,
+      decodedNodes: this.decodedNodes,
       trie: this.trieAt(root, this.options.trieCacheSize),
       caches: new Caches({
         account: { size: this.options.accountCacheSize },
@@ -78,6 +82,7 @@ export class StateDB {
   stateAt(root: Uint8Array): MerkleStateManager {
     return new BatchFlushStateManager({
       common: this.common,
+      decodedNodes: this.decodedNodes,
       trie: this.trieAt(root, 0),
       caches: new Caches({ account: { size: 1000 }, storage: { size: 1000 }, code: { size: 100 } }),
     })
@@ -94,6 +99,7 @@ export class StateDB {
     if (view === undefined) {
       view = new BatchFlushStateManager({
         common: this.common,
+        decodedNodes: this.decodedNodes,
         trie: this.trieAt(root, 0),
         caches: new Caches({ account: { size: 50_000 }, storage: { size: 50_000 }, code: { size: 1_000 } }),
       })

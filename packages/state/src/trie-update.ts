@@ -56,6 +56,7 @@ export async function applyTrieWrites(
   writes: readonly TrieWrite32[],
   store: TrieNodeStore,
   keccak256: (data: Uint8Array) => Uint8Array,
+  decoded?: DecodedNodeCache,
 ): Promise<Uint8Array> {
   if (writes.length === 0) return root
   const entries: Entry[] = writes.map((write) => {
@@ -68,16 +69,7 @@ export async function applyTrieWrites(
     (entry, i) => i + 1 === entries.length || compareNibbles(entry.nibbles, entries[i + 1]!.nibbles) !== 0,
   )
 
-  const resolve = async (child: Child): Promise<TrieNode> => {
-    if (!(child instanceof StoredRef)) return child
-    let item = child.item
-    if (item instanceof Uint8Array) {
-      const encoded = await store.get(item)
-      if (encoded === undefined) throw new Error(`missing trie node ${Buffer.from(item).toString('hex')}`)
-      item = RLP.decode(encoded) as Item
-    }
-    return decodeNode(item)
-  }
+  const resolve = (child: Child): Promise<TrieNode> | TrieNode => resolveChild(child, store, decoded)
 
   const update = async (
     node: TrieNode | undefined,
@@ -179,6 +171,94 @@ export async function applyTrieWrites(
 
 /** RLP of the empty string. */
 const EMPTY_STRING = Uint8Array.of(0x80)
+
+/**
+ * The value at the 32-byte hashed `key` of the secure trie at `root`, or undefined. One lookup per
+ * level, from decoded nodes when `decoded` has them: ethereumjs' `get` walks with a generic
+ * walker and decodes every node on the path again, which dominated reads of accounts not yet
+ * cached (a transfer's fresh recipient).
+ */
+export async function readTrie(
+  root: Uint8Array,
+  key: Uint8Array,
+  store: TrieNodeStore,
+  decoded?: DecodedNodeCache,
+): Promise<Uint8Array | undefined> {
+  if (equalBytes(root, KECCAK256_RLP)) return undefined
+  const nibbles = toNibbles(key)
+  let node = await resolveChild(new StoredRef(root), store, decoded)
+  let depth = 0
+  for (;;) {
+    switch (node.kind) {
+      case 'leaf':
+        return node.path.length === nibbles.length - depth && startsWith(nibbles, depth, node.path)
+          ? node.value
+          : undefined
+      case 'extension':
+        if (!startsWith(nibbles, depth, node.path)) return undefined
+        depth += node.path.length
+        node = await resolveChild(node.child, store, decoded)
+        break
+      case 'branch': {
+        const child = node.children[nibbles[depth]!]
+        if (child === undefined) return undefined
+        depth++
+        node = await resolveChild(child, store, decoded)
+      }
+    }
+  }
+}
+
+/**
+ * Decoded trie nodes by hash, in two generations (see LevelTrieDB's node cache): the nodes near
+ * the root are on every path, and decoding them was a large part of every read and update.
+ * Entries must come from a store that only returns a node's true content for its hash.
+ */
+export class DecodedNodeCache {
+  private young = new Map<string, TrieNode>()
+  private old = new Map<string, TrieNode>()
+  private readonly generationSize: number
+
+  constructor(capacity = 20_000) {
+    this.generationSize = Math.max(1, Math.floor(capacity / 2))
+  }
+
+  get(hash: string): TrieNode | undefined {
+    const young = this.young.get(hash)
+    if (young !== undefined) return young
+    const old = this.old.get(hash)
+    if (old !== undefined) this.set(hash, old)
+    return old
+  }
+
+  set(hash: string, node: TrieNode): void {
+    this.young.set(hash, node)
+    if (this.young.size >= this.generationSize) {
+      this.old = this.young
+      this.young = new Map()
+    }
+  }
+}
+
+/** A child as a node: rebuilt ones as they are, stored ones read and decoded (nodes are never changed in place). */
+function resolveChild(
+  child: Child,
+  store: TrieNodeStore,
+  decoded: DecodedNodeCache | undefined,
+): Promise<TrieNode> | TrieNode {
+  if (!(child instanceof StoredRef)) return child
+  const item = child.item
+  if (!(item instanceof Uint8Array)) return decodeNode(item)
+  const id = Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('hex')
+  const hit = decoded?.get(id)
+  if (hit !== undefined) return hit
+  return store.get(item).then((encoded) => {
+    if (encoded === undefined) throw new Error(`missing trie node ${id}`)
+    const node = decodeNode(RLP.decode(encoded) as Item)
+    decoded?.set(id, node)
+    return node
+  })
+}
 
 /** RLP encoding of a byte string. */
 function encodeString(bytes: Uint8Array): Uint8Array {
