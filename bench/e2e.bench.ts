@@ -29,6 +29,8 @@ export interface E2eBenchResult {
    * thread that bounds throughput, and a figure that other load on the machine inflates little.
    */
   mainThreadMicrosPerTx: number
+  /** CPU time of this process (the load generator, sharing the machine with the node) per transaction sent. */
+  clientMicrosPerTx: number
 }
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
@@ -118,6 +120,7 @@ export async function benchEndToEnd(
     const pid = node.process.pid!
     const cpuAtStart = mainThreadCpuMicros(pid)
     const started = performance.now()
+    const clientCpu = process.cpuUsage()
     const sent = await runConcurrently(raws.length, 16, 600, async (i) => {
       const response = await poster.post(
         `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`,
@@ -125,6 +128,8 @@ export async function benchEndToEnd(
       if (!response.includes('"result"')) throw new Error(`transaction ${i} rejected: ${response}`)
     })
     const acceptedPerSecond = sent.done / sent.seconds
+    const { user, system } = process.cpuUsage(clientCpu)
+    const clientMicrosPerTx = (user + system) / sent.done
     // Follow blocks until every transaction is in one.
     let included = 0
     let next = startBlock + 1n
@@ -144,7 +149,15 @@ export async function benchEndToEnd(
     }
     const seconds = (finished - started) / 1000
     const mainThreadMicrosPerTx = (mainThreadCpuMicros(pid) - cpuAtStart) / count
-    return { kind, txs: count, seconds, txPerSecond: count / seconds, acceptedPerSecond, mainThreadMicrosPerTx }
+    return {
+      kind,
+      txs: count,
+      seconds,
+      txPerSecond: count / seconds,
+      acceptedPerSecond,
+      mainThreadMicrosPerTx,
+      clientMicrosPerTx,
+    }
   } finally {
     poster.close()
     if (process.env.CAIRN_BENCH_LOG_LEVEL !== undefined) process.stderr.write(node.logs())
@@ -159,6 +172,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     nodeArgs: process.env.CAIRN_BENCH_NODE_ARGS?.split(' ').filter(Boolean),
   })
   console.log(
-    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,
   )
 }

@@ -19,6 +19,7 @@ export function installEthereumjsFixes(): void {
   if (installed) return
   installed = true
   memoizeSenderAddress()
+  memoizeSerialization()
   setBackedActivatedEips()
 }
 let installed = false
@@ -40,6 +41,26 @@ function memoizeSenderAddress(): void {
         cache.senderAddress = new Address(wasmKeccak256(this.getSenderPublicKey()).slice(12))
       }
       return cache.senderAddress
+    }
+  }
+}
+
+/**
+ * A typed transaction's `serialize()` re-encodes its fields (bigint conversions and RLP) on every
+ * call, and a block's transaction trie, the block's own encoding and the chain store each ask
+ * for it: about 5% of the node's time per transfer. Frozen transactions cannot change, so the
+ * bytes are kept in their cache. Callers never mutate the returned bytes (ethereumjs' own hash
+ * cache relies on the same).
+ */
+function memoizeSerialization(): void {
+  for (const txClass of [AccessList2930Tx, FeeMarket1559Tx, Blob4844Tx, EOACode7702Tx]) {
+    const prototype = txClass.prototype as unknown as TypedTransaction
+    const original = prototype.serialize
+    prototype.serialize = function (this: TypedTransaction): Uint8Array {
+      if (!Object.isFrozen(this)) return original.call(this)
+      const cache = this.cache as { serialized?: Uint8Array }
+      cache.serialized ??= original.call(this)
+      return cache.serialized
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Common } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { Caches, type MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
+import { CacheType, Caches, type MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
 import {
   Account,
   Address,
@@ -67,10 +67,13 @@ export class StateDB {
       common: this.common,
       decodedNodes: this.decodedNodes,
       trie: this.trieAt(root, this.options.trieCacheSize),
+      // LRU, so the sizes bound them: ethereumjs' default kind ignores its size and this state
+      // lives as long as the node. A block touches far fewer entries than a cache holds, so
+      // nothing it changed is evicted before the block's flush.
       caches: new Caches({
-        account: { size: this.options.accountCacheSize },
-        storage: { size: this.options.storageCacheSize },
-        code: { size: 10_000 },
+        account: { size: this.options.accountCacheSize, type: CacheType.LRU },
+        storage: { size: this.options.storageCacheSize, type: CacheType.LRU },
+        code: { size: 10_000, type: CacheType.LRU },
       }),
     })
   }
