@@ -142,7 +142,10 @@ export class BatchFlushStateManager extends MerkleStateManager {
     const slotsByAccount = new Map<string, TrieWrite32[]>()
     for (const [addressHex, keyHex, value] of caches.storage.flush()) {
       let writes = slotsByAccount.get(addressHex)
-      if (writes === undefined) slotsByAccount.set(addressHex, (writes = []))
+      if (writes === undefined) {
+        writes = []
+        slotsByAccount.set(addressHex, writes)
+      }
       // An RLP-encoded empty string (0x80) is a zeroed slot: it leaves the trie.
       const word = RLP.decode(value ?? new Uint8Array(0)) as Uint8Array
       writes.push({
