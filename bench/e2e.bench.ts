@@ -35,6 +35,8 @@ export interface E2eBenchResult {
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
 const SENDERS = 2000
+/** Clients sending at once. At 16 the node main thread still sat idle part of the time, waiting for requests. */
+const CONCURRENCY = Number(process.env.CAIRN_BENCH_CONCURRENCY ?? 32)
 
 /** OpenZeppelin ERC20 v5 storage: _balances at slot 0, _totalSupply at slot 2. */
 function tokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance: bigint): GenesisAccount {
@@ -114,14 +116,14 @@ export async function benchEndToEnd(
       '50000000',
     ],
   })
-  const poster = createPoster(node.rpcUrl, 16)
+  const poster = createPoster(node.rpcUrl, CONCURRENCY)
   try {
     const startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
     const pid = node.process.pid!
     const cpuAtStart = mainThreadCpuMicros(pid)
     const started = performance.now()
     const clientCpu = process.cpuUsage()
-    const sent = await runConcurrently(raws.length, 16, 600, async (i) => {
+    const sent = await runConcurrently(raws.length, CONCURRENCY, 600, async (i) => {
       const response = await poster.post(
         `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`,
       )

@@ -11,6 +11,7 @@ import {
   unprefixedHexToBytes,
 } from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
+import { DecodedAccount, DecodedAccountCache, copyAccount } from './account-cache.ts'
 import { DecodedNodeCache, type TrieNodeStore, type TrieWrite32, applyTrieWrites, readTrie } from './trie-update.ts'
 
 /** A zeroed slot as the storage cache holds it (RLP of the empty string). */
@@ -40,16 +41,17 @@ export class BatchFlushStateManager extends MerkleStateManager {
     },
   ) {
     super(opts)
+    const caches = this._caches
+    if (caches?.account !== undefined && !(caches.account instanceof DecodedAccountCache)) {
+      caches.account = new DecodedAccountCache(caches.settings.account)
+    }
     this.hashKey = opts.common.customCrypto.keccak256 ?? keccak_256
     this.decodedNodes = opts.decodedNodes ?? new DecodedNodeCache()
     const db = this._trie.database()
     this.nodeStore = { get: (hash) => db.get(hash), put: (hash, encoded) => db.put(hash, encoded) }
   }
 
-  /**
-   * Decoded accounts by the RLP the account cache holds. ethereumjs decodes the cached RLP on
-   * every read, and a transfer reads its sender, recipient and coinbase several times each.
-   */
+  /** Decoded accounts by RLP, for cache entries ethereumjs' own code put there. */
   private readonly decodedAccounts = new WeakMap<Uint8Array, Account>()
 
   override async getAccount(address: Address): Promise<Account | undefined> {
@@ -62,6 +64,8 @@ export class BatchFlushStateManager extends MerkleStateManager {
       accounts.put(address, account)
       return account
     }
+    // A copy: callers change the account they get before putting it back.
+    if (cached instanceof DecodedAccount) return copyAccount(cached.account)
     const rlp = cached.accountRLP
     if (rlp === undefined) return undefined
     let account = this.decodedAccounts.get(rlp)
@@ -69,8 +73,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
       account = createAccountFromRLP(rlp)
       this.decodedAccounts.set(rlp, account)
     }
-    // A copy: callers change the account they get before putting it back.
-    return new Account(account.nonce, account.balance, account.storageRoot, account.codeHash)
+    return copyAccount(account)
   }
 
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {

@@ -39,7 +39,7 @@ export class StateDB {
   private readonly options: Required<StateDBOptions>
   private readonly views = new Map<string, MerkleStateManager>()
   /** Decoded trie nodes, shared by every state this store hands out. */
-  private readonly decodedNodes = new DecodedNodeCache(50_000)
+  private readonly decodedNodes = new DecodedNodeCache(20_000)
 
   constructor(
     private readonly store: BytesStore,
