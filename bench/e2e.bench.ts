@@ -2,7 +2,7 @@
  * End-to-end throughput through a running `cairn node`: pre-signed transfers from many senders
  * are sent with eth_sendRawTransaction over keep-alive HTTP, and the clock stops when the node
  * reports the block that includes the last of them.
- *   npx tsx bench/e2e.bench.ts [eth|erc20] [transactions]
+ *   npx tsx bench/e2e.bench.ts [eth|erc20] [transactions] [transactions per JSON-RPC batch request]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -94,8 +94,13 @@ export function benchWorkload(
 export async function benchEndToEnd(
   kind: 'eth' | 'erc20',
   count: number,
-  options: { nodeArgs?: string[] } = {},
+  options: {
+    nodeArgs?: string[]
+    /** Transactions per HTTP request, as a JSON-RPC batch (1: one eth_sendRawTransaction per request). */
+    batch?: number
+  } = {},
 ): Promise<E2eBenchResult> {
+  const batch = options.batch ?? 1
   const { alloc, raws } = benchWorkload(kind, count)
   const genesis = devGenesis({ extraAlloc: alloc })
   const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-bench-'))
@@ -123,15 +128,23 @@ export async function benchEndToEnd(
     const cpuAtStart = mainThreadCpuMicros(pid)
     const started = performance.now()
     const clientCpu = process.cpuUsage()
-    const sent = await runConcurrently(raws.length, CONCURRENCY, 600, async (i) => {
-      const response = await poster.post(
-        `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`,
-      )
-      if (!response.includes('"result"')) throw new Error(`transaction ${i} rejected: ${response}`)
+    const call = (i: number) => `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`
+    const requests = Math.ceil(raws.length / batch)
+    const sent = await runConcurrently(requests, CONCURRENCY, 600, async (r) => {
+      if (batch === 1) {
+        const response = await poster.post(call(r))
+        if (!response.includes('"result"')) throw new Error(`transaction ${r} rejected: ${response}`)
+        return
+      }
+      const ids = Array.from({ length: Math.min(batch, raws.length - r * batch) }, (_, k) => r * batch + k)
+      const responses = JSON.parse(await poster.post(`[${ids.map(call).join(',')}]`)) as Array<{ result?: string }>
+      const rejected = responses.find((response) => response.result === undefined)
+      if (rejected !== undefined) throw new Error(`a transaction was rejected: ${JSON.stringify(rejected)}`)
     })
-    const acceptedPerSecond = sent.done / sent.seconds
+    const accepted = Math.min(raws.length, sent.done * batch)
+    const acceptedPerSecond = accepted / sent.seconds
     const { user, system } = process.cpuUsage(clientCpu)
-    const clientMicrosPerTx = (user + system) / sent.done
+    const clientMicrosPerTx = (user + system) / accepted
     // Follow blocks until every transaction is in one.
     let included = 0
     let next = startBlock + 1n
@@ -172,6 +185,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const kind = (process.argv[2] ?? 'eth') as 'eth' | 'erc20'
   const r = await benchEndToEnd(kind, Number(process.argv[3] ?? 6000), {
     nodeArgs: process.env.CAIRN_BENCH_NODE_ARGS?.split(' ').filter(Boolean),
+    batch: Number(process.argv[4] ?? 1),
   })
   console.log(
     `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,

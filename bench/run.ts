@@ -37,6 +37,14 @@ for (const [kind, count] of [
     `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / raw[kind]!).toFixed(0)}% of raw; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
   ])
 }
+{
+  // The same ETH run with 16 transactions per HTTP request (a JSON-RPC batch): the HTTP share of admission.
+  const r = await benchEndToEnd('eth', 12000, { batch: 16 })
+  add([
+    '(b) end-to-end ETH, batches of 16',
+    `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / raw.eth!).toFixed(0)}% of raw; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
+  ])
+}
 for (const r of await benchRpc(5)) add([`(c) rpc ${r.method}`, `${r.requestsPerSecond.toFixed(0)} req/s`])
 for (const kind of ['eth', 'erc20'] as const) add(...formatRollupResult(await benchRollup(kind, 4000)))
 
