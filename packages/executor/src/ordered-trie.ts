@@ -1,5 +1,6 @@
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
+import { compareNibbles, hexPrefix, toNibbles } from '@cairn/state'
 
 /**
  * Root of the Merkle-Patricia trie mapping rlp(i) → values[i], as transactionsRoot and
@@ -46,38 +47,9 @@ export function orderedTrieRoot(
   }
 }
 
-function toNibbles(bytes: Uint8Array): Uint8Array {
-  const nibbles = new Uint8Array(bytes.length * 2)
-  for (let i = 0; i < bytes.length; i++) {
-    nibbles[2 * i] = bytes[i]! >> 4
-    nibbles[2 * i + 1] = bytes[i]! & 0x0f
-  }
-  return nibbles
-}
-
-function compareNibbles(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
-}
-
 /** Shared nibbles of the first and last key from `depth` (the keys are sorted, so all share them). */
 function commonPrefix(a: Uint8Array, b: Uint8Array, depth: number): number {
   let n = 0
   while (depth + n < a.length && depth + n < b.length && a[depth + n] === b[depth + n]) n++
   return n
-}
-
-/** Compact (hex-prefix) encoding of a nibble path with the leaf flag. */
-function hexPrefix(nibbles: Uint8Array, leaf: boolean): Uint8Array {
-  const odd = nibbles.length % 2 === 1
-  const out = new Uint8Array(Math.floor(nibbles.length / 2) + 1)
-  out[0] = ((leaf ? 2 : 0) + (odd ? 1 : 0)) << 4
-  let i = 0
-  if (odd) {
-    out[0]! |= nibbles[0]!
-    i = 1
-  }
-  for (let j = 1; i < nibbles.length; i += 2, j++) out[j] = (nibbles[i]! << 4) | nibbles[i + 1]!
-  return out
 }

@@ -1,4 +1,5 @@
 export { BatchFlushStateManager } from './batch-state-manager.ts'
 export { LevelTrieDB, type BytesStore, type TrieWrite } from './trie-db.ts'
 export { StateDB, writeGenesisState, type StateBatchOp, type StateDBOptions } from './state-db.ts'
-export { type TrieNodeStore, type TrieWrite32, applyTrieWrites } from './trie-update.ts'
+export { DecodedNodeCache, type TrieNodeStore, type TrieWrite32, applyTrieWrites, readTrie } from './trie-update.ts'
+export { compareNibbles, hexPrefix, toNibbles } from './nibbles.ts'

@@ -1,3 +1,4 @@
+import { TwoGenerationCache } from './two-generation-cache.ts'
 import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util'
 import { hexToBytes, unprefixedHexToBytes } from '@ethereumjs/util'
 
@@ -22,15 +23,15 @@ export interface TrieWrite {
  */
 export class LevelTrieDB implements DB<string, string | Uint8Array> {
   private readonly pending: Map<string, Uint8Array>
-  private readonly cache: NodeCache
+  private readonly cache: TwoGenerationCache<Uint8Array>
 
   constructor(
     private readonly store: BytesStore,
     options: { cacheEntries?: number } = {},
-    shared?: { pending: Map<string, Uint8Array>; cache: NodeCache },
+    shared?: { pending: Map<string, Uint8Array>; cache: TwoGenerationCache<Uint8Array> },
   ) {
     this.pending = shared?.pending ?? new Map()
-    this.cache = shared?.cache ?? new NodeCache(options.cacheEntries ?? 250_000)
+    this.cache = shared?.cache ?? new TwoGenerationCache<Uint8Array>(options.cacheEntries ?? 250_000)
   }
 
   async get(key: string, _opts?: EncodingOpts): Promise<Uint8Array | undefined> {
@@ -87,36 +88,4 @@ export class LevelTrieDB implements DB<string, string | Uint8Array> {
 
 function keyBytes(key: string): Uint8Array {
   return key.startsWith('0x') ? hexToBytes(key as `0x${string}`) : unprefixedHexToBytes(key)
-}
-
-/**
- * Recently used trie nodes by key, in two generations: reads hit the young map, or the old one and
- * are copied to the young; when the young map is full it becomes the old one and the old is dropped.
- * Close to LRU at a Map lookup per read (a true LRU re-inserted the key on every hit). Nodes are
- * content-addressed and never change, so every state view shares one cache without invalidation.
- */
-class NodeCache {
-  private young = new Map<string, Uint8Array>()
-  private old = new Map<string, Uint8Array>()
-  private readonly generationSize: number
-
-  constructor(capacity: number) {
-    this.generationSize = Math.max(1, Math.floor(capacity / 2))
-  }
-
-  get(key: string): Uint8Array | undefined {
-    const young = this.young.get(key)
-    if (young !== undefined) return young
-    const old = this.old.get(key)
-    if (old !== undefined) this.set(key, old)
-    return old
-  }
-
-  set(key: string, value: Uint8Array): void {
-    this.young.set(key, value)
-    if (this.young.size >= this.generationSize) {
-      this.old = this.young
-      this.young = new Map()
-    }
-  }
 }

@@ -1,5 +1,7 @@
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
+import { compareNibbles, hexPrefix, toNibbles } from './nibbles.ts'
+import { TwoGenerationCache } from './two-generation-cache.ts'
 
 /** A write to a secure trie: `key` is the 32-byte hashed key; `value` undefined deletes it. */
 export interface TrieWrite32 {
@@ -210,33 +212,13 @@ export async function readTrie(
 }
 
 /**
- * Decoded trie nodes by hash, in two generations (see LevelTrieDB's node cache): the nodes near
- * the root are on every path, and decoding them was a large part of every read and update.
- * Entries must come from a store that only returns a node's true content for its hash.
+ * Decoded trie nodes by hash: the nodes near the root are on every path, and decoding them was a
+ * large part of every read and update. Entries must come from a store that only returns a node's
+ * true content for its hash.
  */
-export class DecodedNodeCache {
-  private young = new Map<string, TrieNode>()
-  private old = new Map<string, TrieNode>()
-  private readonly generationSize: number
-
+export class DecodedNodeCache extends TwoGenerationCache<TrieNode> {
   constructor(capacity = 20_000) {
-    this.generationSize = Math.max(1, Math.floor(capacity / 2))
-  }
-
-  get(hash: string): TrieNode | undefined {
-    const young = this.young.get(hash)
-    if (young !== undefined) return young
-    const old = this.old.get(hash)
-    if (old !== undefined) this.set(hash, old)
-    return old
-  }
-
-  set(hash: string, node: TrieNode): void {
-    this.young.set(hash, node)
-    if (this.young.size >= this.generationSize) {
-      this.old = this.young
-      this.young = new Map()
-    }
+    super(capacity)
   }
 }
 
@@ -353,26 +335,6 @@ function isEmpty(item: Item): boolean {
   return item instanceof Uint8Array && item.length === 0
 }
 
-/** Yellow paper hex-prefix encoding of a nibble path. */
-function hexPrefix(nibbles: Uint8Array, leaf: boolean): Uint8Array {
-  const odd = nibbles.length % 2
-  const out = new Uint8Array(1 + (nibbles.length >> 1))
-  out[0] = ((leaf ? 2 : 0) + odd) << 4
-  let i = 0
-  if (odd === 1) out[0]! |= nibbles[i++]!
-  for (let o = 1; i < nibbles.length; i += 2, o++) out[o] = (nibbles[i]! << 4) | nibbles[i + 1]!
-  return out
-}
-
-function toNibbles(bytes: Uint8Array): Uint8Array {
-  const nibbles = new Uint8Array(bytes.length * 2)
-  for (let i = 0; i < bytes.length; i++) {
-    nibbles[2 * i] = bytes[i]! >> 4
-    nibbles[2 * i + 1] = bytes[i]! & 0x0f
-  }
-  return nibbles
-}
-
 function concatNibbles(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length)
   out.set(a)
@@ -383,12 +345,6 @@ function concatNibbles(a: Uint8Array, b: Uint8Array): Uint8Array {
 function startsWith(nibbles: Uint8Array, at: number, path: Uint8Array): boolean {
   for (let i = 0; i < path.length; i++) if (nibbles[at + i] !== path[i]) return false
   return true
-}
-
-function compareNibbles(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
