@@ -21,10 +21,12 @@ const EMPTY_SLOT = Uint8Array.of(0x80)
  * A MerkleStateManager whose flush writes a block's dirty accounts and slots into the tries in one
  * pass per trie ({@link applyTrieWrites}) instead of one `put` per key. The executor flushes once
  * per block, so this is where the state root of a block of transfers is computed; ethereumjs'
- * per-key path spent most of its time re-encoding and re-hashing the nodes near the root.
- * Reads, checkpoints and proofs are ethereumjs' own: the tries it writes are the same tries.
- * Two ethereumjs storage quirks are fixed on the way (see putStorage and _getStorageTrie); the
- * witness builder and the stateless executor extend this class, so every re-execution agrees.
+ * per-key path spent most of its time re-encoding and re-hashing the nodes near the root. Reads
+ * the caches miss walk the trie directly ({@link readTrie}) and accounts stay decoded in the cache
+ * ({@link DecodedAccountCache}). Checkpoints, proofs and the node format are ethereumjs' own: the
+ * tries written are the tries it reads. Two ethereumjs storage quirks are fixed on the way (see
+ * putStorage and _getStorageTrie); the witness builder and the stateless executor extend this
+ * class, so every re-execution agrees with the node.
  */
 export class BatchFlushStateManager extends MerkleStateManager {
   private readonly hashKey: (data: Uint8Array) => Uint8Array
@@ -51,9 +53,6 @@ export class BatchFlushStateManager extends MerkleStateManager {
     this.nodeStore = { get: (hash) => db.get(hash), put: (hash, encoded) => db.put(hash, encoded) }
   }
 
-  /** Decoded accounts by RLP, for cache entries ethereumjs' own code put there. */
-  private readonly decodedAccounts = new WeakMap<Uint8Array, Account>()
-
   override async getAccount(address: Address): Promise<Account | undefined> {
     const accounts = this._caches?.account
     if (accounts === undefined) return super.getAccount(address)
@@ -66,19 +65,14 @@ export class BatchFlushStateManager extends MerkleStateManager {
     }
     // A copy: callers change the account they get before putting it back.
     if (cached instanceof DecodedAccount) return copyAccount(cached.account)
-    const rlp = cached.accountRLP
-    if (rlp === undefined) return undefined
-    let account = this.decodedAccounts.get(rlp)
-    if (account === undefined) {
-      account = createAccountFromRLP(rlp)
-      this.decodedAccounts.set(rlp, account)
-    }
-    return copyAccount(account)
+    // What the cache's own put stored: an absent account.
+    return cached.accountRLP === undefined ? undefined : createAccountFromRLP(cached.accountRLP)
   }
 
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
     const storage = this._caches?.storage
-    if (storage === undefined) return super.getStorage(address, key)
+    // Prefixed storage-trie keys live under other database keys than readTrie looks up.
+    if (storage === undefined || this._prefixStorageTrieKeys) return super.getStorage(address, key)
     if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
     const cached = storage.get(address, key)
     if (cached !== undefined) return RLP.decode(cached) as Uint8Array
