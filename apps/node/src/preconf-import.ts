@@ -307,6 +307,8 @@ export class PreconfImporter {
     await mempool.onNewHead({
       baseFee: block.header.baseFeePerGas ?? 0n,
       includedTxHashes: block.transactions.map((tx) => tx.hash()),
+      number: block.header.number,
+      safeNumber: chain.head('safe').header.number,
     })
   }
 

@@ -260,4 +260,27 @@ describe('Mempool restart', () => {
     journal.close()
     expect(new MempoolJournal(path).load().records).toEqual([live.serialize()])
   })
+
+  it('keeps a transaction included in a block above the safe head through rotations, until that block is safe', async () => {
+    const state = new InMemoryState()
+    const journal = new MempoolJournal(path)
+    journal.load()
+    const pool = new Mempool({ common, state, journal, baseFee: GWEI })
+    const included = dynamicFeeTx(alice, { nonce: 0n }, common)
+    const waiting = dynamicFeeTx(alice, { nonce: 1n }, common)
+    await pool.addRaw(included.serialize())
+    await pool.addRaw(waiting.serialize())
+    // Block 5 includes the first; the safe head is at 3. Stale records force a rotation.
+    for (let i = 0; i < 1100; i++) journal.append(raw(1))
+    await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [included.hash()], number: 5n, safeNumber: 3n })
+    await journal.settled()
+    expect(journal.recordCount).toBe(2)
+    expect(new MempoolJournal(path).load().records).toEqual([included.serialize(), waiting.serialize()])
+    // Once block 5 is safe, the next rotation lets it go.
+    for (let i = 0; i < 1100; i++) journal.append(raw(1))
+    await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [], number: 6n, safeNumber: 5n })
+    await journal.settled()
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual([waiting.serialize()])
+  })
 })

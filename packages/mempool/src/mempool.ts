@@ -48,6 +48,14 @@ export interface NewHead {
    * instead of a state read.
    */
   accounts?: Map<string, { nonce: bigint; balance: bigint }>
+  /**
+   * The new head's number and the chain's safe head. With both, the journal keeps the pool's
+   * transactions this block included until the safe head passes it: an unsafe block can still be
+   * dropped (an L1 reorg, an expired anchor), and a crash before its transactions are back in the
+   * pool must not lose them. Without, included transactions leave the journal at its next rotation.
+   */
+  number?: bigint
+  safeNumber?: bigint
 }
 
 /** Pool contents by lowercase 0x sender address, then nonce (the shape of `txpool_content`). */
@@ -135,6 +143,8 @@ export class Mempool {
   private queuedTotal = 0
   /** Bumped at every head: a sender whose state was read at an older epoch is read again. */
   private epoch = 0
+  /** Transactions of the pool included in blocks above the safe head, oldest first (see NewHead.number). */
+  private includedUnsafe: { number: bigint; raw: Uint8Array }[] = []
   private baseFee: bigint
   private seq = 0
   private heapStamp = 0
@@ -219,9 +229,18 @@ export class Mempool {
     this.baseFee = head.baseFee
     const affected = new Map<string, Address>()
     const touched = new Set<SenderTxs>()
+    // Included in a block the safe head has not reached: the journal keeps it (see NewHead.number).
+    const unsafeBlock =
+      this.journal !== undefined &&
+      head.number !== undefined &&
+      head.safeNumber !== undefined &&
+      head.number > head.safeNumber
+        ? head.number
+        : undefined
     for (const hash of head.includedTxHashes) {
       const pooled = this.byHash.get(bytesToHex(hash))
       if (pooled === undefined) continue
+      if (unsafeBlock !== undefined) this.includedUnsafe.push({ number: unsafeBlock, raw: pooled.raw })
       affected.set(pooled.senderKey, pooled.sender)
       for (const authority of authoritiesOf(pooled.tx)) affected.set(authority.toString(), authority)
       const sender = this.senders.get(pooled.senderKey) as SenderTxs
@@ -257,9 +276,14 @@ export class Mempool {
     this.rebuildEvictionHeaps()
     this.enforceGlobalLimits()
     this.flushPendingEvents()
+    const { safeNumber } = head
+    if (safeNumber !== undefined) {
+      this.includedUnsafe = this.includedUnsafe.filter((included) => included.number > safeNumber)
+    }
     if (
       this.journal !== undefined &&
-      this.journal.recordCount >= Math.max(2 * this.byHash.size, JOURNAL_ROTATE_MIN_RECORDS)
+      this.journal.recordCount >=
+        Math.max(2 * (this.byHash.size + this.includedUnsafe.length), JOURNAL_ROTATE_MIN_RECORDS)
     ) {
       // Not awaited: the next block must not wait for the disk.
       void this.journal.rotateInBackground(this.liveRaws())
@@ -394,8 +418,9 @@ export class Mempool {
     this.journal?.rotate(this.liveRaws())
   }
 
+  /** What the journal keeps: the pool's transactions, and those included in blocks not yet safe. */
   private liveRaws(): Uint8Array[] {
-    const raws: Uint8Array[] = []
+    const raws: Uint8Array[] = this.includedUnsafe.map((included) => included.raw)
     for (const sender of this.senders.values()) for (const tx of sender.txs) raws.push(tx.raw)
     return raws
   }

@@ -15,6 +15,9 @@ export interface SequencerMempool {
     baseFee: bigint
     includedTxHashes: Uint8Array[]
     accounts?: Map<string, { nonce: bigint; balance: bigint }>
+    /** The new head's number and the safe head: the pool's journal keeps included transactions until safe. */
+    number?: bigint
+    safeNumber?: bigint
   }): Promise<void>
   /** Drops transactions that failed to execute so they are not offered again. */
   removeRejected?(rejected: RejectedTransaction[]): Promise<void> | void
@@ -186,6 +189,8 @@ export class Sequencer {
       baseFee: executed.block.header.baseFeePerGas ?? 0n,
       includedTxHashes: executed.block.transactions.map((tx) => tx.hash()),
       accounts,
+      number: executed.block.header.number,
+      safeNumber: chain.head('safe').header.number,
     })
     if (rejected.length > 0) {
       await mempool.removeRejected?.(rejected)
