@@ -14,6 +14,7 @@ export { blobVersionedHash, commitmentToVersionedHash, loadKzg, viemKzg } from '
 export {
   BLOB_REPLACEMENT_BUMP_PERCENT,
   type BlobTxFees,
+  bumpFee,
   bumpFees,
   estimateBlobTxFees,
   type FeeEstimateOptions,

@@ -64,17 +64,23 @@ export async function estimateBlobTxFees(client: PublicClient, options: FeeEstim
  * replacement also keeps up with the market).
  */
 export function bumpFees(previous: BlobTxFees, options: { percent?: number; atLeast?: BlobTxFees } = {}): BlobTxFees {
-  const factor = BigInt(Math.round((100 + (options.percent ?? BLOB_REPLACEMENT_BUMP_PERCENT)) * 100))
-  const bump = (value: bigint, floor: bigint | undefined) => {
-    const raised = ceilDiv(value * factor, 10_000n)
-    const strictlyHigher = raised > value ? raised : value + 1n
-    return floor !== undefined && floor > strictlyHigher ? floor : strictlyHigher
-  }
+  const percent = options.percent ?? BLOB_REPLACEMENT_BUMP_PERCENT
+  const bump = (value: bigint, floor: bigint | undefined) => bumpFee(value, percent, floor)
   return {
     maxFeePerGas: bump(previous.maxFeePerGas, options.atLeast?.maxFeePerGas),
     maxPriorityFeePerGas: bump(previous.maxPriorityFeePerGas, options.atLeast?.maxPriorityFeePerGas),
     maxFeePerBlobGas: bump(previous.maxFeePerBlobGas, options.atLeast?.maxFeePerBlobGas),
   }
+}
+
+/**
+ * One fee field of a replacement: raised by `percent` (rounded up, and by at least 1 wei, as L1 nodes
+ * refuse a replacement that is not strictly higher), and to `floor` (the market now) when that is more.
+ */
+export function bumpFee(value: bigint, percent: number, floor?: bigint): bigint {
+  const raised = ceilDiv(value * BigInt(Math.round((100 + percent) * 100)), 10_000n)
+  const strictlyHigher = raised > value ? raised : value + 1n
+  return floor !== undefined && floor > strictlyHigher ? floor : strictlyHigher
 }
 
 export type SendBlobTransactionOptions = {

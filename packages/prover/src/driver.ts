@@ -9,7 +9,7 @@ import {
   teeVerifierAbi,
   VERIFIER_IDS,
 } from '@cairn/contracts'
-import { createSenderLoop, revertName, TransactionTracker } from '@cairn/l1'
+import { bumpFee, createSenderLoop, revertName, TransactionTracker } from '@cairn/l1'
 import { CairnError, type PollingLoop } from '@cairn/primitives'
 import { type ProofBackend, type ProofResult, WitnessError } from '@cairn/proof'
 import type { Logger } from '@cairn/telemetry'
@@ -487,12 +487,7 @@ export class ProverDriver {
     const priority = await this.options.l1.estimateMaxPriorityFeePerGas().catch(() => 1_000_000_000n)
     const market = { maxFeePerGas: (head.baseFeePerGas ?? 0n) * 2n + priority, maxPriorityFeePerGas: priority }
     if (previous === undefined) return market
-    const factor = BigInt(100 + this.options.feeBumpPercent)
-    const bump = (value: bigint, floor: bigint) => {
-      const raised = (value * factor + 99n) / 100n
-      const higher = raised > value ? raised : value + 1n
-      return higher > floor ? higher : floor
-    }
+    const bump = (value: bigint, floor: bigint) => bumpFee(value, this.options.feeBumpPercent, floor)
     return {
       maxFeePerGas: bump(previous.maxFeePerGas, market.maxFeePerGas),
       maxPriorityFeePerGas: bump(previous.maxPriorityFeePerGas, market.maxPriorityFeePerGas),
