@@ -12,7 +12,7 @@ import { bytesToHex, privateToAddress, setLengthLeft } from '@ethereumjs/util'
 import { nativeCustomCrypto, wasmKeccak256 } from '@cairn/executor'
 import { type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primitives'
 import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
-import { mainThreadCpuMicros } from '../packages/executor/bench/cpu.ts'
+import { mainThreadCpuMicros, processCpuMicros } from '../packages/executor/bench/cpu.ts'
 import { compileBenchToken } from '../packages/executor/bench/erc20.ts'
 import { rpc, startNode } from '../test/src/node-process.ts'
 import { createPoster, runConcurrently } from './http-load.ts'
@@ -29,14 +29,20 @@ export interface E2eBenchResult {
    * thread that bounds throughput, and a figure that other load on the machine inflates little.
    */
   mainThreadMicrosPerTx: number
+  /** CPU time of the whole node process (all its threads) per transaction. */
+  nodeMicrosPerTx: number
   /** CPU time of this process (the load generator, sharing the machine with the node) per transaction sent. */
   clientMicrosPerTx: number
 }
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
 const SENDERS = 2000
-/** Clients sending at once. At 16 the node main thread still sat idle part of the time, waiting for requests. */
-const CONCURRENCY = Number(process.env.CAIRN_BENCH_CONCURRENCY ?? 32)
+/**
+ * Clients sending at once, each waiting for its answer before the next. With the RPC on its own
+ * thread a call crosses two more threads, and at 32 clients the node's main thread sat idle part
+ * of the time, waiting for requests.
+ */
+const CONCURRENCY = Number(process.env.CAIRN_BENCH_CONCURRENCY ?? 64)
 
 /** OpenZeppelin ERC20 v5 storage: _balances at slot 0, _totalSupply at slot 2. */
 function tokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance: bigint): GenesisAccount {
@@ -126,6 +132,7 @@ export async function benchEndToEnd(
     const startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
     const pid = node.process.pid!
     const cpuAtStart = mainThreadCpuMicros(pid)
+    const nodeCpuAtStart = processCpuMicros(pid)
     const started = performance.now()
     const clientCpu = process.cpuUsage()
     const call = (i: number) => `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`
@@ -164,6 +171,7 @@ export async function benchEndToEnd(
     }
     const seconds = (finished - started) / 1000
     const mainThreadMicrosPerTx = (mainThreadCpuMicros(pid) - cpuAtStart) / count
+    const nodeMicrosPerTx = (processCpuMicros(pid) - nodeCpuAtStart) / count
     return {
       kind,
       txs: count,
@@ -171,6 +179,7 @@ export async function benchEndToEnd(
       txPerSecond: count / seconds,
       acceptedPerSecond,
       mainThreadMicrosPerTx,
+      nodeMicrosPerTx,
       clientMicrosPerTx,
     }
   } finally {
@@ -188,6 +197,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     batch: Number(process.argv[4] ?? 1),
   })
   console.log(
-    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,
   )
 }

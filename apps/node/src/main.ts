@@ -58,19 +58,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error
   }
-  await new Promise<void>((resolve) => {
+  return await new Promise<number>((resolve) => {
     let stopping = false
-    const stop = (signal: string) => {
+    const stop = (reason: { signal: string } | { failure: Error }) => {
       if (stopping) return
       stopping = true
-      logger.info({ signal }, 'shutting down')
-      node.stop().then(resolve, (error) => {
-        logger.error({ err: error }, 'shutdown failed')
-        resolve()
-      })
+      if ('signal' in reason) logger.info({ signal: reason.signal }, 'shutting down')
+      else logger.fatal({ err: reason.failure }, `${reason.failure.message}; shutting down`)
+      const exitCode = 'signal' in reason ? 0 : 1
+      node.stop().then(
+        () => resolve(exitCode),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed')
+          resolve(1)
+        },
+      )
     }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop({ signal: 'SIGINT' }))
+    process.once('SIGTERM', () => stop({ signal: 'SIGTERM' }))
+    node.failure.then((failure) => stop({ failure }))
   })
-  return 0
 }

@@ -56,6 +56,8 @@ export interface NodeUrls {
 export class CairnNode {
   private constructor(
     readonly urls: NodeUrls,
+    /** Settles when a part the node cannot run without fails while it runs; it should then stop. */
+    readonly failure: Promise<Error>,
     private readonly parts: {
       database: NodeDatabase
       rpc: RpcServer
@@ -251,6 +253,10 @@ export class CairnNode {
       registers: [metrics],
     })
     registerChainMetrics(metrics, chain, mempool)
+    let reportFailure!: (error: Error) => void
+    const failure = new Promise<Error>((resolve) => {
+      reportFailure = resolve
+    })
     const rpc = createRpcServer({
       methods,
       host: config.httpAddr,
@@ -261,6 +267,13 @@ export class CairnNode {
       logger: logger.child({ module: 'rpc' }),
       subscriptions,
       onRequest: (method, seconds, outcome) => rpcSeconds.observe({ method, outcome }, seconds),
+      thread: config.rpcThread,
+      onThreadFailure: (error) =>
+        reportFailure(
+          new CairnError('RPC_THREAD_FAILED', `the JSON-RPC front-end thread failed: ${error.message}`, {
+            cause: error,
+          }),
+        ),
     })
     if (config.p2pEnabled) {
       p2p = await NodeP2P.start({
@@ -302,22 +315,19 @@ export class CairnNode {
       },
       'node started',
     )
-    return new CairnNode(
-      { http: httpUrl, ws: wsUrl, metrics: metricsServer?.url },
-      {
-        database,
-        rpc,
-        sequencer,
-        derivation,
-        journal,
-        senderRecovery,
-        filters,
-        metricsServer,
-        logger,
-        p2p,
-        basedProposer,
-      },
-    )
+    return new CairnNode({ http: httpUrl, ws: wsUrl, metrics: metricsServer?.url }, failure, {
+      database,
+      rpc,
+      sequencer,
+      derivation,
+      journal,
+      senderRecovery,
+      filters,
+      metricsServer,
+      logger,
+      p2p,
+      basedProposer,
+    })
   }
 
   /** Stops serving, lets the block in progress land, then closes storage. */

@@ -89,6 +89,15 @@ export const nodeSettings = {
     schema: parse.string(),
     default: '*',
   }),
+  rpcThread: setting({
+    flag: 'rpc.thread',
+    env: 'CAIRN_RPC_THREAD',
+    description:
+      'serve HTTP and WebSocket from a thread of their own (methods still run on the main thread, which also builds blocks); false serves them from the main thread',
+    schema: parse.bool(),
+    default: true,
+    boolean: true,
+  }),
   rpcGasCap: setting({
     flag: 'rpc.gascap',
     env: 'CAIRN_RPC_GASCAP',

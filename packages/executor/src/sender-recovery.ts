@@ -22,8 +22,11 @@ export interface SenderRecovery {
   close(): Promise<void>
 }
 
-/** Signatures sent to a worker in one message; more wait for the next batch. */
-const MAX_BATCH = 512
+/**
+ * Signatures per message. Small enough that the main thread gets the first results back (and admits
+ * those transactions) while the worker recovers the rest; large enough that messaging stays cheap.
+ */
+const CHUNK = 16
 /** 32-byte message hash, 64-byte r‖s, 1-byte recovery id. */
 const REQUEST_BYTES = 97
 /** 1-byte status, 64-byte public key, 20-byte address. */
@@ -51,14 +54,15 @@ interface Pending {
 
 interface RecoveryThread {
   worker: Worker
-  /** The one batch the worker is recovering; `undefined` when idle. */
-  inFlight: Pending[] | undefined
+  /** Batches sent and not answered yet, oldest first (a worker answers its messages in order). */
+  inFlight: Pending[][]
 }
 
 /**
- * Each worker has at most one batch in flight: requests that arrive meanwhile queue up and leave
- * together when it answers, so batches grow with the load and one message carries many signatures
- * (a message costs tens of microseconds of the main thread, about as much as a recovery saves).
+ * Requests made in one turn of the event loop leave together, cut into chunks of {@link CHUNK} and
+ * spread over the workers; a full chunk leaves at once. A worker takes new chunks while it is busy,
+ * so recovery overlaps admission: with one large batch, the main thread sat idle while the worker
+ * recovered every signature of it.
  */
 class WorkerSenderRecovery implements SenderRecovery {
   private readonly recoveryThreads: RecoveryThread[] = []
@@ -80,10 +84,10 @@ class WorkerSenderRecovery implements SenderRecovery {
         // No inherited flags: the worker is plain CommonJS (a parent's --input-type=module or
         // loader --import would change how its source is read).
         worker: new Worker(WORKER_SOURCE, { eval: true, workerData, execArgv: [] }),
-        inFlight: undefined,
+        inFlight: [],
       }
       thread.worker.on('message', (results: Uint8Array) => this.settle(thread, results))
-      // A dead worker must not strand its batch: those transactions fall back to the caller's thread.
+      // A dead worker must not strand its batches: those transactions fall back to the caller's thread.
       thread.worker.on('error', (error) => {
         onWorkerError(error)
         this.abandon(thread)
@@ -100,6 +104,7 @@ class WorkerSenderRecovery implements SenderRecovery {
     for (const tx of txs) {
       if (this.closed || this.recoveryThreads.length === 0 || !needsRecovery(tx)) continue
       promises.push(new Promise((resolve) => this.queue.push({ tx, resolve })))
+      if (this.queue.length >= CHUNK) this.send(this.queue.splice(0, CHUNK))
     }
     if (promises.length === 0) return Promise.resolve()
     this.scheduleFlush()
@@ -110,30 +115,24 @@ class WorkerSenderRecovery implements SenderRecovery {
     this.closed = true
     const threads = this.recoveryThreads.splice(0)
     await Promise.all(threads.map((thread) => thread.worker.terminate()))
-    for (const thread of threads) release(thread.inFlight ?? [])
+    for (const thread of threads) release(thread.inFlight.splice(0).flat())
     release(this.queue.splice(0))
   }
 
-  /** Requests made in the same turn of the event loop (one RPC batch, one socket read) travel together. */
+  /** What is left of this turn's requests leaves when the turn ends. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
     setImmediate(() => {
       this.flushScheduled = false
-      this.dispatch()
+      while (this.queue.length > 0) this.send(this.queue.splice(0, CHUNK))
     })
   }
 
-  /** Shares the queue among the idle workers. */
-  private dispatch(): void {
-    const idle = this.recoveryThreads.filter((thread) => thread.inFlight === undefined)
-    for (let i = 0; i < idle.length && this.queue.length > 0; i++) {
-      const share = Math.min(MAX_BATCH, Math.ceil(this.queue.length / (idle.length - i)))
-      this.send(idle[i]!, this.queue.splice(0, share))
-    }
-  }
-
-  private send(thread: RecoveryThread, batch: Pending[]): void {
+  /** Sends `batch` to the worker with the fewest signatures outstanding. */
+  private send(batch: Pending[]): void {
+    const thread = this.leastBusy()
+    if (thread === undefined) return release(batch)
     const requests = new Uint8Array(batch.length * REQUEST_BYTES)
     const sendable: Pending[] = []
     for (const pending of batch) {
@@ -146,16 +145,26 @@ class WorkerSenderRecovery implements SenderRecovery {
       sendable.push(pending)
     }
     if (sendable.length === 0) return
-    thread.inFlight = sendable
+    thread.inFlight.push(sendable)
     thread.worker.ref()
     const payload = requests.subarray(0, sendable.length * REQUEST_BYTES)
     thread.worker.postMessage(payload, [payload.buffer])
   }
 
+  private leastBusy(): RecoveryThread | undefined {
+    let best: RecoveryThread | undefined
+    let bestLoad = Number.POSITIVE_INFINITY
+    for (const thread of this.recoveryThreads) {
+      let load = 0
+      for (const batch of thread.inFlight) load += batch.length
+      if (load < bestLoad) [best, bestLoad] = [thread, load]
+    }
+    return best
+  }
+
   private settle(thread: RecoveryThread, results: Uint8Array): void {
-    const pending = thread.inFlight ?? []
-    thread.inFlight = undefined
-    thread.worker.unref()
+    const pending = thread.inFlight.shift() ?? []
+    if (thread.inFlight.length === 0) thread.worker.unref()
     for (let i = 0; i < pending.length; i++) {
       const { tx, resolve } = pending[i]!
       const offset = i * RESULT_BYTES
@@ -167,17 +176,14 @@ class WorkerSenderRecovery implements SenderRecovery {
       }
       resolve()
     }
-    this.dispatch()
   }
 
   private abandon(thread: RecoveryThread): void {
     const index = this.recoveryThreads.indexOf(thread)
     if (index === -1) return
     this.recoveryThreads.splice(index, 1)
-    release(thread.inFlight ?? [])
-    thread.inFlight = undefined
+    release(thread.inFlight.splice(0).flat())
     if (this.recoveryThreads.length === 0) release(this.queue.splice(0))
-    else this.dispatch()
   }
 }
 

@@ -1,54 +1,39 @@
-import type { RawData, WebSocket } from 'ws'
 import type { Hex } from '@cairn/primitives'
 import type { Dispatcher, DispatchContext, RpcMethod } from './dispatch.ts'
 import { invalidParams, limitExceeded, notificationsUnsupported, serverError, type RpcLogger } from './errors.ts'
-import type { RpcLimits } from './server.ts'
 import { newSubscriptionId, startSubscription, type SubscriptionSource } from './subscriptions.ts'
 
-export interface WsConnectionDeps {
+export interface WsSessionDeps {
   dispatcher: Dispatcher
-  limits: RpcLimits
+  maxSubscriptionsPerConnection: number
   logger: RpcLogger
   source: SubscriptionSource | undefined
-  /** Serializes a notification result (shared across connections so one event is stringified once). */
+  /** Serializes a notification result (shared across sessions so one event is stringified once). */
   serialize(result: unknown): string
-  onClose(connection: WsConnection): void
+  /** Sends to this session's client, in order; the transport drops clients that stop reading. */
+  send(connectionId: string, text: string): void
 }
 
 /**
- * One WebSocket client: runs its calls through the shared dispatcher, owns its subscriptions
- * (they end with it) and is dropped when it stops reading.
+ * One WebSocket client's calls and subscriptions (they end with it). The socket itself belongs to
+ * the transport, which may run on another thread: the session sees only texts in and texts out.
  */
-export class WsConnection {
+export class WsSession {
   readonly subscriptions = new Map<Hex, () => void>()
   readonly overrides: ReadonlyMap<string, RpcMethod>
-  /** Cleared by each ping, set by each pong. */
-  alive = true
   #closed = false
 
   constructor(
-    readonly socket: WebSocket,
     readonly id: string,
-    private readonly deps: WsConnectionDeps,
+    private readonly deps: WsSessionDeps,
   ) {
     this.overrides = new Map<string, RpcMethod>([
       ['eth_subscribe', (params, ctx) => this.subscribe(params, ctx as DispatchContext)],
       ['eth_unsubscribe', (params) => this.unsubscribe(params)],
     ])
-    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary))
-    socket.on('pong', () => {
-      this.alive = true
-    })
-    socket.on('close', () => this.dispose())
-    socket.on('error', (error) => deps.logger.debug({ err: error, connection: this.id }, 'websocket error'))
   }
 
-  onMessage(data: RawData, _isBinary: boolean): void {
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : data instanceof ArrayBuffer
-        ? Buffer.from(data).toString('utf8')
-        : data.toString('utf8')
+  onMessage(text: string): void {
     const ctx: DispatchContext = { transport: 'ws', connectionId: this.id, afterResponse: [] }
     const response = this.deps.dispatcher.handleText(text, ctx, this.overrides)
     if (response instanceof Promise) {
@@ -59,23 +44,13 @@ export class WsConnection {
     } else this.reply(response, ctx)
   }
 
-  reply(body: string | undefined, ctx: DispatchContext): void {
+  private reply(body: string | undefined, ctx: DispatchContext): void {
     if (body !== undefined) this.send(body)
     for (const activate of ctx.afterResponse ?? []) activate()
   }
 
-  send(text: string): void {
-    if (this.socket.readyState !== this.socket.OPEN) return
-    if (this.socket.bufferedAmount > this.deps.limits.maxWsBufferedBytes) {
-      this.deps.logger.warn(
-        { connection: this.id, bufferedBytes: this.socket.bufferedAmount, limit: this.deps.limits.maxWsBufferedBytes },
-        'dropping websocket client: it is not reading fast enough',
-      )
-      this.socket.terminate()
-      this.dispose()
-      return
-    }
-    this.socket.send(text)
+  private send(text: string): void {
+    if (!this.#closed) this.deps.send(this.id, text)
   }
 
   subscribe(params: unknown[], ctx: DispatchContext): Hex {
@@ -83,9 +58,9 @@ export class WsConnection {
     if (source === undefined) throw notificationsUnsupported()
     // A batch may still be running when its connection closes; nothing may outlive it.
     if (this.#closed) throw serverError('connection closed')
-    if (this.subscriptions.size >= this.deps.limits.maxSubscriptionsPerConnection) {
+    if (this.subscriptions.size >= this.deps.maxSubscriptionsPerConnection) {
       throw limitExceeded(
-        `too many subscriptions: this connection already has ${this.deps.limits.maxSubscriptionsPerConnection}; call eth_unsubscribe for ones you no longer need`,
+        `too many subscriptions: this connection already has ${this.deps.maxSubscriptionsPerConnection}; call eth_unsubscribe for ones you no longer need`,
       )
     }
     const id = newSubscriptionId()
@@ -125,6 +100,5 @@ export class WsConnection {
     this.#closed = true
     for (const cancel of this.subscriptions.values()) cancel()
     this.subscriptions.clear()
-    this.deps.onClose(this)
   }
 }
