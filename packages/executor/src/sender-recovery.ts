@@ -132,7 +132,10 @@ class WorkerSenderRecovery implements SenderRecovery {
   /** Sends `batch` to the worker with the fewest signatures outstanding. */
   private send(batch: Pending[]): void {
     const thread = this.leastBusy()
-    if (thread === undefined) return release(batch)
+    if (thread === undefined) {
+      release(batch)
+      return
+    }
     const requests = new Uint8Array(batch.length * REQUEST_BYTES)
     const sendable: Pending[] = []
     for (const pending of batch) {
