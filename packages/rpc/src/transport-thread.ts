@@ -142,8 +142,11 @@ export function createThreadedTransport(
   worker.on('message', (batch: FrontEndMessage[]) => {
     for (const message of batch) receive(message)
   })
+  let failed = false
   function fail(error: Error): void {
-    if (closing !== undefined || exited) return
+    // An error is followed by an exit: one report.
+    if (closing !== undefined || failed) return
+    failed = true
     logger.error({ err: error }, 'rpc front-end thread failed')
     listening?.reject(error)
     listening = undefined
@@ -158,6 +161,7 @@ export function createThreadedTransport(
 
   return {
     listen() {
+      if (exited) return Promise.reject(new Error('the rpc front-end thread has exited'))
       return new Promise<RpcUrls>((resolve, reject) => {
         listening = { resolve, reject }
         outbox.push({ t: 'listen' })
