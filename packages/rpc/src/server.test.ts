@@ -652,6 +652,22 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
   })
 })
 
+describe('RPC front-end thread', () => {
+  it('reports its death to the owner, which can still close the server', async () => {
+    const failures: Error[] = []
+    // A header value node:http refuses: the thread throws while it answers the first request.
+    const { httpUrl, server } = await startServer({
+      thread: true,
+      cors: 'bad\nvalue',
+      onThreadFailure: (error) => failures.push(error),
+    })
+    await expect(httpCall(httpUrl, '', { method: 'GET' })).rejects.toThrow()
+    await expect.poll(() => failures.length).toBe(1)
+    expect(failures[0]!.message).toMatch(/invalid character/i)
+    await server.close()
+  })
+})
+
 describe('CairnError with an rpc code', () => {
   it('keeps the code and data it carries', async () => {
     const { httpUrl } = await startServer({
