@@ -43,6 +43,24 @@ const methods: RpcServerOptions['methods'] = {
   bigint_result: () => ({ value: 5n }),
 }
 
+/** A method that waits until released; `inside` resolves once a call has entered it. */
+function heldMethod() {
+  let entered!: () => void
+  let release!: () => void
+  const inside = new Promise<void>((resolve) => {
+    entered = resolve
+  })
+  const gate = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const held = async () => {
+    entered()
+    await gate
+    return 'done'
+  }
+  return { held, inside, release }
+}
+
 async function startServer(overrides: Partial<RpcServerOptions> = {}) {
   const server = createRpcServer({ methods, host: '127.0.0.1', port: 0, ...overrides })
   servers.push(server)
@@ -242,19 +260,7 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
     })
 
     it('finishes an in-flight call when the server closes', async () => {
-      let entered!: () => void
-      let release!: () => void
-      const inside = new Promise<void>((resolve) => {
-        entered = resolve
-      })
-      const gate = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      const held = async () => {
-        entered()
-        await gate
-        return 'done'
-      }
+      const { held, inside, release } = heldMethod()
       const { httpUrl, server } = await start({ methods: { held } })
       const pending = rpc(httpUrl, { jsonrpc: '2.0', id: 1, method: 'held' })
       await inside
@@ -528,19 +534,7 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
 
     it('does not leave a subscription behind when the connection closes mid-batch', async () => {
       const source = new FakeSubscriptionSource()
-      let entered!: () => void
-      let release!: () => void
-      const inside = new Promise<void>((resolve) => {
-        entered = resolve
-      })
-      const gate = new Promise<void>((resolve) => {
-        release = resolve
-      })
-      const held = async () => {
-        entered()
-        await gate
-        return 'done'
-      }
+      const { held, inside, release } = heldMethod()
       const { wsUrl, server } = await start({ subscriptions: source, methods: { held } })
       const client = await openWs(wsUrl)
       client.socket.send(
