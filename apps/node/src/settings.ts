@@ -86,7 +86,8 @@ export const nodeSettings = {
     flag: 'http.corsdomain',
     env: 'CAIRN_HTTP_CORSDOMAIN',
     description: 'Access-Control-Allow-Origin for browser dapps',
-    schema: parse.string(),
+    // Sent as a header value: node:http throws on control characters when it answers, not here.
+    schema: parse.string().regex(/^[\x20-\x7e]+$/, 'must be printable ASCII, such as * or https://app.example'),
     default: '*',
   }),
   rpcThread: setting({
