@@ -2,7 +2,13 @@ import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { RpcLogger } from './errors.ts'
-import type { RpcTransport, RpcUrls, TransportEvents, TransportOptions } from './transport.ts'
+import {
+  type RpcTransport,
+  type RpcUrls,
+  type TransportEvents,
+  type TransportOptions,
+  answerHttpCall,
+} from './transport.ts'
 
 /** Worker → main. */
 export type FrontEndMessage =
@@ -89,28 +95,17 @@ export function createThreadedTransport(
   let closing: (() => void) | undefined
   let exited = false
 
-  function reply(id: number, response: string | undefined | Promise<string | undefined>): void {
-    if (!(response instanceof Promise)) {
-      outbox.push({ t: 'reply', id, body: response })
-      return
-    }
-    response.then(
-      (body) => outbox.push({ t: 'reply', id, body }),
-      (error: unknown) =>
-        outbox.push({ t: 'fail', id, message: error instanceof Error ? error.message : String(error) }),
-    )
-  }
-
   function receive(message: FrontEndMessage): void {
     switch (message.t) {
       case 'http': {
-        let response: string | undefined | Promise<string | undefined>
-        try {
-          response = events.httpCall(message.text, message.connectionId)
-        } catch (error) {
-          response = Promise.reject(error)
-        }
-        reply(message.id, response)
+        const { id } = message
+        answerHttpCall(
+          events,
+          message.text,
+          message.connectionId,
+          (body) => outbox.push({ t: 'reply', id, body }),
+          (error) => outbox.push({ t: 'fail', id, message: error instanceof Error ? error.message : String(error) }),
+        )
         return
       }
       case 'wsOpen':

@@ -54,6 +54,28 @@ function isAcceptedContentType(header: string | undefined): boolean {
   return ACCEPTED_CONTENT_TYPES.has(mediaType)
 }
 
+/**
+ * Runs one HTTP call and hands its body to `answer`, at once when the methods answered synchronously;
+ * a throw and a rejection both go to `fail`.
+ */
+export function answerHttpCall(
+  events: TransportEvents,
+  text: string,
+  connectionId: string,
+  answer: (body: string | undefined) => void,
+  fail: (error: unknown) => void,
+): void {
+  let response: string | undefined | Promise<string | undefined>
+  try {
+    response = events.httpCall(text, connectionId)
+  } catch (error) {
+    fail(error)
+    return
+  }
+  if (response instanceof Promise) response.then(answer, fail)
+  else answer(response)
+}
+
 function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
@@ -159,21 +181,16 @@ export function createRpcTransport(
     req.on('end', () => {
       if (rejected) return
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
-      let response: string | undefined | Promise<string | undefined>
-      try {
-        response = events.httpCall(text, socketId(req.socket))
-      } catch (error) {
-        response = Promise.reject(error)
-      }
-      if (response instanceof Promise) {
-        response.then(
-          (body) => respond(res, body),
-          (error: unknown) => {
-            logger.error({ err: error }, 'rpc dispatch failed')
-            if (!res.headersSent) sendText(res, 500, 'internal error\n')
-          },
-        )
-      } else respond(res, response)
+      answerHttpCall(
+        events,
+        text,
+        socketId(req.socket),
+        (body) => respond(res, body),
+        (error) => {
+          logger.error({ err: error }, 'rpc dispatch failed')
+          if (!res.headersSent) sendText(res, 500, 'internal error\n')
+        },
+      )
     })
   }
 
