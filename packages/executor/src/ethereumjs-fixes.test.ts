@@ -26,4 +26,18 @@ describe('ethereumjs fixes', () => {
     expect(accessList.serialize()).toBe(accessList.serialize())
     expect(accessList.serialize()[0]).toBe(1)
   })
+
+  it('answers hardfork order as the list does, for the current hardfork and after it changes', () => {
+    const copy = common.copy()
+    const names = copy.hardforks().map((hardfork) => hardfork.name)
+    const position = (name: string) => names.indexOf(name)
+    for (const current of [names[3]!, names.at(-1)!, names[0]!]) {
+      copy.setHardfork(current)
+      for (const other of [...names, 'no-such-fork']) {
+        const expected = position(other) !== -1 && position(current) >= position(other)
+        expect(copy.gteHardfork(other), `${current} >= ${other}`).toBe(expected)
+        expect(copy.hardforkGteHardfork(names[1]!, other)).toBe(position(other) !== -1 && 1 >= position(other))
+      }
+    }
+  })
 })

@@ -7,12 +7,13 @@ import {
   createFeeMarket1559Tx,
   createLegacyTx,
 } from '@ethereumjs/tx'
-import { SECP256K1_ORDER, bytesToHex, hexToBytes, publicToAddress } from '@ethereumjs/util'
+import { SECP256K1_ORDER, bytesToBigInt, bytesToHex, hexToBytes, publicToAddress } from '@ethereumjs/util'
 import { RLP } from '@ethereumjs/rlp'
 import secp256k1 from 'secp256k1'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
 import { type SenderRecovery, createSenderRecovery, nativeCustomCrypto, wasmKeccak256 } from './index.ts'
+import { typedSigningPayload } from './sender-recovery.ts'
 
 const common = createChainCommon(devGenesis(), nativeCustomCrypto())
 const account = DEV_ACCOUNTS[2]!
@@ -64,6 +65,37 @@ function unprotectedLegacy(): TypedTransaction {
 function cachedKey(tx: TypedTransaction): Uint8Array | undefined {
   return tx.cache.senderPubKey
 }
+
+describe('typedSigningPayload', () => {
+  it('reads what the signature signs, and r and s, off the encoding, as ethereumjs computes them', () => {
+    const base = { nonce: 3n, to, value: 5n, gasLimit: 900_000n, ...fees }
+    const txs = [
+      ...everyType().filter((tx) => tx.type !== 0),
+      // Calldata and a list over 55 and over 255 bytes: multi-byte RLP lengths.
+      createFeeMarket1559Tx({ ...base, data: new Uint8Array(100).fill(7) }, { common }).sign(key),
+      createFeeMarket1559Tx({ ...base, data: new Uint8Array(70_000).fill(9) }, { common }).sign(key),
+      createFeeMarket1559Tx(
+        { ...base, accessList: [{ address: to, storageKeys: [`0x${'11'.repeat(32)}`, `0x${'22'.repeat(32)}`] }] },
+        { common },
+      ).sign(key),
+      createFeeMarket1559Tx({ ...base, to: undefined, data: '0x6000' }, { common }).sign(key),
+    ]
+    for (const tx of txs) {
+      const signed = typedSigningPayload(tx.serialize())
+      expect(bytesToHex(wasmKeccak256(signed.payload)), `type ${tx.type}`).toBe(
+        bytesToHex(tx.getMessageToVerifySignature()),
+      )
+      expect(bytesToBigInt(signed.r)).toBe(tx.r)
+      expect(bytesToBigInt(signed.s)).toBe(tx.s)
+    }
+  })
+
+  it('refuses an encoding that is not a whole signed transaction', () => {
+    const encoded = everyType()[3]!.serialize()
+    expect(() => typedSigningPayload(encoded.subarray(0, encoded.length - 5))).toThrow()
+    expect(() => typedSigningPayload(Uint8Array.of(2, 0xc2, 0x80, 0x80))).toThrow('not a signed typed transaction')
+  })
+})
 
 describe('SenderRecovery', () => {
   it('recovers the sender of every transaction type on a worker, matching ethereumjs', async () => {

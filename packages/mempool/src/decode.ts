@@ -118,6 +118,9 @@ export function parseTransaction(raw: Uint8Array, chainCommon: Common, rules: St
   }
 
   const tx = buildTransaction(type, fields, common)
+  // The bytes it was decoded from are its encoding (scalars are canonical, lists are kept as sent):
+  // the serialization cache Cairn adds to typed transactions starts with them instead of re-encoding.
+  if (type !== TX_TYPE_LEGACY) (tx.cache as { serialized?: Uint8Array }).serialized = raw
 
   if (tx.to === undefined) {
     const limit = Number(common.param('maxInitCodeSize'))

@@ -64,6 +64,15 @@ describe('bytes', () => {
     )
   })
 
+  it('refuses a non-hex digit anywhere, and gives each result bytes of its own', () => {
+    for (const bad of ['0xzz00', '0x00zz', '0x0g', '0x 0', `0x${'ab'.repeat(300)}x0`]) {
+      expect(failure(() => parseParam(dataSchema, bad, 0)).message, bad).toBe('invalid argument 0: invalid hex string')
+    }
+    const long = parseParam(dataSchema, `0x${'5a'.repeat(300)}`, 0)
+    expect(long).toEqual(new Uint8Array(300).fill(0x5a))
+    expect(long.buffer.byteLength).toBe(300)
+  })
+
   it('accepts addresses in any case but only 20 bytes', () => {
     expect(parseParam(addressSchema, ADDRESS.toUpperCase().replace('0X', '0x'), 0)).toHaveLength(20)
     expect(failure(() => parseParam(addressSchema, '0x1234', 0)).message).toBe(

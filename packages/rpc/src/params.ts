@@ -29,8 +29,12 @@ function decodeData(value: string): Uint8Array | string {
   const body = hexBody(value)
   if (body === undefined) return value === '' ? 'empty hex string' : 'hex string without 0x prefix'
   if (body.length % 2 !== 0) return 'hex string of odd length'
-  if (!HEX_DIGITS.test(body)) return 'invalid hex string'
-  return Uint8Array.from(Buffer.from(body, 'hex'))
+  // Decoded straight into bytes of its own (Buffer.from would share an 8 KB pool slab, kept alive as
+  // long as a pooled transaction is); node stops at the first pair that is not hex, so a short
+  // write is the validity check, without a regular expression over a whole transaction.
+  const bytes = new Uint8Array(body.length / 2)
+  if (Buffer.from(bytes.buffer).write(body, 'hex') !== bytes.length) return 'invalid hex string'
+  return bytes
 }
 
 function fixedBytes(bytes: number, goName: string) {
