@@ -14,7 +14,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-async function openNode(dir: string) {
+async function openNode(dir: string, yieldEveryMs?: number) {
   const common = createChainCommon(devGenesis(), nativeCustomCrypto())
   const database = await NodeDatabase.open(dir)
   const chain = new ChainStore(database, common)
@@ -27,6 +27,7 @@ async function openNode(dir: string) {
     common,
     state: stateDB.headState(chain.head().header.stateRoot),
     blockHashes: chain,
+    yieldEveryMs,
   })
   return { common, database, chain, stateDB, executor }
 }
@@ -87,6 +88,44 @@ describe('BlockExecutor', () => {
     const imported = await b.executor.import(b.chain.head(), executed.block)
     expect(imported.block.header.stateRoot).toEqual(executed.block.header.stateRoot)
     await b.database.close()
+  })
+
+  it('gives the event loop turns while a block executes, and builds the same block as in one go', async () => {
+    const [yieldDir, wholeDir] = ['yield', 'whole'].map((name) => mkdtempSync(join(tmpdir(), `cairn-exec-${name}-`)))
+    dirs.push(yieldDir!, wholeDir!)
+    const yielding = await openNode(yieldDir!, 0)
+    const whole = await openNode(wholeDir!)
+    const parent = yielding.chain.head()
+    const txs = transfers(yielding.common, 20, parent.header.calcNextBaseFee())
+    const attributes = { timestamp: parent.header.timestamp + 2n }
+
+    // Counts event-loop turns (check phase) until the build settles.
+    const turnsDuring = async (build: Promise<unknown>) => {
+      let turns = 0
+      let settled = false
+      const tick = () => {
+        turns++
+        if (!settled) setImmediate(tick)
+      }
+      setImmediate(tick)
+      await build.finally(() => {
+        settled = true
+      })
+      return turns
+    }
+    let built: Awaited<ReturnType<BlockExecutor['build']>> | undefined
+    const turns = await turnsDuring(
+      yielding.executor.build(parent, attributes, arraySource(txs)).then((result) => {
+        built = result
+      }),
+    )
+    // One turn per transaction at least (a 0 ms interval yields before every one after the first).
+    expect(turns).toBeGreaterThanOrEqual(txs.length - 1)
+    const reference = await whole.executor.build(whole.chain.head(), attributes, arraySource(txs))
+    expect(built!.executed.block.transactions).toHaveLength(20)
+    expect(built!.executed.block.hash()).toEqual(reference.executed.block.hash())
+    await yielding.database.close()
+    await whole.database.close()
   })
 
   it('leaves transactions that do not fit the block for the next one instead of rejecting them', async () => {

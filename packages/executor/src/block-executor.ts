@@ -107,6 +107,7 @@ export class BlockExecutor {
     readonly common: Common,
     private readonly blockHashes: BlockHashSource,
     private readonly senderRecovery: SenderRecovery | undefined,
+    private readonly yieldEveryMs: number | undefined,
   ) {
     this.keccak256 = common.customCrypto.keccak256 ?? keccak256
   }
@@ -117,13 +118,20 @@ export class BlockExecutor {
     blockHashes: BlockHashSource
     /** Recovers an imported block's senders on worker threads before executing it. */
     senderRecovery?: SenderRecovery
+    /**
+     * While a block executes, give the event loop a turn after this many milliseconds (none: run
+     * the block in one go). The node admits transactions and answers RPC in those turns instead
+     * of stalling for the whole block; everything they read is committed state, and callers
+     * serialize block processing themselves, so nothing else sees the block half-built.
+     */
+    yieldEveryMs?: number
   }): Promise<BlockExecutor> {
     const vm = await createVM({
       common: options.common,
       stateManager: options.state,
       blockchain: blockchainFor(options.blockHashes),
     })
-    return new BlockExecutor(vm, options.common, options.blockHashes, options.senderRecovery)
+    return new BlockExecutor(vm, options.common, options.blockHashes, options.senderRecovery, options.yieldEveryMs)
   }
 
   get state(): MerkleStateManager {
@@ -299,8 +307,14 @@ export class BlockExecutor {
     try {
       this.useAncestorsOf(parent)
       await this.runAnchor(shell)
+      let turnStarted = performance.now()
       for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
+        if (this.yieldEveryMs !== undefined && performance.now() - turnStarted >= this.yieldEveryMs) {
+          await new Promise((resolve) => setImmediate(resolve))
+          turnStarted = performance.now()
+          // A turn may have run anything; the source is a snapshot, so `tx` is still its next one.
+        }
         if (tx.gasLimit > gasLimit - gasUsed) {
           // Not invalid, only too big for what is left of this block: the sender waits for the next
           // block (a builder must not drop it from the pool). Below one transfer's gas the block is full.
