@@ -3,6 +3,7 @@
  * are sent with eth_sendRawTransaction over keep-alive HTTP, and the clock stops when the node
  * reports the block that includes the last of them.
  *   npx tsx bench/e2e.bench.ts [eth|erc20] [transactions] [transactions per JSON-RPC batch request]
+ * CAIRN_BENCH_WARMUP=N first sends N more transactions and waits for their blocks, outside the timing.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -104,10 +105,16 @@ export async function benchEndToEnd(
     nodeArgs?: string[]
     /** Transactions per HTTP request, as a JSON-RPC batch (1: one eth_sendRawTransaction per request). */
     batch?: number
+    /**
+     * Transactions sent and included first, outside the timing: the node's code is compiled and
+     * its caches filled by them, as in a node that has been running.
+     */
+    warmup?: number
   } = {},
 ): Promise<E2eBenchResult> {
   const batch = options.batch ?? 1
-  const { alloc, raws } = benchWorkload(kind, count)
+  const warmup = options.warmup ?? 0
+  const { alloc, raws } = benchWorkload(kind, warmup + count)
   const genesis = devGenesis({ extraAlloc: alloc })
   const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-bench-'))
   const genesisPath = join(dir, 'genesis.json')
@@ -122,40 +129,32 @@ export async function benchEndToEnd(
       '--log-level',
       process.env.CAIRN_BENCH_LOG_LEVEL ?? 'warn',
       '--txpool.globalslots',
-      String(count + 1000),
+      String(raws.length + 1000),
       '--rpc.gascap',
       '50000000',
     ],
   })
   const poster = createPoster(node.rpcUrl, CONCURRENCY)
-  try {
-    const startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
-    const pid = node.process.pid!
-    const cpuAtStart = mainThreadCpuMicros(pid)
-    const nodeCpuAtStart = processCpuMicros(pid)
-    const started = performance.now()
-    const clientCpu = process.cpuUsage()
-    const call = (i: number) => `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`
-    const requests = Math.ceil(raws.length / batch)
-    const sent = await runConcurrently(requests, CONCURRENCY, 600, async (r) => {
+  const call = (i: number) => `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`
+  /** Sends raws[from, to) from CONCURRENCY clients, `batch` per request; resolves when the node accepted them all. */
+  const send = (from: number, to: number) =>
+    runConcurrently(Math.ceil((to - from) / batch), CONCURRENCY, 600, async (r) => {
+      const first = from + r * batch
       if (batch === 1) {
-        const response = await poster.post(call(r))
-        if (!response.includes('"result"')) throw new Error(`transaction ${r} rejected: ${response}`)
+        const response = await poster.post(call(first))
+        if (!response.includes('"result"')) throw new Error(`transaction ${first} rejected: ${response}`)
         return
       }
-      const ids = Array.from({ length: Math.min(batch, raws.length - r * batch) }, (_, k) => r * batch + k)
+      const ids = Array.from({ length: Math.min(batch, to - first) }, (_, k) => first + k)
       const responses = JSON.parse(await poster.post(`[${ids.map(call).join(',')}]`)) as Array<{ result?: string }>
       const rejected = responses.find((response) => response.result === undefined)
       if (rejected !== undefined) throw new Error(`a transaction was rejected: ${JSON.stringify(rejected)}`)
     })
-    const accepted = Math.min(raws.length, sent.done * batch)
-    const acceptedPerSecond = accepted / sent.seconds
-    const { user, system } = process.cpuUsage(clientCpu)
-    const clientMicrosPerTx = (user + system) / accepted
-    // Follow blocks until every transaction is in one.
+  /** Follows blocks after `after` until `count` transactions are in them; returns when the last such block was seen. */
+  const waitIncluded = async (after: bigint, count: number) => {
     let included = 0
-    let next = startBlock + 1n
-    let finished = started
+    let next = after + 1n
+    let seen = performance.now()
     const deadline = performance.now() + 300_000
     while (included < count) {
       if (performance.now() > deadline)
@@ -165,10 +164,29 @@ export async function benchEndToEnd(
         included += Number(
           BigInt(await rpc<string>(node.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`])),
         )
-        finished = performance.now()
+        seen = performance.now()
       }
       if (included < count) await new Promise((r) => setTimeout(r, 20))
     }
+    return { head: next - 1n, seen }
+  }
+  try {
+    let startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+    if (warmup > 0) {
+      await send(0, warmup)
+      startBlock = (await waitIncluded(startBlock, warmup)).head
+    }
+    const pid = node.process.pid!
+    const cpuAtStart = mainThreadCpuMicros(pid)
+    const nodeCpuAtStart = processCpuMicros(pid)
+    const started = performance.now()
+    const clientCpu = process.cpuUsage()
+    const sent = await send(warmup, raws.length)
+    const accepted = Math.min(count, sent.done * batch)
+    const acceptedPerSecond = accepted / sent.seconds
+    const { user, system } = process.cpuUsage(clientCpu)
+    const clientMicrosPerTx = (user + system) / accepted
+    const { seen: finished } = await waitIncluded(startBlock, count)
     const seconds = (finished - started) / 1000
     const mainThreadMicrosPerTx = (mainThreadCpuMicros(pid) - cpuAtStart) / count
     const nodeMicrosPerTx = (processCpuMicros(pid) - nodeCpuAtStart) / count
@@ -195,6 +213,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await benchEndToEnd(kind, Number(process.argv[3] ?? 6000), {
     nodeArgs: process.env.CAIRN_BENCH_NODE_ARGS?.split(' ').filter(Boolean),
     batch: Number(process.argv[4] ?? 1),
+    warmup: Number(process.env.CAIRN_BENCH_WARMUP ?? 0),
   })
   console.log(
     `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,
