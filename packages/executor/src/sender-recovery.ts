@@ -221,7 +221,12 @@ function signatureRequest(tx: TypedTransaction): Uint8Array | undefined {
     request.set(setLengthLeft(bigIntToBytes(r), 32), 32)
     request.set(setLengthLeft(bigIntToBytes(s), 32), 64)
   } else {
-    const signed = typedSigningPayload(tx.serialize())
+    let signed: ReturnType<typeof typedSigningPayload>
+    try {
+      signed = typedSigningPayload(tx.serialize())
+    } catch {
+      return undefined
+    }
     request.set(wasmKeccak256(signed.payload), 0)
     request.set(signed.r, 32 + 32 - signed.r.length)
     request.set(signed.s, 64 + 32 - signed.s.length)

@@ -50,6 +50,10 @@ describe('decodeTransaction', () => {
       expect(decoded.senderKey).toBe(alice.address.toString())
       expect(decoded.hash).toEqual(tx.hash())
       expect(decoded.tx.hash()).toEqual(tx.hash())
+      // The pool hands its decoded bytes to the serialization cache: they must be what re-encoding gives.
+      const reencoded = RLP.encode(decoded.tx.raw() as Uint8Array[])
+      expect(tx.type === 0 ? reencoded : concatBytes(Uint8Array.of(tx.type), reencoded)).toEqual(tx.serialize())
+      expect(decoded.tx.serialize()).toEqual(tx.serialize())
     }
   })
 
