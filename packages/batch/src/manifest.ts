@@ -1,4 +1,5 @@
 import { RLP } from '@ethereumjs/rlp'
+import { RlpError, type RlpItem, readRlpItem } from '@cairn/primitives'
 import { MANIFEST_VERSION, MAX_BLOCKS_PER_BATCH, MAX_TRANSACTIONS_PER_BATCH } from './constants.ts'
 import { BatchDecodeError, BatchEncodeError } from './errors.ts'
 
@@ -76,7 +77,7 @@ export function encodeManifest(manifest: BatchManifest): Uint8Array {
  */
 export function decodeManifest(bytes: Uint8Array): BatchManifest {
   const top = readItem(bytes, 0, bytes.length)
-  if (top.next !== bytes.length) rlpError('trailing bytes after the manifest', top.next)
+  if (top.end !== bytes.length) rlpError('trailing bytes after the manifest', top.end)
   if (!top.list) manifestError('the manifest must be [version, [blocks...]]')
   const [versionItem, blocksItem, ...extra] = listItems(bytes, top, 3, 'manifest items')
   const version = versionItem && uintOf(bytes, versionItem, 'version')
@@ -92,19 +93,23 @@ export function decodeManifest(bytes: Uint8Array): BatchManifest {
   for (let pos = blocksItem.start; pos < blocksItem.end; ) {
     if (blocks.length === MAX_BLOCKS_PER_BATCH) manifestError(`more than ${MAX_BLOCKS_PER_BATCH} blocks`)
     const blockItem = readItem(bytes, pos, blocksItem.end)
-    pos = blockItem.next
+    pos = blockItem.end
     blocks.push(blockOf(bytes, blockItem, blocks.length, budget))
   }
   return { blocks }
 }
 
-type Item = { list: boolean; start: number; end: number; next: number }
-
-function blockOf(bytes: Uint8Array, item: Item, index: number, budget: { transactions: number }): BatchBlock {
+function blockOf(bytes: Uint8Array, item: RlpItem, index: number, budget: { transactions: number }): BatchBlock {
   if (!item.list) manifestError(`block ${index} is not a list`)
   const fields = listItems(bytes, item, 6, `block ${index} fields`)
   if (fields.length !== 5) manifestError(`block ${index} has ${fields.length} fields, not 5`)
-  const [timestamp, gasLimit, coinbase, anchorBlockNumber, txs] = fields as [Item, Item, Item, Item, Item]
+  const [timestamp, gasLimit, coinbase, anchorBlockNumber, txs] = fields as [
+    RlpItem,
+    RlpItem,
+    RlpItem,
+    RlpItem,
+    RlpItem,
+  ]
   if (coinbase.list || coinbase.end - coinbase.start !== 20) manifestError(`block ${index} coinbase is not 20 bytes`)
   if (!txs.list) manifestError(`block ${index} transactions are not a list`)
   const transactions: Uint8Array[] = []
@@ -129,49 +134,28 @@ function blockOf(bytes: Uint8Array, item: Item, index: number, budget: { transac
 }
 
 /** The items of `list`; more than `max` is a shape error, raised before reading further (bounds memory). */
-function listItems(bytes: Uint8Array, list: Item, max: number, what: string): Item[] {
-  const items: Item[] = []
+function listItems(bytes: Uint8Array, list: RlpItem, max: number, what: string): RlpItem[] {
+  const items: RlpItem[] = []
   for (let pos = list.start; pos < list.end; ) {
     if (items.length === max) manifestError(`too many ${what}`)
     const item = readItem(bytes, pos, list.end)
     items.push(item)
-    pos = item.next
+    pos = item.end
   }
   return items
 }
 
-/** Reads the item header at `pos`; the item must end by `limit`. Rejects every non-canonical form. */
-function readItem(bytes: Uint8Array, pos: number, limit: number): Item {
-  if (pos >= limit) rlpError('unexpected end of input', pos)
-  const prefix = bytes[pos]!
-  if (prefix < 0x80) return { list: false, start: pos, end: pos + 1, next: pos + 1 }
-  const list = prefix >= 0xc0
-  const short = list ? prefix <= 0xf7 : prefix <= 0xb7
-  let start: number
-  let length: number
-  if (short) {
-    length = prefix - (list ? 0xc0 : 0x80)
-    start = pos + 1
-    if (!list && length === 1 && start < limit && bytes[start]! < 0x80) {
-      rlpError('a single byte below 0x80 must not carry a length prefix', pos)
-    }
-  } else {
-    const lengthBytes = prefix - (list ? 0xf7 : 0xb7)
-    if (pos + 1 + lengthBytes > limit) rlpError('length runs past the end of its container', pos)
-    if (bytes[pos + 1] === 0) rlpError('length has a leading zero byte', pos)
-    // Four length bytes already exceed any input this codec accepts; refusing more keeps lengths exact numbers.
-    if (lengthBytes > 4) rlpError('length field longer than 4 bytes', pos)
-    length = 0
-    for (let i = 0; i < lengthBytes; i++) length = length * 256 + bytes[pos + 1 + i]!
-    if (length < 56) rlpError('long form used for a length below 56', pos)
-    start = pos + 1 + lengthBytes
+/** The item at `pos`, ending by `limit`, with non-canonical RLP reported as the manifest's error. */
+function readItem(bytes: Uint8Array, pos: number, limit: number): RlpItem {
+  try {
+    return readRlpItem(bytes, pos, limit)
+  } catch (error) {
+    if (error instanceof RlpError) rlpError(error.reason, error.offset)
+    throw error
   }
-  const end = start + length
-  if (end > limit) rlpError('item runs past the end of its container', pos)
-  return { list, start, end, next: end }
 }
 
-function uintOf(bytes: Uint8Array, item: Item, what: string): bigint {
+function uintOf(bytes: Uint8Array, item: RlpItem, what: string): bigint {
   const size = item.end - item.start
   if (item.list) manifestError(`${what} is a list, not a number`)
   if (size > 8) manifestError(`${what} is ${size} bytes, more than a uint64`)

@@ -1,4 +1,5 @@
 import { RLP } from '@ethereumjs/rlp'
+import { rlpList } from '@cairn/primitives'
 import { frameUnchecked } from './codec.ts'
 import { type CompressionFormat, DEFAULT_BROTLI_QUALITY, DEFAULT_COMPRESSION } from './compression.ts'
 import {
@@ -137,24 +138,4 @@ export function splitIntoBatches(blocks: readonly BatchBlock[], options: SplitOp
 function manifestRlp(encodedBlocks: Uint8Array[], first: number, count: number): Uint8Array {
   const blocksList = rlpList(encodedBlocks.slice(first, first + count))
   return rlpList([RLP.encode(BigInt(MANIFEST_VERSION)), blocksList])
-}
-
-function rlpList(items: Uint8Array[]): Uint8Array {
-  const length = items.reduce((sum, item) => sum + item.length, 0)
-  let header: number[]
-  if (length < 56) {
-    header = [0xc0 + length]
-  } else {
-    const lengthBytes: number[] = []
-    for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) lengthBytes.unshift(rest % 256)
-    header = [0xf7 + lengthBytes.length, ...lengthBytes]
-  }
-  const out = new Uint8Array(header.length + length)
-  out.set(header)
-  let offset = header.length
-  for (const item of items) {
-    out.set(item, offset)
-    offset += item.length
-  }
-  return out
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { Address, SECP256K1_ORDER_DIV_2, bigIntToBytes, setLengthLeft } from '@ethereumjs/util'
+import { readRlpItem, rlpList } from '@cairn/primitives'
 import { wasmKeccak256 } from './keccak.ts'
 import { recoveryId } from './native-crypto.ts'
 
@@ -242,47 +243,20 @@ function signatureRequest(tx: TypedTransaction): Uint8Array | undefined {
  * a transfer on the main thread).
  */
 export function typedSigningPayload(encoded: Uint8Array): { payload: Uint8Array; r: Uint8Array; s: Uint8Array } {
-  const list = rlpItem(encoded, 1)
+  const list = readRlpItem(encoded, 1)
   const starts: number[] = []
-  for (let at = list.start; at < list.end; at = rlpItem(encoded, at).end) starts.push(at)
-  if (starts.length < 3 || list.end !== encoded.length) throw new Error('not a signed typed transaction encoding')
-  const fieldsEnd = starts[starts.length - 3]!
-  const fieldsLength = fieldsEnd - list.start
-  const header = rlpLength(fieldsLength, 0xc0)
-  const payload = new Uint8Array(1 + header.length + fieldsLength)
+  for (let at = list.start; at < list.end; at = readRlpItem(encoded, at, list.end).end) starts.push(at)
+  if (!list.list || starts.length < 3 || list.end !== encoded.length)
+    throw new Error('not a signed typed transaction encoding')
+  const fields = rlpList([encoded.subarray(list.start, starts[starts.length - 3])])
+  const payload = new Uint8Array(1 + fields.length)
   payload[0] = encoded[0]!
-  payload.set(header, 1)
-  payload.set(encoded.subarray(list.start, fieldsEnd), 1 + header.length)
+  payload.set(fields, 1)
   const value = (at: number) => {
-    const item = rlpItem(encoded, at)
+    const item = readRlpItem(encoded, at, list.end)
     return encoded.subarray(item.start, item.end)
   }
   return { payload, r: value(starts[starts.length - 2]!), s: value(starts[starts.length - 1]!) }
-}
-
-/** The RLP item at `at`: where its payload starts and where the item ends. */
-function rlpItem(bytes: Uint8Array, at: number): { start: number; end: number } {
-  const prefix = bytes[at]
-  if (prefix === undefined) throw new Error('truncated RLP')
-  if (prefix < 0x80) return { start: at, end: at + 1 }
-  const short = prefix < 0xc0 ? 0x80 : 0xc0
-  const length = prefix - short
-  if (length <= 55) return { start: at + 1, end: at + 1 + length }
-  const lengthBytes = length - 55
-  let payloadLength = 0
-  for (let i = 1; i <= lengthBytes; i++) payloadLength = payloadLength * 256 + bytes[at + i]!
-  const start = at + 1 + lengthBytes
-  const end = start + payloadLength
-  if (end > bytes.length) throw new Error('truncated RLP')
-  return { start, end }
-}
-
-/** An RLP length prefix: `offset` 0x80 for a string, 0xc0 for a list. */
-function rlpLength(length: number, offset: number): Uint8Array {
-  if (length <= 55) return Uint8Array.of(offset + length)
-  const digits: number[] = []
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) digits.unshift(rest % 256)
-  return Uint8Array.of(offset + 55 + digits.length, ...digits)
 }
 
 /**

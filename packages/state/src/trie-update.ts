@@ -1,5 +1,6 @@
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
+import { rlpList, rlpString } from '@cairn/primitives'
 import { compareNibbles, hexPrefix, toNibbles } from './nibbles.ts'
 import { TwoGenerationCache } from './two-generation-cache.ts'
 
@@ -146,22 +147,22 @@ export async function applyTrieWrites(
   }
   const childItem = (child: Child): Uint8Array => {
     if (child instanceof StoredRef) {
-      return child.item instanceof Uint8Array ? encodeString(child.item) : RLP.encode(child.item as never)
+      return child.item instanceof Uint8Array ? rlpString(child.item) : RLP.encode(child.item as never)
     }
     const encoded = encodeNode(child)
     // A node under 32 bytes is embedded in its parent as it is, not referenced by hash.
-    return encoded.length < 32 ? encoded : encodeString(store32(encoded))
+    return encoded.length < 32 ? encoded : rlpString(store32(encoded))
   }
   const encodeNode = (node: TrieNode): Uint8Array => {
     switch (node.kind) {
       case 'leaf':
-        return encodeList([encodeString(hexPrefix(node.path, true)), encodeString(node.value)])
+        return rlpList([rlpString(hexPrefix(node.path, true)), rlpString(node.value)])
       case 'extension':
-        return encodeList([encodeString(hexPrefix(node.path, false)), childItem(node.child)])
+        return rlpList([rlpString(hexPrefix(node.path, false)), childItem(node.child)])
       case 'branch': {
         const items = node.children.map((child) => (child === undefined ? EMPTY_STRING : childItem(child)))
         items.push(EMPTY_STRING)
-        return encodeList(items)
+        return rlpList(items)
       }
     }
   }
@@ -240,35 +241,6 @@ function resolveChild(
     decoded?.set(id, node)
     return node
   })
-}
-
-/** RLP encoding of a byte string. */
-function encodeString(bytes: Uint8Array): Uint8Array {
-  if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
-  return withHeader(0x80, bytes.length, [bytes])
-}
-
-/** RLP encoding of a list, from its items' encodings. */
-function encodeList(items: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const item of items) length += item.length
-  return withHeader(0xc0, length, items)
-}
-
-function withHeader(offset: 0x80 | 0xc0, length: number, parts: Uint8Array[]): Uint8Array {
-  const lengthBytes = length < 56 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4
-  const out = new Uint8Array(1 + lengthBytes + length)
-  if (lengthBytes === 0) out[0] = offset + length
-  else {
-    out[0] = offset + 55 + lengthBytes
-    for (let i = 0; i < lengthBytes; i++) out[lengthBytes - i] = (length >>> (8 * i)) & 0xff
-  }
-  let at = 1 + lengthBytes
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
 }
 
 /** Puts `path` in front of `node`, merging with a leaf's or extension's own path. */

@@ -1,0 +1,68 @@
+import { RLP } from '@ethereumjs/rlp'
+import { describe, expect, it } from 'vitest'
+import { RlpError, readRlpItem, rlpList, rlpString } from './rlp.ts'
+
+/** Byte strings around every header boundary: empty, single bytes either side of 0x80, 55/56, 255/256, 65,535/65,536. */
+const strings = [0, 1, 2, 55, 56, 255, 256, 65_535, 65_536].flatMap((length) =>
+  length === 1
+    ? [Uint8Array.of(0x00), Uint8Array.of(0x7f), Uint8Array.of(0x80), Uint8Array.of(0xff)]
+    : [Uint8Array.from({ length }, (_, i) => (i * 7 + 3) & 0xff)],
+)
+
+/** Byte equality without a deep comparison of 65 KB arrays (slow in the matcher). */
+function expectSame(actual: Uint8Array, expected: Uint8Array): void {
+  expect(actual.length).toBe(expected.length)
+  expect(Buffer.compare(actual, expected)).toBe(0)
+}
+
+describe('rlp', () => {
+  it('encodes strings and lists byte for byte as @ethereumjs/rlp does', () => {
+    for (const bytes of strings) expectSame(rlpString(bytes), RLP.encode(bytes))
+    for (const count of [0, 1, 2, 30, 300]) {
+      const items = Array.from({ length: count }, (_, i) => strings[i % strings.length]!)
+      expectSame(rlpList(items.map(rlpString)), RLP.encode(items))
+    }
+  })
+
+  it('reads back what it wrote: kind, payload bounds, and where the next item starts', () => {
+    for (const bytes of strings) {
+      const encoded = Uint8Array.from([...rlpString(bytes), ...rlpList([rlpString(bytes)])])
+      const first = readRlpItem(encoded, 0)
+      expect(first.list).toBe(false)
+      expectSame(encoded.subarray(first.start, first.end), bytes)
+      const second = readRlpItem(encoded, first.end)
+      expect(second.list).toBe(true)
+      expect(second.end).toBe(encoded.length)
+      const inner = readRlpItem(encoded, second.start, second.end)
+      expectSame(encoded.subarray(inner.start, inner.end), bytes)
+    }
+  })
+
+  it('refuses non-canonical and truncated items with the offset of the bad item', () => {
+    const cases: [number[], RegExp][] = [
+      [[0x81, 0x05], /single byte below 0x80/],
+      [[0xb8, 0x02, 0x01, 0x02], /long form used for a length below 56/],
+      [[0xb9, 0x00, 0x40], /leading zero/],
+      [[0xc3, 0x01, 0x02], /runs past the end/],
+      [[0xf8], /length runs past/],
+      [[0xbc, 0x01, 0x01, 0x01, 0x01, 0x01], /longer than 4 bytes/],
+    ]
+    for (const [bytes, reason] of cases) {
+      const padded = Uint8Array.from([0x01, ...bytes])
+      const error = (() => {
+        try {
+          readRlpItem(padded, 1)
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(error).toBeInstanceOf(RlpError)
+      expect((error as RlpError).code).toBe('RLP_INVALID')
+      expect((error as RlpError).message).toMatch(reason)
+      expect((error as RlpError).offset).toBe(1)
+    }
+    expect(() => readRlpItem(Uint8Array.of(0x01), 1)).toThrow(/unexpected end of input/)
+    // A limit inside the buffer bounds the item, not the buffer's length.
+    expect(() => readRlpItem(Uint8Array.of(0x82, 0x01, 0x02), 0, 2)).toThrow(/runs past the end/)
+  })
+})

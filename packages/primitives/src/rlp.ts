@@ -1,0 +1,89 @@
+import { CairnError } from './errors.ts'
+
+/*
+ * RLP at the byte level: reading one item's header in place, and writing a header in front of
+ * already-encoded parts. For code that copies encodings instead of decoding to values and
+ * re-encoding (`@ethereumjs/rlp` does that, and allocates every item).
+ */
+
+/** One RLP item in a byte array: its payload is `bytes[start, end)`, and the next item starts at `end`. */
+export interface RlpItem {
+  list: boolean
+  start: number
+  end: number
+}
+
+/** Bytes that are not canonical RLP; `offset` is where the bad item starts. */
+export class RlpError extends CairnError<'RLP_INVALID'> {
+  override readonly name = 'RlpError'
+  constructor(
+    readonly reason: string,
+    readonly offset: number,
+  ) {
+    super('RLP_INVALID', `not canonical RLP: ${reason} (offset ${offset})`, { details: { offset } })
+  }
+}
+
+/**
+ * Reads the item header at `pos`; the item must end by `limit`. Rejects every non-canonical form
+ * (a single byte below 0x80 with a prefix, the long form for short lengths, leading zero length
+ * bytes) and lengths of more than 4 bytes, which no input here comes near.
+ */
+export function readRlpItem(bytes: Uint8Array, pos: number, limit: number = bytes.length): RlpItem {
+  if (pos >= limit) throw new RlpError('unexpected end of input', pos)
+  const prefix = bytes[pos]!
+  if (prefix < 0x80) return { list: false, start: pos, end: pos + 1 }
+  const list = prefix >= 0xc0
+  const short = list ? prefix <= 0xf7 : prefix <= 0xb7
+  let start: number
+  let length: number
+  if (short) {
+    length = prefix - (list ? 0xc0 : 0x80)
+    start = pos + 1
+    if (!list && length === 1 && start < limit && bytes[start]! < 0x80)
+      throw new RlpError('a single byte below 0x80 must not carry a length prefix', pos)
+  } else {
+    const lengthBytes = prefix - (list ? 0xf7 : 0xb7)
+    if (pos + 1 + lengthBytes > limit) throw new RlpError('length runs past the end of its container', pos)
+    if (bytes[pos + 1] === 0) throw new RlpError('length has a leading zero byte', pos)
+    if (lengthBytes > 4) throw new RlpError('length field longer than 4 bytes', pos)
+    length = 0
+    for (let i = 0; i < lengthBytes; i++) length = length * 256 + bytes[pos + 1 + i]!
+    if (length < 56) throw new RlpError('long form used for a length below 56', pos)
+    start = pos + 1 + lengthBytes
+  }
+  const end = start + length
+  if (end > limit) throw new RlpError('item runs past the end of its container', pos)
+  return { list, start, end }
+}
+
+/** `parts` (already encoded items for a list, raw bytes for a string) behind an RLP header. */
+export function rlpWithHeader(kind: 'string' | 'list', parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const part of parts) length += part.length
+  const offset = kind === 'list' ? 0xc0 : 0x80
+  const lengthBytes = length < 56 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4
+  const out = new Uint8Array(1 + lengthBytes + length)
+  if (lengthBytes === 0) out[0] = offset + length
+  else {
+    out[0] = offset + 55 + lengthBytes
+    for (let i = 0; i < lengthBytes; i++) out[lengthBytes - i] = (length >>> (8 * i)) & 0xff
+  }
+  let at = 1 + lengthBytes
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+/** RLP encoding of a byte string. */
+export function rlpString(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
+  return rlpWithHeader('string', [bytes])
+}
+
+/** RLP encoding of a list, from its items' encodings. */
+export function rlpList(items: readonly Uint8Array[]): Uint8Array {
+  return rlpWithHeader('list', items)
+}
