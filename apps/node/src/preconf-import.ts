@@ -36,6 +36,9 @@ type Trigger = 'gossip' | 'head'
 /** Why a peer is asked for its head: it just joined the block topic, or no block came for a while. */
 export type HeadCheckReason = 'joined' | 'idle'
 
+/** What became of a block handed to the import under the lock (also the metric's `result` label). */
+type ImportResult = 'imported' | 'known' | 'below-safe' | 'off-safe-branch'
+
 /** Peers asked at once in an idle check (as many as a catch-up tries). */
 const IDLE_CHECK_PEERS = 4
 
@@ -177,7 +180,8 @@ export class PreconfImporter {
       this.catchUps.inc({ trigger, result: fetched ? 'synced' : 'failed' })
       if (!fetched) return this.count(trigger, 'orphan')
     }
-    await this.importBlock(block, trigger)
+    const result = await this.importBlock(block, trigger)
+    if (result !== 'imported') return
     this.lastSigned = signed
     const ms = performance.now() - receivedAt
     this.importSeconds.observe({ source: trigger }, ms / 1000)
@@ -248,28 +252,44 @@ export class PreconfImporter {
       for (const block of segment) {
         if ((await chain.getBlockRecord(block.hash())) !== undefined) continue
         const started = performance.now()
+        let result: ImportResult
         try {
-          await this.importBlock(block, 'sync')
+          result = await this.importBlock(block, 'sync')
         } catch (error) {
           p2p.penalizePeer(peer, 'bad-response')
           throw error
         }
+        // Derivation moved safe past this branch meanwhile: L1 decided, nothing more to fetch.
+        if (result !== 'imported') return false
         this.importSeconds.observe({ source: 'sync' }, (performance.now() - started) / 1000)
       }
     }
     return true
   }
 
-  /** Executes `block` on its stored parent under the head lock and makes it latest. */
-  private async importBlock(block: Block, source: Trigger | 'sync'): Promise<void> {
+  /**
+   * Executes `block` on its stored parent under the head lock and makes it latest. The checks
+   * against the chain are repeated under the lock: derivation may have moved `safe` since the
+   * block arrived, and a block off the safe head's branch would take the safe head back with it.
+   */
+  private async importBlock(block: Block, source: Trigger | 'sync'): Promise<ImportResult> {
     const { chain, state, executor, mempool, lock, logger } = this.options
-    const removed = await lock.run(async () => {
+    const outcome = await lock.run(async (): Promise<ImportResult | BlockRecord[]> => {
       const parent = await chain.getBlockRecord(block.header.parentHash)
       if (parent === undefined) {
         throw new CairnError('UNKNOWN_PARENT', `block ${block.header.number} builds on an unknown parent`)
       }
-      if ((await chain.getBlockRecord(block.hash())) !== undefined) return []
-      if (block.header.number <= chain.head('safe').header.number) return []
+      if ((await chain.getBlockRecord(block.hash())) !== undefined) return 'known'
+      const safe = chain.head('safe')
+      if (block.header.number <= safe.header.number) return 'below-safe'
+      const onLatest = equalsBytes(block.header.parentHash, chain.head('latest').hash())
+      if (!onLatest && (await chain.branchOf(parent)).fork.block.header.number < safe.header.number) {
+        logger.warn(
+          { number: Number(block.header.number), safe: Number(safe.header.number) },
+          'preconfirmed block is on a branch that leaves the chain below the safe head; L1 decided otherwise',
+        )
+        return 'off-safe-branch'
+      }
       let executed: Awaited<ReturnType<BlockExecutor['import']>>
       try {
         executed = await executor.import(parent.block, block)
@@ -281,7 +301,7 @@ export class PreconfImporter {
       }
       const record: BlockRecord = { block, receipts: executed.receipts, senders: executed.senders }
       try {
-        if (equalsBytes(block.header.parentHash, chain.head('latest').hash())) {
+        if (onLatest) {
           await chain.appendBlock(record, state.pendingBatch())
           return []
         }
@@ -299,6 +319,11 @@ export class PreconfImporter {
         throw error
       }
     })
+    if (typeof outcome === 'string') {
+      this.count(source, outcome)
+      return outcome
+    }
+    const removed = outcome
     this.count(source, 'imported')
     if (removed.length > 0) {
       await mempool.revalidateAll()
@@ -310,6 +335,7 @@ export class PreconfImporter {
       number: block.header.number,
       safeNumber: chain.head('safe').header.number,
     })
+    return 'imported'
   }
 
   private count(source: string, result: string): void {

@@ -140,6 +140,10 @@ describe('ChainStore', () => {
     const b2 = child(b1.block, [], 5)
     const b3 = child(b2.block, [], 5)
     for (const record of [b1, b2, b3]) await chain.putBlock(record)
+    const branch = await chain.branchOf(b3)
+    expect(branch.fork.block.hash()).toEqual(g.hash())
+    expect(branch.added.map((r) => r.block.hash())).toEqual([b1, b2, b3].map((r) => r.block.hash()))
+    expect((await chain.branchOf(a2)).added).toEqual([])
     const changes: HeadChange[] = []
     chain.onHeadChange((change) => changes.push(change))
     await chain.setLatest(b3.block.hash())

@@ -166,16 +166,7 @@ export class ChainStore {
     const target = await this.getBlockRecord(hash)
     if (target === undefined)
       throw new ChainStoreError('UNKNOWN_BLOCK', `cannot set head: block ${bytesToHex(hash)} is not stored`)
-    const added: BlockRecord[] = []
-    let cursor: BlockRecord | undefined = target
-    while (cursor !== undefined) {
-      const canonical = await this.getCanonicalHash(cursor.block.header.number)
-      if (canonical !== undefined && equalBytes(canonical, cursor.block.hash())) break
-      added.unshift(cursor)
-      cursor = cursor.block.header.number === 0n ? undefined : await this.getBlockRecord(cursor.block.header.parentHash)
-    }
-    if (cursor === undefined)
-      throw new ChainStoreError('CHAIN_CORRUPT', 'new head does not connect to the canonical chain')
+    const { fork: cursor, added } = await this.branchOf(target)
     const forkNumber = cursor.block.header.number
     const removed: BlockRecord[] = []
     for (let n = this.head('latest').header.number; n > forkNumber; n--) {
@@ -196,6 +187,25 @@ export class ChainStore {
     const change = { added, removed }
     this.emit(change)
     return change
+  }
+
+  /**
+   * Where a stored block's branch leaves the canonical chain: `fork` is its newest canonical
+   * ancestor (the block itself when canonical) and `added` the blocks above it, oldest first.
+   */
+  async branchOf(record: BlockRecord): Promise<{ fork: BlockRecord; added: BlockRecord[] }> {
+    const added: BlockRecord[] = []
+    let cursor: BlockRecord | undefined = record
+    while (cursor !== undefined) {
+      const canonical = await this.getCanonicalHash(cursor.block.header.number)
+      if (canonical !== undefined && equalBytes(canonical, cursor.block.hash())) return { fork: cursor, added }
+      added.unshift(cursor)
+      cursor = cursor.block.header.number === 0n ? undefined : await this.getBlockRecord(cursor.block.header.parentHash)
+    }
+    throw new ChainStoreError(
+      'CHAIN_CORRUPT',
+      `block ${bytesToHex(record.block.hash())} does not connect to the canonical chain`,
+    )
   }
 
   /** Moves the safe or finalized head to a canonical block. */

@@ -296,7 +296,9 @@ export class Derivation {
         }
         const record = await this.build(parent!.block, input)
         if (!replaced && existing === undefined && equalsBytes(chain.head('latest').hash(), parent!.block.hash())) {
-          await chain.appendBlock(record, this.options.state.pendingBatch())
+          // Safe moves with each derived block, in its write: a reader never sees latest ahead of
+          // safe on a chain that holds only derived blocks.
+          await chain.appendBlock(record, this.options.state.pendingBatch(), { alsoHeads: ['safe'] })
         } else {
           await chain.putBlock(record, this.options.state.pendingBatch())
           replaced = true

