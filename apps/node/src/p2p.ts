@@ -276,7 +276,7 @@ async function canonicalAbove(
 /** The mempool as the p2p service sees it: pending hashes to re-announce, raw transactions to serve, and what is known. */
 function poolView(mempool: Mempool, chain: ChainStore): TxPoolView {
   return {
-    pendingHashes: () => mempool.pendingTransactions().map((tx) => tx.hash()),
+    pendingHashes: () => mempool.pendingHashes(),
     rawTransaction: (hash) => mempool.get(hash)?.serialize(),
     // Included already counts as known: a follower that lags announces what the sequencer just included.
     knows: async (hash) => mempool.has(hash) || (await chain.getTransactionLocation(hash)) !== undefined,

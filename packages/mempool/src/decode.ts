@@ -11,6 +11,7 @@ import {
 } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex } from '@ethereumjs/util'
 import { MempoolError, MempoolErrorCode } from './errors.ts'
+import { buildPlainFeeMarketTx } from './fee-market-tx.ts'
 
 /** A transaction that passed every check that needs no state, with the fields the pool keys on. */
 export interface DecodedTransaction {
@@ -317,7 +318,7 @@ function buildTransaction(type: number, fields: (Uint8Array | unknown[])[], comm
       case TX_TYPE_ACCESS_LIST:
         return createAccessList2930TxFromBytesArray(fields as never, options)
       case TX_TYPE_DYNAMIC_FEE:
-        return create1559FeeMarketTxFromBytesArray(fields as never, options)
+        return buildPlainFeeMarketTx(fields, options) ?? create1559FeeMarketTxFromBytesArray(fields as never, options)
       default:
         return createEOACode7702TxFromBytesArray(fields as never, options)
     }

@@ -315,6 +315,9 @@ describe('Mempool pending and queued', () => {
     expect([...fromAlice.queued.keys()]).toEqual([5n])
     expect(pool.contentFrom(carol.address).pending.size).toBe(0)
     expect(pool.pendingTransactions().map(hex).sort()).toEqual([hex(a0), hex(b0)].sort())
+    const hashes = pool.pendingHashes()
+    expect(hashes.map((h) => h.hashHex).sort()).toEqual([hex(a0), hex(b0)].sort())
+    expect(hashes.map((h) => bytesToHex(h.hash)).sort()).toEqual([hex(a0), hex(b0)].sort())
   })
 
   it('keeps working when a pending listener throws, and stops calling an unsubscribed one', async () => {

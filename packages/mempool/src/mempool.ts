@@ -397,11 +397,20 @@ export class Mempool {
 
   /** Every pending transaction, grouped by sender in nonce order. */
   pendingTransactions(): TypedTransaction[] {
-    const txs: TypedTransaction[] = []
+    return this.pendingEntries().map((pooled) => pooled.tx)
+  }
+
+  /** Hashes of the pending transactions with their hex keys, read off the pool's entries (nothing hashed or encoded). */
+  pendingHashes(): { readonly hash: Uint8Array; readonly hashHex: string }[] {
+    return this.pendingEntries()
+  }
+
+  private pendingEntries(): PooledTx[] {
+    const entries: PooledTx[] = []
     for (const sender of this.senders.values()) {
-      for (let i = 0; i < sender.pendingCount; i++) txs.push((sender.txs[i] as PooledTx).tx)
+      for (let i = 0; i < sender.pendingCount; i++) entries.push(sender.txs[i] as PooledTx)
     }
-    return txs
+    return entries
   }
 
   /**

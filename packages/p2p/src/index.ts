@@ -17,6 +17,7 @@ export {
   type BlockProvider,
   DEFAULT_REQRESP_LIMITS,
   MAX_TX_HASHES_PER_REQUEST,
+  type PendingTxHash,
   type ReqRespLimits,
   ResponseCode,
   type TxPoolView,

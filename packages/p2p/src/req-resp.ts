@@ -155,10 +155,16 @@ export async function writeFrames(
   await lp.unwrap().close({ signal })
 }
 
+/** A pending transaction's hash, with its lowercase 0x-hex form (the pool's own key, so none is re-encoded here). */
+export interface PendingTxHash {
+  readonly hash: Uint8Array
+  readonly hashHex: string
+}
+
 /** The node's transaction pool, as the re-announcer and the pooled-txs server see it. */
 export interface TxPoolView {
   /** Hashes of the transactions this node would include now (pending, not queued behind a gap). */
-  pendingHashes(): Uint8Array[]
+  pendingHashes(): Iterable<PendingTxHash>
   /** A pooled transaction's raw encoding, for a peer that asks for it. */
   rawTransaction(hash: Uint8Array): Uint8Array | undefined
   /** Whether the node already has the transaction (pooled or included): announced ones it knows are not fetched. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { isCairnError } from '@cairn/primitives'
+import { bytesToHex, isCairnError } from '@cairn/primitives'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { readBlockHeader } from './block-rlp.ts'
 import {
@@ -12,6 +12,8 @@ import {
   tempDir,
   waitFor,
 } from './test-utils.ts'
+
+const pendingHash = (hash: Uint8Array) => ({ hash, hashHex: bytesToHex(hash) })
 
 // Real libp2p nodes over TCP on 127.0.0.1, several per process. Every wait is bounded; nothing is timed.
 
@@ -224,7 +226,7 @@ describe('P2PService', () => {
     const a = await node({ reannounce: { ageMs: 300 } })
     const pool = new Map([[hashOf(dropped), dropped]])
     a.service.serveTransactions({
-      pendingHashes: () => [keccak_256(dropped)],
+      pendingHashes: () => [pendingHash(keccak_256(dropped))],
       rawTransaction: (hash) => pool.get(Buffer.from(hash).toString('hex')),
       knows: (hash) => pool.has(Buffer.from(hash).toString('hex')),
     })
@@ -274,7 +276,7 @@ describe('P2PService', () => {
   it('answers pooled-txs with the transactions it has, and penalizes a peer that answers with others', async () => {
     const [t1, t2, t3] = [tx(1), tx(2), tx(3)]
     const serve = (raws: Uint8Array[], answer: (hash: Uint8Array) => Uint8Array | undefined) => ({
-      pendingHashes: () => raws.map((raw) => keccak_256(raw)),
+      pendingHashes: () => raws.map((raw) => pendingHash(keccak_256(raw))),
       rawTransaction: answer,
       knows: () => false,
     })

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { bytesToHex } from '@cairn/primitives'
+import type { PendingTxHash } from './req-resp.ts'
 import { ReannounceSchedule } from './tx-reannounce.ts'
 
-const hash = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+const bytes = (n: number): Uint8Array => new Uint8Array(32).fill(n)
+const hash = (n: number): PendingTxHash => ({ hash: bytes(n), hashHex: bytesToHex(bytes(n)) })
 
 function scheduleAt(start = 1_000_000) {
   const clock = { now: start }
@@ -31,8 +34,8 @@ describe('ReannounceSchedule', () => {
     schedule.observe([hash(1), hash(2), hash(3)])
     clock.now += 10_000
     schedule.observe([hash(3), hash(2), hash(1)])
-    expect(schedule.due()).toEqual([hash(1), hash(2)])
-    expect(schedule.due()).toEqual([hash(3)])
+    expect(schedule.due()).toEqual([bytes(1), bytes(2)])
+    expect(schedule.due()).toEqual([bytes(3)])
     expect(schedule.due()).toEqual([])
   })
 
@@ -43,11 +46,11 @@ describe('ReannounceSchedule', () => {
     schedule.observe([hash(2)])
     expect(schedule.size).toBe(1)
     clock.now += 1_000
-    expect(schedule.due()).toEqual([hash(2)])
+    expect(schedule.due()).toEqual([bytes(2)])
     schedule.observe([hash(1), hash(2)])
     clock.now += 4_999
     expect(schedule.due()).toEqual([])
     clock.now += 1
-    expect(schedule.due()).toEqual([hash(1)])
+    expect(schedule.due()).toEqual([bytes(1)])
   })
 })

@@ -1,5 +1,4 @@
-import { bytesToHex } from '@cairn/primitives'
-import { MAX_TX_HASHES_PER_REQUEST } from './req-resp.ts'
+import { MAX_TX_HASHES_PER_REQUEST, type PendingTxHash } from './req-resp.ts'
 
 export interface ReannounceConfig {
   /** A pending transaction's hash is first announced again after this long in the pool, ms; 0 turns re-announcing off. */
@@ -20,6 +19,8 @@ interface Entry {
   hash: Uint8Array
   nextAt: number
   announced: number
+  /** The last `observe` round that saw it pending. */
+  seen: number
 }
 
 /**
@@ -34,6 +35,7 @@ interface Entry {
 export class ReannounceSchedule {
   /** Insertion order is first-seen order, so iterating yields the oldest first. */
   private readonly entries = new Map<string, Entry>()
+  private round = 0
 
   constructor(
     readonly config: ReannounceConfig = DEFAULT_REANNOUNCE,
@@ -41,15 +43,15 @@ export class ReannounceSchedule {
   ) {}
 
   /** Takes the pool's pending hashes: new ones start aging now, ones no longer pending are forgotten. */
-  observe(pending: Iterable<Uint8Array>): void {
+  observe(pending: Iterable<PendingTxHash>): void {
     const now = this.clock()
-    const live = new Set<string>()
-    for (const hash of pending) {
-      const key = bytesToHex(hash)
-      live.add(key)
-      if (!this.entries.has(key)) this.entries.set(key, { hash, nextAt: now + this.config.ageMs, announced: 0 })
+    const round = ++this.round
+    for (const { hash, hashHex } of pending) {
+      const entry = this.entries.get(hashHex)
+      if (entry !== undefined) entry.seen = round
+      else this.entries.set(hashHex, { hash, nextAt: now + this.config.ageMs, announced: 0, seen: round })
     }
-    for (const key of this.entries.keys()) if (!live.has(key)) this.entries.delete(key)
+    for (const [key, entry] of this.entries) if (entry.seen !== round) this.entries.delete(key)
   }
 
   /** The hashes due now, oldest first, at most `maxPerRound`; each is rescheduled after a doubled gap. */
