@@ -57,11 +57,21 @@ export function readRlpItem(bytes: Uint8Array, pos: number, limit: number = byte
   return { list, start, end }
 }
 
-/** `parts` (already encoded items for a list, raw bytes for a string) behind an RLP header. */
-export function rlpWithHeader(kind: 'string' | 'list', parts: readonly Uint8Array[]): Uint8Array {
+/** RLP encoding of a byte string. */
+export function rlpString(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
+  return withHeader(0x80, bytes.length, [bytes])
+}
+
+/** RLP encoding of a list, from its items' encodings. */
+export function rlpList(items: readonly Uint8Array[]): Uint8Array {
   let length = 0
-  for (const part of parts) length += part.length
-  const offset = kind === 'list' ? 0xc0 : 0x80
+  for (const item of items) length += item.length
+  return withHeader(0xc0, length, items)
+}
+
+/** `parts`, `length` bytes in all, behind a string (0x80) or list (0xc0) header. */
+function withHeader(offset: 0x80 | 0xc0, length: number, parts: readonly Uint8Array[]): Uint8Array {
   const lengthBytes = length < 56 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4
   const out = new Uint8Array(1 + lengthBytes + length)
   if (lengthBytes === 0) out[0] = offset + length
@@ -75,15 +85,4 @@ export function rlpWithHeader(kind: 'string' | 'list', parts: readonly Uint8Arra
     at += part.length
   }
   return out
-}
-
-/** RLP encoding of a byte string. */
-export function rlpString(bytes: Uint8Array): Uint8Array {
-  if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
-  return rlpWithHeader('string', [bytes])
-}
-
-/** RLP encoding of a list, from its items' encodings. */
-export function rlpList(items: readonly Uint8Array[]): Uint8Array {
-  return rlpWithHeader('list', items)
 }
