@@ -260,7 +260,7 @@ export class PreconfImporter {
           throw error
         }
         // Derivation moved safe past this branch meanwhile: L1 decided, nothing more to fetch.
-        if (result !== 'imported') return false
+        if (result === 'below-safe' || result === 'off-safe-branch') return false
         this.importSeconds.observe({ source: 'sync' }, (performance.now() - started) / 1000)
       }
     }
