@@ -15,9 +15,10 @@ const CAPABILITIES = [1559, 2718, 2930] as const
  *
  * Only the plain case is taken: an empty access list, a 0- or 20-byte `to`, canonical integers
  * within their bounds, y-parity 0 or 1, low s, `gasLimit × maxFeePerGas` within 2^256, and a
- * Common without EIP-7825's gas cap. Anything else returns `undefined`, and the caller builds
- * through ethereumjs, which accepts it or throws its own error. The chain id and the fee order
- * are the caller's checks (done before).
+ * Common without EIP-7825's gas cap, and a fee cap at or above the tip. Anything else returns
+ * `undefined`, and the caller builds through ethereumjs, which accepts it or throws its own error.
+ * The chain id field is not read: ethereumjs takes the Common's, and the caller has already
+ * refused a transaction for another chain.
  */
 export function buildPlainFeeMarketTx(
   fields: readonly (Uint8Array | unknown[])[],
