@@ -13,7 +13,12 @@ import { bytesToHex, privateToAddress, setLengthLeft } from '@ethereumjs/util'
 import { nativeCustomCrypto, wasmKeccak256 } from '@cairn/executor'
 import { type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primitives'
 import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
-import { mainThreadCpuMicros, processCpuMicros } from '../packages/executor/bench/cpu.ts'
+import {
+  mainThreadCpuMicros,
+  processCpuMicros,
+  threadCpuLines,
+  threadCpuMicros,
+} from '../packages/executor/bench/cpu.ts'
 import { compileBenchToken } from '../packages/executor/bench/erc20.ts'
 import { rpc, startNode } from '../test/src/node-process.ts'
 import { createPoster, runConcurrently } from './http-load.ts'
@@ -34,6 +39,8 @@ export interface E2eBenchResult {
   nodeMicrosPerTx: number
   /** CPU time of this process (the load generator, sharing the machine with the node) per transaction sent. */
   clientMicrosPerTx: number
+  /** The node's CPU per transaction, thread by thread (see threadCpuLines). */
+  threads: string[]
 }
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
@@ -177,6 +184,7 @@ export async function benchEndToEnd(
       startBlock = (await waitIncluded(startBlock, warmup)).head
     }
     const pid = node.process.pid!
+    const threadsAtStart = threadCpuMicros(pid)
     const cpuAtStart = mainThreadCpuMicros(pid)
     const nodeCpuAtStart = processCpuMicros(pid)
     const started = performance.now()
@@ -190,6 +198,7 @@ export async function benchEndToEnd(
     const seconds = (finished - started) / 1000
     const mainThreadMicrosPerTx = (mainThreadCpuMicros(pid) - cpuAtStart) / count
     const nodeMicrosPerTx = (processCpuMicros(pid) - nodeCpuAtStart) / count
+    const threads = threadCpuLines(pid, threadsAtStart, threadCpuMicros(pid), count)
     return {
       kind,
       txs: count,
@@ -199,6 +208,7 @@ export async function benchEndToEnd(
       mainThreadMicrosPerTx,
       nodeMicrosPerTx,
       clientMicrosPerTx,
+      threads,
     }
   } finally {
     poster.close()
@@ -218,4 +228,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,
   )
+  console.log(`node threads:\n  ${r.threads.join('\n  ')}`)
 }

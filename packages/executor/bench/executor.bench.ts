@@ -20,7 +20,7 @@ import {
   defaultRecoveryThreads,
   nativeCustomCrypto,
 } from '../src/index.ts'
-import { mainThreadCpuMicros } from './cpu.ts'
+import { mainThreadCpuMicros, threadCpuLines, threadCpuMicros } from './cpu.ts'
 import { compileBenchToken } from './erc20.ts'
 
 export interface ExecutorBenchResult {
@@ -31,6 +31,8 @@ export interface ExecutorBenchResult {
   mgasPerSecond: number
   /** CPU time of the building thread per transaction (sender recovery runs on other threads). */
   mainThreadMicrosPerTx: number
+  /** This process's CPU per transaction, thread by thread (see threadCpuLines). */
+  threads: string[]
 }
 
 export interface ExecutorBenchOptions {
@@ -155,6 +157,7 @@ export async function benchExecutor(
     await options.onStart?.()
     let txs = 0
     let gas = 0n
+    const threadsAtStart = threadCpuMicros()
     const cpuAtStart = mainThreadCpuMicros()
     const started = performance.now()
     // As the node runs it: senders are recovered on worker threads, ahead of the block being built here.
@@ -173,6 +176,7 @@ export async function benchExecutor(
       txPerSecond: txs / seconds,
       mgasPerSecond: Number(gas) / 1e6 / seconds,
       mainThreadMicrosPerTx: (mainThreadCpuMicros() - cpuAtStart) / txs,
+      threads: threadCpuLines(process.pid, threadsAtStart, threadCpuMicros(), txs),
     }
   } finally {
     await senderRecovery.close()
@@ -190,5 +194,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(
       `executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (${r.txs} txs in ${r.seconds.toFixed(2)} s; main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
     )
+    console.log(`threads:\n  ${r.threads.join('\n  ')}`)
   }
 }
