@@ -14,8 +14,8 @@ const CAPABILITIES = [1559, 2718, 2930] as const
  * the main thread per admitted transfer, the largest single piece of admission.
  *
  * Only the plain case is taken: an empty access list, a 0- or 20-byte `to`, canonical integers
- * within their bounds, y-parity 0 or 1, low s, `gasLimit × maxFeePerGas` within 2^256, and a
- * Common without EIP-7825's gas cap, and a fee cap at or above the tip. Anything else returns
+ * within their bounds, y-parity 0 or 1, low s, a fee cap at or above the tip, `gasLimit ×
+ * maxFeePerGas` within 2^256, and a Common without EIP-7825's gas cap. Anything else returns
  * `undefined`, and the caller builds through ethereumjs, which accepts it or throws its own error.
  * The chain id field is not read: ethereumjs takes the Common's, and the caller has already
  * refused a transaction for another chain.
@@ -46,7 +46,8 @@ export function buildPlainFeeMarketTx(
   const tx = Object.create(FeeMarket1559Tx.prototype) as Record<string, unknown>
   tx.type = 2
   tx.cache = {}
-  tx.activeCapabilities = []
+  // ethereumjs assigns this twice (empty, then the list); the first assignment fixes its place.
+  tx.activeCapabilities = [...CAPABILITIES]
   tx.common = common
   tx.txOptions = options
   tx.to = toB!.length > 0 ? new Address(toB!) : undefined
@@ -58,7 +59,6 @@ export function buildPlainFeeMarketTx(
   tx.r = r
   tx.s = s
   tx.chainId = common.chainId()
-  tx.activeCapabilities = [...CAPABILITIES]
   tx.accessList = accessList
   tx.maxFeePerGas = maxFeePerGas
   tx.maxPriorityFeePerGas = maxPriorityFeePerGas
