@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createPublicClient, http, webSocket } from 'viem'
 import WebSocket from 'ws'
 import { CairnError, bytesToHex } from '@cairn/primitives'
-import { executionReverted, type RpcLogger } from './errors.ts'
-import { createRpcServer, type RpcServer, type RpcServerOptions } from './server.ts'
+import { executionReverted, type RpcLogger, silentLogger } from './errors.ts'
+import { createRpcServer, DEFAULT_RPC_LIMITS, type RpcServer, type RpcServerOptions } from './server.ts'
+import { createThreadedTransport } from './transport-thread.ts'
 import { bytes32, FakeSubscriptionSource, fakeLog } from './testing/fake-source.ts'
 
 const servers: RpcServer[] = []
@@ -647,18 +648,27 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
 })
 
 describe('RPC front-end thread', () => {
-  it('reports its death to the owner, which can still close the server', async () => {
+  it('reports its death to the owner, which can still close the transport', async () => {
     const failures: Error[] = []
-    // A header value node:http refuses: the thread throws while it answers the first request.
-    const { httpUrl, server } = await startServer({
-      thread: true,
-      cors: 'bad\nvalue',
-      onThreadFailure: (error) => failures.push(error),
-    })
-    await expect(httpCall(httpUrl, '', { method: 'GET' })).rejects.toThrow()
+    const events = { httpCall: () => undefined, wsOpen() {}, wsMessage() {}, wsClose() {} }
+    const options = { host: '127.0.0.1', port: 0, limits: DEFAULT_RPC_LIMITS, cors: '*' }
+    const transport = createThreadedTransport(
+      options,
+      events,
+      silentLogger,
+      (error) => failures.push(error),
+      new URL('./testing/failing-transport.worker.ts', import.meta.url),
+    )
+    await expect(transport.listen()).rejects.toThrow(/on purpose/)
     await expect.poll(() => failures.length).toBe(1)
-    expect(failures[0]!.message).toMatch(/invalid character/i)
-    await server.close()
+    await transport.close()
+    expect(failures).toHaveLength(1)
+  })
+
+  it('refuses a CORS origin that is not a valid header value before it starts', () => {
+    expect(() => createRpcServer({ methods, host: '127.0.0.1', port: 0, cors: 'bad\nvalue', thread: true })).toThrow(
+      /invalid character/i,
+    )
   })
 })
 

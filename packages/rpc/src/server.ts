@@ -1,3 +1,4 @@
+import { validateHeaderValue } from 'node:http'
 import { Dispatcher, type RpcMethod, type RpcMethods } from './dispatch.ts'
 import { notificationsUnsupported, silentLogger, type RpcLogger } from './errors.ts'
 import { type RpcLimits, resolveLimits } from './limits.ts'
@@ -43,6 +44,9 @@ export interface RpcServer {
 /** JSON-RPC over HTTP and WebSocket: a transport (here or on its own thread) in front of one dispatcher. */
 export function createRpcServer(options: RpcServerOptions): RpcServer {
   const limits = resolveLimits(options.limits)
+  const cors = options.cors ?? '*'
+  // Refused here, not at the first answer: the transport writes it into responses as it is.
+  validateHeaderValue('access-control-allow-origin', cors)
   const logger = options.logger ?? silentLogger
   const dispatcher = new Dispatcher({
     methods: options.methods,
@@ -95,7 +99,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     port: options.port,
     wsPort: options.wsPort,
     limits,
-    cors: options.cors ?? '*',
+    cors,
   }
   const transport: RpcTransport = options.thread
     ? createThreadedTransport(transportOptions, events, logger, options.onThreadFailure ?? (() => {}))

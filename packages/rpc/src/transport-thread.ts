@@ -79,6 +79,8 @@ export function createThreadedTransport(
   logger: RpcLogger,
   /** Told when the thread dies unasked: the node then serves no RPC and should stop. */
   onFailure: (error: Error) => void,
+  /** The thread's module (tests give one that fails). */
+  entry: URL = new URL('./transport.worker.ts', import.meta.url),
 ): RpcTransport {
   const worker = new Worker(BOOTSTRAP, {
     eval: true,
@@ -86,7 +88,7 @@ export function createThreadedTransport(
     execArgv: [],
     workerData: {
       tsx: tsxEsmApi(),
-      entry: new URL('./transport.worker.ts', import.meta.url).href,
+      entry: entry.href,
       options,
     },
   })

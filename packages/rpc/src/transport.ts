@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { type RawData, type WebSocket, WebSocketServer } from 'ws'
 import { limitExceeded, type RpcLogger } from './errors.ts'
+import { createFastHttpServer } from './http-fast-path.ts'
 import type { RpcLimits } from './limits.ts'
 
 /**
@@ -44,6 +45,10 @@ export interface RpcTransport {
 /** geth's accepted request media types. */
 const ACCEPTED_CONTENT_TYPES = new Set(['application/json', 'application/json-rpc', 'application/jsonrequest'])
 const CLOSE_GRACE_MS = 5_000
+const KEEP_ALIVE_TIMEOUT_MS = 30_000
+const HEADERS_TIMEOUT_MS = 35_000
+/** node:http's default. */
+const REQUEST_TIMEOUT_MS = 300_000
 const WS_PING_INTERVAL_MS = 30_000
 const WS_CLOSE_GRACE_MS = 1_000
 
@@ -281,9 +286,32 @@ export function createRpcTransport(
 
   // ---- servers ----
 
+  /** Serves what the fast path hands over (it listens; this one is given connections). */
   const httpServer = createServer(handleHttp)
-  httpServer.keepAliveTimeout = 30_000
-  httpServer.headersTimeout = 35_000
+  httpServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+  httpServer.headersTimeout = HEADERS_TIMEOUT_MS
+  httpServer.requestTimeout = REQUEST_TIMEOUT_MS
+  const fast = createFastHttpServer({
+    cors,
+    maxBodyBytes: limits.maxBodyBytes,
+    acceptsContentType: isAcceptedContentType,
+    keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+    headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    connectionId: () => `http-${++nextConnection}`,
+    call: (text, connectionId, answer, fail) =>
+      answerHttpCall(events, text, connectionId, answer, (error) => {
+        logger.error({ err: error }, 'rpc dispatch failed')
+        fail()
+      }),
+    delegate(socket, unread, connectionId) {
+      connectionIds.set(socket, connectionId)
+      // node:http reads the unread bytes first: they wait in the socket's buffer, which it drains
+      // before anything it reads from the socket itself.
+      if (unread !== undefined) socket.unshift(unread)
+      httpServer.emit('connection', socket)
+    },
+  })
   const separateWs = options.wsPort !== undefined && !(options.wsPort === options.port && options.port !== 0)
   const wsServer: Server = separateWs
     ? createServer((req, res) => {
@@ -300,7 +328,7 @@ export function createRpcTransport(
     })
   }
 
-  function listenOn(server: Server, port: number): Promise<number> {
+  function listenOn(server: NetServer, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, options.host, () => {
@@ -322,9 +350,31 @@ export function createRpcTransport(
     })
   }
 
+  /** The fast path's port: its connections, delegated ones included, end before it resolves. */
+  function closeHttp(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!fast.server.listening) return resolve()
+      const force = setTimeout(() => {
+        fast.destroyAll()
+        httpServer.closeAllConnections()
+      }, CLOSE_GRACE_MS)
+      fast.server.close(() => {
+        clearTimeout(force)
+        // Stops node:http's timeout checks.
+        httpServer.close()
+        resolve()
+      })
+      fast.closeIdle()
+      httpServer.closeIdleConnections()
+    })
+  }
+
   return {
     async listen() {
-      const httpPort = await listenOn(httpServer, options.port)
+      const httpPort = await listenOn(fast.server, options.port)
+      // node:http tracks its connections (for its timeouts and closeIdleConnections) from its
+      // 'listening' event; it is given connections here instead of accepting them.
+      httpServer.emit('listening')
       const wsPort = separateWs ? await listenOn(wsServer, options.wsPort!) : httpPort
       const host = urlHost(options.host)
       return { httpUrl: `http://${host}:${httpPort}`, wsUrl: `ws://${host}:${wsPort}` }
@@ -347,7 +397,7 @@ export function createRpcTransport(
       clearTimeout(timer)
       for (const client of wss.clients) client.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
-      const closing = [closeServer(httpServer)]
+      const closing = [closeHttp()]
       if (separateWs) closing.push(closeServer(wsServer))
       await Promise.all(closing)
     },
