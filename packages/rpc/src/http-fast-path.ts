@@ -170,9 +170,10 @@ class FastConnection {
     else this.#closeAfter = true
   }
 
+  /** As node:http does: the 408 is written, and the connection cut. */
   timeOut(): void {
     this.socket.write(REQUEST_TIMEOUT_RESPONSE)
-    this.socket.destroySoon()
+    this.socket.destroy()
   }
 
   #receive(chunk: Buffer): void {
@@ -225,7 +226,6 @@ class FastConnection {
       this.#call(this.#head)
     }
     this.#serving = false
-    if (this.idle) this.since = performance.now()
   }
 
   #call(head: FastRequestHead): void {
@@ -263,6 +263,7 @@ class FastConnection {
       return
     }
     this.#busy = false
+    this.since = performance.now()
     if (this.socket.writableNeedDrain) {
       // A client that sends without reading its answers waits until it has read them.
       this.socket.pause()
