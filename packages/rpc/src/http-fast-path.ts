@@ -3,8 +3,8 @@ import { type Server, type Socket, createServer } from 'node:net'
 
 /**
  * A lean HTTP/1.1 server for the one request shape JSON-RPC clients send under load: a keep-alive
- * POST whose body has a Content-Length. On the test machine node:http cost ~47 µs more CPU per
- * request than a parser of this shape (docs/benchmarks.md), a twentieth of a transfer's whole cost.
+ * POST whose body has a Content-Length. With it the transport's CPU per request went from ~100 to
+ * ~66 µs on the test machine (`packages/rpc/bench/rpc.bench.ts`, docs/benchmarks.md).
  *
  * Everything else (another method, a chunked body, Expect, Upgrade, HTTP/1.0, a body over the limit,
  * a content type not served, a head that is malformed or too large) hands the connection, with the
