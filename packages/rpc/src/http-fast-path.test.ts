@@ -2,6 +2,7 @@ import { type AddressInfo, type Socket, connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFastHttpServer, type FastHttpOptions, parseFastRequestHead } from './http-fast-path.ts'
 import { createRpcServer, type RpcServer } from './server.ts'
+import { heldMethod } from './testing/held-method.ts'
 
 interface RawResponse {
   status: number
@@ -94,24 +95,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()))
 })
 
-/** A held method: calls wait until `release`. */
-function gate() {
-  let release!: () => void
-  const opened = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  return { opened, release }
-}
-
-async function start(held = gate()) {
+async function start(held = heldMethod()) {
   const server = createRpcServer({
-    methods: {
-      echo: (params) => params,
-      held: async (params) => {
-        await held.opened
-        return params
-      },
-    },
+    methods: { echo: (params) => params, held: held.held },
     host: '127.0.0.1',
     port: 0,
   })
@@ -192,12 +178,14 @@ describe('HTTP fast path in the RPC server', () => {
   })
 
   it('answers pipelined requests in order, whatever the chunking', async () => {
-    const held = gate()
+    const held = heldMethod()
     const { client } = await start(held)
     const raw = client()
     // The first waits in a held method: the others must not overtake it.
     const bytes = Buffer.from(post(call(1, 'held')) + post(call(2)) + post(call(3, 'echo', ['é…'])))
     for (let i = 0; i < bytes.length; i += 7) raw.write(bytes.subarray(i, i + 7))
+    await held.inside
+    // The rest arrives while the first is held.
     await new Promise((resolve) => setTimeout(resolve, 50))
     held.release()
     const bodies = [await raw.response(), await raw.response(), await raw.response()].map((r) => JSON.parse(r.body))
@@ -295,7 +283,7 @@ describe('HTTP fast path in the RPC server', () => {
   })
 
   it('serves a client that pipelines megabytes of requests without reading, once it reads', async () => {
-    const held = gate()
+    const held = heldMethod()
     const { client } = await start(held)
     const raw = client()
     raw.socket.pause()
@@ -310,7 +298,7 @@ describe('HTTP fast path in the RPC server', () => {
   })
 
   it('on shutdown closes idle connections at once, delegated ones too, and answers busy ones first', async () => {
-    const held = gate()
+    const held = heldMethod()
     const { server, client } = await start(held)
     const idle = client()
     idle.write(post(call(1)))
@@ -320,7 +308,7 @@ describe('HTTP fast path in the RPC server', () => {
     expect((await delegated.response()).body).toBe('ok\n')
     const busy = client()
     busy.write(post(call(2, 'held')))
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await held.inside
 
     const closing = server.close()
     await Promise.all([idle.closed(), delegated.closed()])

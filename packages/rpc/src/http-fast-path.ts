@@ -155,18 +155,16 @@ class FastConnection {
     socket.on('close', this.#onClose)
   }
 
-  get idle(): boolean {
-    return !this.#busy && this.#length === 0
-  }
-
-  get receiving(): { headers: boolean } | undefined {
-    if (this.#busy || this.#length === 0) return undefined
-    return { headers: this.#head === undefined }
+  /** What the connection waits for: a request, the rest of its head or body, or its answer. */
+  get phase(): 'idle' | 'head' | 'body' | 'busy' {
+    if (this.#busy) return 'busy'
+    if (this.#length === 0) return 'idle'
+    return this.#head === undefined ? 'head' : 'body'
   }
 
   /** Ends an idle connection now; any other after its answer. */
   closeSoon(): void {
-    if (this.idle) this.socket.destroy()
+    if (this.phase === 'idle') this.socket.destroy()
     else this.#closeAfter = true
   }
 
@@ -317,13 +315,13 @@ export function createFastHttpServer(options: FastHttpOptions): FastHttpServer {
     const now = performance.now()
     for (const connection of state.connections) {
       const age = now - connection.since
-      if (connection.idle) {
+      const phase = connection.phase
+      if (phase === 'idle') {
         if (age > options.keepAliveTimeoutMs) connection.socket.destroy()
         continue
       }
-      const receiving = connection.receiving
-      if (receiving === undefined) continue
-      if (age > options.requestTimeoutMs || (receiving.headers && age > options.headersTimeoutMs)) connection.timeOut()
+      if (phase === 'busy') continue
+      if (age > options.requestTimeoutMs || (phase === 'head' && age > options.headersTimeoutMs)) connection.timeOut()
     }
   }, options.checkIntervalMs ?? 1_000)
   checker.unref()

@@ -7,6 +7,7 @@ import { executionReverted, type RpcLogger, silentLogger } from './errors.ts'
 import { createRpcServer, DEFAULT_RPC_LIMITS, type RpcServer, type RpcServerOptions } from './server.ts'
 import { createThreadedTransport } from './transport-thread.ts'
 import { bytes32, FakeSubscriptionSource, fakeLog } from './testing/fake-source.ts'
+import { heldMethod } from './testing/held-method.ts'
 
 const servers: RpcServer[] = []
 
@@ -42,24 +43,6 @@ const methods: RpcServerOptions['methods'] = {
   },
   big: () => 'x'.repeat(2000),
   bigint_result: () => ({ value: 5n }),
-}
-
-/** A method that waits until released; `inside` resolves once a call has entered it. */
-function heldMethod() {
-  let entered!: () => void
-  let release!: () => void
-  const inside = new Promise<void>((resolve) => {
-    entered = resolve
-  })
-  const gate = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  const held = async () => {
-    entered()
-    await gate
-    return 'done'
-  }
-  return { held, inside, release }
 }
 
 async function startServer(overrides: Partial<RpcServerOptions> = {}) {
