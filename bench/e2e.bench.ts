@@ -15,6 +15,7 @@ import { type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primi
 import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
 import {
   mainThreadCpuMicros,
+  peakRssMebibytes,
   processCpuMicros,
   threadCpuLines,
   threadCpuMicros,
@@ -41,6 +42,8 @@ export interface E2eBenchResult {
   clientMicrosPerTx: number
   /** The node's CPU per transaction, thread by thread (see threadCpuLines). */
   threads: string[]
+  /** The node process's peak resident memory (VmHWM) at the end of the run, in MiB. */
+  peakRssMebibytes: number
 }
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
@@ -209,6 +212,7 @@ export async function benchEndToEnd(
       nodeMicrosPerTx,
       clientMicrosPerTx,
       threads,
+      peakRssMebibytes: peakRssMebibytes(pid),
     }
   } finally {
     poster.close()
@@ -226,7 +230,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     warmup: Number(process.env.CAIRN_BENCH_WARMUP ?? 0),
   })
   console.log(
-    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx)`,
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx; node peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB)`,
   )
   console.log(`node threads:\n  ${r.threads.join('\n  ')}`)
 }

@@ -6,10 +6,24 @@
  *   rollup (issue #4): L1 gas and blobs per L2 transaction, follower derivation speed, on a devnet
  * The load generator shares the machine with the node: figures are for this 2-core box.
  */
+import { spawnSync } from 'node:child_process'
+import { shebangNodeFlags } from '../deploy/src/devnet-process.ts'
 import { benchExecutor } from '../packages/executor/bench/executor.bench.ts'
+import { CAIRN_BIN } from '../test/src/node-process.ts'
 import { benchEndToEnd } from './e2e.bench.ts'
 import { benchRollup, formatRollupResult } from './rollup.bench.ts'
 import { benchRpc } from './rpc.bench.ts'
+
+// (a) runs in this process and (b) in a node process: both under the node's Node.js flags (its bin's
+// `#!` line), or each (b)/(a) ratio would compare two runtimes. Without them, run again with them.
+const nodeFlags = shebangNodeFlags(CAIRN_BIN)
+if (!nodeFlags.every((flag) => process.execArgv.includes(flag))) {
+  const rerun = spawnSync(process.execPath, [...nodeFlags, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  })
+  process.exit(rerun.status ?? 1)
+}
+console.error(`Node.js flags: ${nodeFlags.join(' ')}`)
 
 const rows: string[][] = [['benchmark', 'result']]
 /** Each figure is printed as soon as it is measured (the run takes minutes), and the table at the end. */
@@ -44,7 +58,7 @@ for (const kind of ['eth', 'erc20'] as const) {
     const against = raw[`${kind}${warm ? ' warm' : ''}`]!
     add([
       `(b) end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers${warm ? ', warm' : ''}`,
-      `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / against).toFixed(0)}% of raw; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)})`,
+      `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / against).toFixed(0)}% of raw; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB)`,
     ])
   }
 }

@@ -24,7 +24,8 @@ function tempDir(): string {
 
 describe('cairn as an operator runs it', () => {
   it('--help lists the node settings with their env names and defaults', async () => {
-    const { stdout } = await run(process.execPath, [CAIRN, '--help'], { cwd: REPO_ROOT })
+    // The bin itself, executed through its `#!/usr/bin/env -S node <flags>` line, as npx and a shell run it.
+    const { stdout } = await run(CAIRN, ['--help'], { cwd: REPO_ROOT })
     for (const flag of ['--datadir', '--dev', '--block-time', '--http.port', '--rpc.batch-limit', '--metrics.port'])
       expect(stdout).toContain(flag)
     expect(stdout).toContain('CAIRN_BLOCK_TIME')

@@ -61,6 +61,17 @@ function track(child: ChildProcess): void {
   child.once('exit', () => live.delete(child))
 }
 
+/**
+ * The Node.js flags a bin's `#!/usr/bin/env -S node <flags>` line gives it. A launcher that runs the
+ * bin through `process.execPath` (this Node.js, not whichever `node` is first on PATH) passes them
+ * itself, so the process runs as executing the bin would run it.
+ */
+export function shebangNodeFlags(bin: string): string[] {
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0]!
+  const flags = /^#!\/usr\/bin\/env -S node((?: -\S+)*)\s*$/.exec(shebang)?.[1]
+  return flags === undefined ? [] : flags.trim().split(' ').filter(Boolean)
+}
+
 export function createManagedProcess(options: ManagedProcessOptions): ManagedProcess {
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()

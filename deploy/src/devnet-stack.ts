@@ -18,13 +18,23 @@ import {
   type Hex,
 } from '@cairn/primitives'
 import type { DeployConfig } from './config.ts'
-import { answersRpc, createManagedProcess, freePort, jsonRpc, type ManagedProcess, tail } from './devnet-process.ts'
+import {
+  answersRpc,
+  createManagedProcess,
+  freePort,
+  jsonRpc,
+  type ManagedProcess,
+  shebangNodeFlags,
+  tail,
+} from './devnet-process.ts'
 import type { L1Deployment } from './l1.ts'
 
 /** The monorepo root (this file lives in deploy/src). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const DEFAULT_DEVNET_DIR = join(REPO_ROOT, '.devnet')
 const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
+/** `node` arguments that start the cairn bin as executing it would. */
+const CAIRN_NODE_ARGS = [...shebangNodeFlags(CAIRN_BIN), CAIRN_BIN]
 const PROPOSER_BIN = join(REPO_ROOT, 'apps/proposer/bin/cairn-proposer.js')
 const PROVER_BIN = join(REPO_ROOT, 'apps/prover-tee/bin/cairn-prover-tee.js')
 const LOCAL_CONFIG = join(REPO_ROOT, 'deploy/config/local.json')
@@ -337,7 +347,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
 
     // 4. The sequencer, the followers, the proposer.
     const nodeCommon = (datadir: string, port: number) => [
-      CAIRN_BIN,
+      ...CAIRN_NODE_ARGS,
       'node',
       '--genesis',
       paths.genesisFile,
@@ -575,7 +585,7 @@ async function genesisOf(
     name: 'genesis',
     command: process.execPath,
     args: [
-      CAIRN_BIN,
+      ...CAIRN_NODE_ARGS,
       'node',
       '--genesis',
       paths.genesisFile,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '@cairn/anvil'
 import { DEV_ACCOUNTS, DEV_CHAIN_ID } from '@cairn/primitives'
 import { type Hex, parseGwei } from 'viem'
+import { shebangNodeFlags } from '../../deploy/src/devnet-process.ts'
 import { privateKeyToAccount } from 'viem/accounts'
 
 export { freePort }
@@ -13,7 +14,7 @@ export { freePort }
 /** The monorepo root (this file lives in test/src). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
-const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
+export const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
 const STARTUP_TIMEOUT_MS = 60_000
 
 export interface StartNodeOptions {
@@ -28,7 +29,7 @@ export interface StartNodeOptions {
   dev?: boolean
   /** Extra environment for the node process. */
   env?: Record<string, string>
-  /** Flags for the Node.js runtime of the node process (e.g. `--cpu-prof` when profiling). */
+  /** Flags for the Node.js runtime of the node process (e.g. `--cpu-prof` when profiling), after the bin's own. */
   nodeArgs?: string[]
 }
 
@@ -60,6 +61,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Running
   const datadir = options.datadir ?? mkdtempSync(join(tmpdir(), 'cairn-e2e-'))
   const port = options.port ?? (await freePort())
   const args = [
+    ...shebangNodeFlags(CAIRN_BIN),
     ...(options.nodeArgs ?? []),
     CAIRN_BIN,
     'node',

@@ -17,6 +17,12 @@ export function processCpuMicros(pid: number = process.pid): number {
   return statCpuMicros(`/proc/${pid}/stat`)
 }
 
+/** The most resident memory a process has had (VmHWM), in MiB. */
+export function peakRssMebibytes(pid: number = process.pid): number {
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kib) / 1024
+}
+
 function statCpuMicros(path: string): number {
   const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ')
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND
