@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, type RunningNode, freePort, rpc, startNode } from './src/node-process.ts'
+import { CAIRN_BIN as CAIRN, REPO_ROOT, type RunningNode, freePort, rpc, startNode } from './src/node-process.ts'
 
 const run = promisify(execFile)
-const CAIRN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
 const dirs: string[] = []
 const nodes: RunningNode[] = []
 

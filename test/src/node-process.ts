@@ -15,6 +15,8 @@ export { freePort }
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
 export const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
+/** The Node.js flags of the bin's `#!` line, read once: every node starts with them. */
+const CAIRN_NODE_FLAGS = shebangNodeFlags(CAIRN_BIN)
 const STARTUP_TIMEOUT_MS = 60_000
 
 export interface StartNodeOptions {
@@ -61,7 +63,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<Running
   const datadir = options.datadir ?? mkdtempSync(join(tmpdir(), 'cairn-e2e-'))
   const port = options.port ?? (await freePort())
   const args = [
-    ...shebangNodeFlags(CAIRN_BIN),
+    ...CAIRN_NODE_FLAGS,
     ...(options.nodeArgs ?? []),
     CAIRN_BIN,
     'node',
