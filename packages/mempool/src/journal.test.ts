@@ -19,7 +19,7 @@ import { MempoolJournal } from './journal.ts'
 import { Mempool } from './mempool.ts'
 
 const common = testCommon()
-const [alice, bob] = ACCOUNTS as [(typeof ACCOUNTS)[0], (typeof ACCOUNTS)[0]]
+const [alice, bob, carol] = ACCOUNTS as [(typeof ACCOUNTS)[0], (typeof ACCOUNTS)[0], (typeof ACCOUNTS)[0]]
 
 let dir: string
 let path: string
@@ -43,10 +43,13 @@ describe('MempoolJournal', () => {
     journal.close()
   })
 
-  it('reads back what it appended, in order', () => {
+  it('reads back what it appended, in order, one record or a batch per append', () => {
     const journal = new MempoolJournal(path)
     journal.load()
-    for (let i = 1; i <= 5; i++) journal.append(raw(i))
+    journal.append([raw(1)])
+    journal.append([raw(2), raw(3), raw(4)])
+    journal.append([])
+    journal.append([raw(5)])
     journal.close()
     const reopened = new MempoolJournal(path)
     const { records, truncatedBytes } = reopened.load()
@@ -59,8 +62,8 @@ describe('MempoolJournal', () => {
   it('tolerates a torn last record: keeps the whole ones and cuts the tail off the file', () => {
     const journal = new MempoolJournal(path)
     journal.load()
-    journal.append(raw(1))
-    journal.append(raw(2))
+    journal.append([raw(1)])
+    journal.append([raw(2)])
     journal.close()
     const fullSize = statSync(path).size
     truncateSync(path, fullSize - 3)
@@ -70,16 +73,39 @@ describe('MempoolJournal', () => {
     expect(records).toEqual([raw(1)])
     expect(truncatedBytes).toBe(8 + raw(2).length - 3)
     // Appends after the cut land on a clean record boundary.
-    reopened.append(raw(3))
+    reopened.append([raw(3)])
     reopened.close()
     expect(new MempoolJournal(path).load().records).toEqual([raw(1), raw(3)])
+  })
+
+  it('cuts a failed append off the file, so the records appended after it stay readable', async () => {
+    // A child under a 2-block file size limit: the second append writes part of its batch, then
+    // fails with EFBIG (Node ignores SIGXFSZ), as a full disk would.
+    const appender = join(import.meta.dirname, '..', 'test', 'journal-size-limited.ts')
+    const child = spawn(
+      'bash',
+      ['-c', 'ulimit -f 2 && exec "$0" "$@"', process.execPath, '--import', 'tsx', appender, path],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    const code = await new Promise((resolve) => child.on('exit', resolve))
+    expect({ code, output }).toEqual({ code: 0, output: 'second append failed: EFBIG\n' })
+    expect(new MempoolJournal(path).load()).toEqual({
+      records: [new Uint8Array(20).fill(1), new Uint8Array(20).fill(4)],
+      truncatedBytes: 0,
+    })
   })
 
   it('stops at a record whose checksum does not match', () => {
     const journal = new MempoolJournal(path)
     journal.load()
-    journal.append(raw(1))
-    journal.append(raw(2))
+    journal.append([raw(1)])
+    journal.append([raw(2)])
     journal.close()
     const bytes = readFileSync(path)
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
@@ -99,13 +125,13 @@ describe('MempoolJournal', () => {
   it('rotates in the background, keeping records appended while the new file is flushed', async () => {
     const journal = new MempoolJournal(path)
     journal.load()
-    for (const n of [1, 2, 3]) journal.append(raw(n))
+    for (const n of [1, 2, 3]) journal.append([raw(n)])
     const rotation = journal.rotateInBackground([raw(2)])
-    journal.append(raw(4))
+    journal.append([raw(4)])
     // Until the flush completes the old file is the journal, and it holds everything acknowledged.
     expect(new MempoolJournal(path).load().records).toEqual([raw(1), raw(2), raw(3), raw(4)])
     await rotation
-    journal.append(raw(5))
+    journal.append([raw(5)])
     expect(journal.recordCount).toBe(3)
     journal.close()
     expect(new MempoolJournal(path).load().records).toEqual([raw(2), raw(4), raw(5)])
@@ -114,7 +140,7 @@ describe('MempoolJournal', () => {
   it('a synchronous rotation supersedes one still flushing', async () => {
     const journal = new MempoolJournal(path)
     journal.load()
-    journal.append(raw(1))
+    journal.append([raw(1)])
     const background = journal.rotateInBackground([])
     journal.rotate([raw(7)])
     await background
@@ -125,13 +151,96 @@ describe('MempoolJournal', () => {
   it('rotates to exactly the given records and keeps appending after them', () => {
     const journal = new MempoolJournal(path)
     journal.load()
-    for (let i = 1; i <= 4; i++) journal.append(raw(i))
+    for (let i = 1; i <= 4; i++) journal.append([raw(i)])
     journal.rotate([raw(2), raw(4)])
     expect(journal.recordCount).toBe(2)
-    journal.append(raw(5))
+    journal.append([raw(5)])
     journal.close()
     expect(new MempoolJournal(path).load().records).toEqual([raw(2), raw(4), raw(5)])
     expect(existsSync(`${path}.tmp`)).toBe(false)
+  })
+})
+
+/** A real journal that records each append's size and can be made to fail the next ones. */
+class WatchedJournal extends MempoolJournal {
+  readonly appends: number[] = []
+  failures = 0
+
+  override append(raws: readonly Uint8Array[]): void {
+    if (this.failures > 0) {
+      this.failures--
+      throw new Error('ENOSPC: no space left on device')
+    }
+    super.append(raws)
+    this.appends.push(raws.length)
+  }
+}
+
+describe('Mempool group commit', () => {
+  function watchedPool(): { pool: Mempool; journal: WatchedJournal } {
+    const journal = new WatchedJournal(path)
+    journal.load()
+    return { pool: new Mempool({ common, state: new InMemoryState(), journal, baseFee: GWEI }), journal }
+  }
+
+  it('journals the adds of one event-loop turn with one write and answers each only after it', async () => {
+    const { pool, journal } = watchedPool()
+    const txs = [0n, 1n, 2n, 3n].map((nonce) => dynamicFeeTx(alice, { nonce }, common))
+    txs.push(dynamicFeeTx(bob, { nonce: 0n }, common))
+    const writesSeenByReplies: number[] = []
+    await Promise.all(
+      txs.map((tx) => pool.addRaw(tx.serialize()).then(() => writesSeenByReplies.push(journal.appends.length))),
+    )
+    expect(journal.appends).toEqual([5])
+    expect(writesSeenByReplies).toEqual([1, 1, 1, 1, 1])
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual(txs.map((tx) => tx.serialize()))
+  })
+
+  it('writes the batch before handing out a block selection', async () => {
+    const { pool, journal } = watchedPool()
+    const tx = dynamicFeeTx(alice, { nonce: 0n }, common)
+    let selected: { writes: number; first: Uint8Array | undefined } | undefined
+    // Called inside the add, before the turn's write would run on its own.
+    pool.onPending(() => {
+      const selection = pool.selectForBlock(GWEI)
+      selected = { writes: journal.appends.length, first: selection.peek()?.hash() }
+    })
+    await pool.addRaw(tx.serialize())
+    expect(selected).toEqual({ writes: 1, first: tx.hash() })
+    expect(journal.appends).toEqual([1])
+    journal.close()
+  })
+
+  it('refuses every add of a batch whose write failed, takes them out of the pool, and journals later adds', async () => {
+    const { pool, journal } = watchedPool()
+    const earlier = dynamicFeeTx(carol, { nonce: 0n }, common)
+    await pool.addRaw(earlier.serialize())
+    const batch = [
+      dynamicFeeTx(alice, { nonce: 0n }, common),
+      dynamicFeeTx(alice, { nonce: 1n }, common),
+      dynamicFeeTx(bob, { nonce: 0n }, common),
+      // Replaces the earlier transaction, which a failed write puts back.
+      dynamicFeeTx(carol, { nonce: 0n, tip: 2n * GWEI, feeCap: 20n * GWEI }, common),
+    ]
+    journal.failures = 1
+    const results = await Promise.allSettled(batch.map((tx) => pool.addRaw(tx.serialize())))
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      const error = (result as PromiseRejectedResult).reason as MempoolError
+      expect(error.code).toBe('MEMPOOL_JOURNAL_WRITE_FAILED')
+      expect(error.message).toMatch(/could not journal the transaction \(ENOSPC.*\); it was not added/)
+    }
+    for (const tx of batch) expect(pool.has(tx.hash())).toBe(false)
+    expect(pool.has(earlier.hash())).toBe(true)
+    expect(pool.status()).toEqual({ pending: 1, queued: 0 })
+    expect(pool.stats()).toMatchObject({ accepted: 1, replaced: 0, rejected: { MEMPOOL_JOURNAL_WRITE_FAILED: 4 } })
+
+    // The pool works on: the same transactions go in, and the journal holds them after the first.
+    for (const tx of batch.slice(0, 3)) await pool.addRaw(tx.serialize())
+    expect(pool.status()).toEqual({ pending: 4, queued: 0 })
+    journal.close()
+    expect(new MempoolJournal(path).load().records).toEqual([earlier, ...batch.slice(0, 3)].map((tx) => tx.serialize()))
   })
 })
 
@@ -187,7 +296,7 @@ describe('Mempool restart', () => {
     const exited = new Promise((resolve) => child.on('exit', resolve))
     child.kill('SIGKILL')
     await exited
-    expect(acknowledged).toEqual(txs.map((tx) => bytesToHex(tx.hash())))
+    expect(acknowledged.sort()).toEqual(txs.map((tx) => bytesToHex(tx.hash())).sort())
 
     const journal = new MempoolJournal(path)
     const pool = new Mempool({ common, state: new InMemoryState(), journal, baseFee: GWEI })
@@ -250,7 +359,7 @@ describe('Mempool restart', () => {
     const journal = new MempoolJournal(path)
     journal.load()
     // Fill the journal past the rotation floor with records that are no longer live.
-    for (let i = 0; i < 1100; i++) journal.append(raw(1))
+    for (let i = 0; i < 1100; i++) journal.append([raw(1)])
     const pool = new Mempool({ common, state, journal, baseFee: GWEI })
     const live = dynamicFeeTx(alice, { nonce: 0n }, common)
     await pool.addRaw(live.serialize())
@@ -271,13 +380,13 @@ describe('Mempool restart', () => {
     await pool.addRaw(included.serialize())
     await pool.addRaw(waiting.serialize())
     // Block 5 includes the first; the safe head is at 3. Stale records force a rotation.
-    for (let i = 0; i < 1100; i++) journal.append(raw(1))
+    for (let i = 0; i < 1100; i++) journal.append([raw(1)])
     await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [included.hash()], number: 5n, safeNumber: 3n })
     await journal.settled()
     expect(journal.recordCount).toBe(2)
     expect(new MempoolJournal(path).load().records).toEqual([included.serialize(), waiting.serialize()])
     // Once block 5 is safe, the next rotation lets it go.
-    for (let i = 0; i < 1100; i++) journal.append(raw(1))
+    for (let i = 0; i < 1100; i++) journal.append([raw(1)])
     await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [], number: 6n, safeNumber: 5n })
     await journal.settled()
     journal.close()

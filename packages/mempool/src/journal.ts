@@ -1,5 +1,6 @@
 import {
   closeSync,
+  fstatSync,
   fsync,
   fsyncSync,
   ftruncateSync,
@@ -29,16 +30,29 @@ export interface JournalLoadResult {
 /**
  * Append-only file of accepted raw transactions, so a transaction whose hash the node returned
  * survives `kill -9`. Each record is `length (u32 BE) | crc32 (u32 BE) | raw`. Appends go
- * straight to the kernel with one write each (no fsync: a killed process loses nothing the
- * kernel has; a power cut may lose the last moments). `rotate` rewrites it from the live pool
- * through a temporary file and a rename, so a crash leaves either the old or the new file whole.
+ * straight to the kernel, one write per call however many records it holds (no fsync: a killed
+ * process loses nothing the kernel has; a power cut may lose the last moments). `rotate` rewrites
+ * it from the live pool through a temporary file and a rename, so a crash leaves either the old or
+ * the new file whole.
  */
 export class MempoolJournal {
   private fd: number | undefined
   private records = 0
+  /** Length of the file's whole records: where a failed append is cut back to. */
+  private bytes = 0
+  /** A failed append may have left part of its write behind and cutting it off failed too. */
+  private tornTail = false
   /** A background rotation waiting for its new file to reach the disk (see {@link rotateInBackground}). */
   private rotation:
-    | { tmp: number; tmpPath: string; count: number; appended: Uint8Array[]; done: Promise<void> }
+    | {
+        tmp: number
+        tmpPath: string
+        count: number
+        /** Appends made while the new file was flushed, as written, and how many records they hold. */
+        appended: Uint8Array[]
+        appendedCount: number
+        done: Promise<void>
+      }
     | undefined
 
   constructor(readonly path: string) {}
@@ -88,25 +102,54 @@ export class MempoolJournal {
       offset = end
     }
     const truncatedBytes = bytes.length - offset
-    this.fd = openSync(this.path, 'r+')
-    if (truncatedBytes > 0) ftruncateSync(this.fd, offset)
-    closeSync(this.fd)
-    this.fd = openSync(this.path, 'a')
+    if (truncatedBytes > 0) {
+      const fd = openSync(this.path, 'r+')
+      try {
+        ftruncateSync(fd, offset)
+      } finally {
+        closeSync(fd)
+      }
+    }
+    this.openForAppend()
     this.records = records.length
     return { records, truncatedBytes }
   }
 
-  /** Appends one raw transaction; synchronous so the caller acknowledges only what is written. */
-  append(raw: Uint8Array): void {
-    if (this.fd === undefined) this.fd = openSync(this.path, 'a')
-    const record = encodeRecord(raw)
-    writeAll(this.fd, record)
-    this.records++
-    this.rotation?.appended.push(record)
+  /**
+   * Appends raw transactions with one write (the pool commits a batch at a time); synchronous so
+   * the caller acknowledges only what is written. A failed write is cut off the file again:
+   * records appended after it must not sit behind a torn one, where {@link load} stops reading.
+   */
+  append(raws: readonly Uint8Array[]): void {
+    if (raws.length === 0) return
+    const fd = this.openForAppend()
+    if (this.tornTail) {
+      ftruncateSync(fd, this.bytes)
+      this.tornTail = false
+    }
+    const chunk = encodeRecords(raws)
+    try {
+      writeAll(fd, chunk)
+    } catch (error) {
+      this.tornTail = true
+      try {
+        ftruncateSync(fd, this.bytes)
+        this.tornTail = false
+      } catch {
+        // Retried before the next append.
+      }
+      throw error
+    }
+    this.bytes += chunk.length
+    this.records += raws.length
+    if (this.rotation !== undefined) {
+      this.rotation.appended.push(chunk)
+      this.rotation.appendedCount += raws.length
+    }
   }
 
   /** Replaces the journal with exactly `raws`, atomically; blocks until the new file is on disk. */
-  rotate(raws: Iterable<Uint8Array>): void {
+  rotate(raws: readonly Uint8Array[]): void {
     this.abandonRotation()
     const { tmp, tmpPath, count } = this.writeSnapshot(raws)
     try {
@@ -125,9 +168,14 @@ export class MempoolJournal {
    * file as usual and are copied into the new one before the rename, so a crash at any point leaves
    * a whole journal holding every acknowledged transaction. A rotation already under way is kept.
    */
-  rotateInBackground(raws: Iterable<Uint8Array>): Promise<void> {
+  rotateInBackground(raws: readonly Uint8Array[]): Promise<void> {
     if (this.rotation !== undefined) return this.rotation.done
-    const rotation = { ...this.writeSnapshot(raws), appended: [] as Uint8Array[], done: Promise.resolve() }
+    const rotation = {
+      ...this.writeSnapshot(raws),
+      appended: [] as Uint8Array[],
+      appendedCount: 0,
+      done: Promise.resolve(),
+    }
     this.rotation = rotation
     rotation.done = new Promise((resolve) => {
       fsync(rotation.tmp, (error) => {
@@ -138,9 +186,9 @@ export class MempoolJournal {
         }
         this.rotation = undefined
         try {
-          for (const record of rotation.appended) writeAll(rotation.tmp, record)
+          for (const chunk of rotation.appended) writeAll(rotation.tmp, chunk)
           closeSync(rotation.tmp)
-          this.install(rotation.tmpPath, rotation.count + rotation.appended.length)
+          this.install(rotation.tmpPath, rotation.count + rotation.appendedCount)
         } catch {
           // Copying the late records or the rename failed (disk full?): the old journal stays, whole.
           try {
@@ -160,29 +208,33 @@ export class MempoolJournal {
     return this.rotation?.done ?? Promise.resolve()
   }
 
-  private writeSnapshot(raws: Iterable<Uint8Array>): { tmp: number; tmpPath: string; count: number } {
+  private writeSnapshot(raws: readonly Uint8Array[]): { tmp: number; tmpPath: string; count: number } {
     const tmpPath = `${this.path}.tmp`
     const tmp = openSync(tmpPath, 'w')
-    let count = 0
     try {
-      const chunks: Uint8Array[] = [MAGIC]
-      for (const raw of raws) {
-        chunks.push(encodeRecord(raw))
-        count++
-      }
-      writeAll(tmp, Buffer.concat(chunks))
+      writeAll(tmp, MAGIC)
+      writeAll(tmp, encodeRecords(raws))
     } catch (error) {
       closeSync(tmp)
       throw error
     }
-    return { tmp, tmpPath, count }
+    return { tmp, tmpPath, count: raws.length }
   }
 
   private install(tmpPath: string, count: number): void {
     renameSync(tmpPath, this.path)
     this.close()
-    this.fd = openSync(this.path, 'a')
+    this.openForAppend()
     this.records = count
+  }
+
+  private openForAppend(): number {
+    if (this.fd === undefined) {
+      this.fd = openSync(this.path, 'a')
+      this.bytes = fstatSync(this.fd).size
+      this.tornTail = false
+    }
+    return this.fd
   }
 
   private abandonRotation(): void {
@@ -200,13 +252,20 @@ export class MempoolJournal {
   }
 }
 
-function encodeRecord(raw: Uint8Array): Uint8Array {
-  const record = new Uint8Array(RECORD_HEADER_BYTES + raw.length)
-  const view = new DataView(record.buffer)
-  view.setUint32(0, raw.length)
-  view.setUint32(4, crc32(raw))
-  record.set(raw, RECORD_HEADER_BYTES)
-  return record
+/** The records of `raws`, back to back in one buffer. */
+function encodeRecords(raws: readonly Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const raw of raws) length += RECORD_HEADER_BYTES + raw.length
+  const bytes = new Uint8Array(length)
+  const view = new DataView(bytes.buffer)
+  let offset = 0
+  for (const raw of raws) {
+    view.setUint32(offset, raw.length)
+    view.setUint32(offset + 4, crc32(raw))
+    bytes.set(raw, offset + RECORD_HEADER_BYTES)
+    offset += RECORD_HEADER_BYTES + raw.length
+  }
+  return bytes
 }
 
 function hasMagic(bytes: Uint8Array): boolean {

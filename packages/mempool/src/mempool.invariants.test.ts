@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ACCOUNTS, ETH, GWEI, InMemoryState, dynamicFeeTx, testCommon } from '../test/fixtures.ts'
 import { MempoolError } from './errors.ts'
+import type { MempoolJournal } from './journal.ts'
 import { Mempool } from './mempool.ts'
 
 const common = testCommon()
@@ -40,36 +41,57 @@ function checkInvariants(pool: Mempool, state: InMemoryState): void {
   }
 }
 
-describe('Mempool under a random mix of adds, blocks and state changes', () => {
+/** A journal whose writes fail now and then, as on a disk that fills up and frees again. */
+function flakyJournal(next: (below: number) => number): MempoolJournal {
+  return {
+    recordCount: 0,
+    append() {
+      if (next(5) === 0) throw new Error('ENOSPC: no space left on device')
+    },
+    rotate() {},
+    rotateInBackground: async () => {},
+    close() {},
+  } as unknown as MempoolJournal
+}
+
+describe('Mempool under a random mix of adds, blocks, state changes and failed journal writes', () => {
   for (const seed of [1, 2, 3]) {
     it(`keeps pending contiguous, totals consistent and limits respected (seed ${seed})`, async () => {
       const next = random(seed)
       const state = new InMemoryState(SENDERS, 10n * ETH)
-      const pool = new Mempool({ common, state, config: LIMITS, baseFee: GWEI })
+      const journal = flakyJournal(next)
+      const pool = new Mempool({ common, state, config: LIMITS, baseFee: GWEI, journal })
       let baseFee = GWEI
       let rejected = 0
+      let unjournaled = 0
       for (let step = 0; step < 150; step++) {
         const action = next(10)
         if (action < 7) {
-          const account = SENDERS[next(SENDERS.length)]!
-          const stateNonce = state.accounts.get(account.address.toString())!.nonce
-          const tip = BigInt(1 + next(5)) * GWEI
-          const raw = dynamicFeeTx(
-            account,
-            {
-              nonce: stateNonce + BigInt(next(6)),
-              tip,
-              feeCap: tip + BigInt(next(10)) * GWEI,
-              value: BigInt(next(3)) * ETH,
-            },
-            common,
-          ).serialize()
-          try {
-            await pool.addRaw(raw)
-          } catch (error) {
-            if (!(error instanceof MempoolError)) throw error
+          // Up to three adds at once: they share one journal write, and a failed write refuses them all.
+          const txs = Array.from({ length: 1 + next(3) }, () => {
+            const account = SENDERS[next(SENDERS.length)]!
+            const stateNonce = state.accounts.get(account.address.toString())!.nonce
+            const tip = BigInt(1 + next(5)) * GWEI
+            return dynamicFeeTx(
+              account,
+              {
+                nonce: stateNonce + BigInt(next(6)),
+                tip,
+                feeCap: tip + BigInt(next(10)) * GWEI,
+                value: BigInt(next(3)) * ETH,
+              },
+              common,
+            )
+          })
+          const results = await Promise.allSettled(txs.map((tx) => pool.addRaw(tx.serialize())))
+          results.forEach((result, i) => {
+            if (result.status === 'fulfilled') return
+            if (!(result.reason instanceof MempoolError)) throw result.reason
             rejected++
-          }
+            if (result.reason.code !== 'MEMPOOL_JOURNAL_WRITE_FAILED') return
+            unjournaled++
+            expect(pool.has(txs[i]!.hash())).toBe(false)
+          })
         } else if (action < 9) {
           // Build a block: take what the selection offers, as the executor would.
           const selection = pool.selectForBlock(baseFee)
@@ -95,7 +117,8 @@ describe('Mempool under a random mix of adds, blocks and state changes', () => {
         }
         checkInvariants(pool, state)
       }
-      expect(rejected).toBeGreaterThan(0)
+      expect(rejected).toBeGreaterThan(unjournaled)
+      expect(unjournaled).toBeGreaterThan(0)
       expect(pool.size).toBeGreaterThan(0)
     })
   }

@@ -105,6 +105,18 @@ interface HeapEntry {
   stamp: number
 }
 
+/** Transactions inserted since the journal's last write; their admissions resolve once it is written. */
+interface JournalBatch {
+  txs: PooledTx[]
+  /** The transaction each replacement in `txs` replaced, to put back should the write fail. */
+  replaced: Map<PooledTx, PooledTx>
+  written: Promise<void>
+  resolve: () => void
+  reject: (error: MempoolError) => void
+}
+
+const NOTHING_TO_JOURNAL = Promise.resolve()
+
 /** Below this many records the journal is never rotated: rewriting a small file buys nothing. */
 const JOURNAL_ROTATE_MIN_RECORDS = 1024
 /** Attempts to read a sender's state without a head change landing in between. */
@@ -114,7 +126,9 @@ const STATE_READ_ATTEMPTS = 8
  * The transaction pool: validates transactions as geth does, keeps each sender's in nonce order
  * split into pending (executable now) and queued (behind a nonce gap), bounds them per sender and
  * overall by evicting the cheapest, hands the block producer a price-and-nonce ordered selection,
- * and journals what it accepted so a restart loses nothing.
+ * and journals what it accepted so a restart loses nothing. The journal is group-committed: the
+ * transactions admitted in one turn of the event loop go to the file in one write, and each add
+ * resolves only after that write.
  *
  * Account state is cached per sender and re-read once per head (eagerly for senders whose
  * transactions were included, lazily on the next add for the rest), so `add` costs one state
@@ -136,6 +150,7 @@ export class Mempool {
   private readonly queuedHeap = new BinaryHeap<HeapEntry>(evictsBefore)
   private readonly listeners = new Set<PendingListener>()
   private enteredPending: PooledTx[] = []
+  private journalBatch: JournalBatch | undefined
   private readonly counters = { accepted: 0, replaced: 0, evicted: 0, invalidated: 0, expired: 0, included: 0 }
   private readonly rejected: Record<string, number> = {}
 
@@ -286,6 +301,7 @@ export class Mempool {
         Math.max(2 * (this.byHash.size + this.includedUnsafe.length), JOURNAL_ROTATE_MIN_RECORDS)
     ) {
       // Not awaited: the next block must not wait for the disk.
+      this.writeJournalBatch()
       void this.journal.rotateInBackground(this.liveRaws())
     }
   }
@@ -320,8 +336,12 @@ export class Mempool {
     this.flushPendingEvents()
   }
 
-  /** Pending transactions in block order for `baseFee`; see {@link TxSelection}. */
+  /**
+   * Pending transactions in block order for `baseFee`; see {@link TxSelection}. Writes the journal's
+   * batch first: a block never holds a transaction whose add may yet fail on the journal.
+   */
   selectForBlock(baseFee: bigint): TxSelection {
+    this.writeJournalBatch()
     const lists: PooledTx[][] = []
     for (const sender of this.senders.values()) {
       if (sender.pendingCount > 0) lists.push(sender.txs.slice(0, sender.pendingCount))
@@ -424,7 +444,10 @@ export class Mempool {
 
   /** Rewrites the journal with exactly the live transactions (each sender's in nonce order). */
   rotateJournal(): void {
-    this.journal?.rotate(this.liveRaws())
+    if (this.journal === undefined) return
+    // The batch goes to the old file first: written after the snapshot, it would be copied in twice.
+    this.writeJournalBatch()
+    this.journal.rotate(this.liveRaws())
   }
 
   /** What the journal keeps: the pool's transactions, and those included in blocks not yet safe. */
@@ -443,7 +466,8 @@ export class Mempool {
       const sender = this.senders.get(decoded.senderKey)
       if (sender !== undefined && (sender.epoch === this.epoch || attempt >= STATE_READ_ATTEMPTS)) {
         try {
-          return this.insert(decoded, sender, journal)
+          await this.insert(decoded, sender, journal)
+          return decoded.hash
         } catch (error) {
           // The cached balance may predate a transfer to this sender: look again before refusing.
           if (readThisCall || !isMempoolError(error, MempoolErrorCode.InsufficientFunds)) throw error
@@ -455,8 +479,11 @@ export class Mempool {
     }
   }
 
-  /** All stateful checks, then the change, with no await in between: concurrent adds never interleave here. */
-  private insert(decoded: DecodedTransaction, sender: SenderTxs, journal: boolean): Uint8Array {
+  /**
+   * All stateful checks, then the change, with no await in between: concurrent adds never
+   * interleave here. Returns when the transaction is journaled (settled at once if `journal` is off).
+   */
+  private insert(decoded: DecodedTransaction, sender: SenderTxs, journal: boolean): Promise<void> {
     const config = this.config
     if (this.byHash.has(decoded.hashHex)) throw alreadyKnown()
     if (decoded.nonce < sender.nonce) {
@@ -513,7 +540,6 @@ export class Mempool {
           details: { tipCap: existing.tipCap.toString(), feeCap: existing.feeCap.toString() },
         })
       }
-      this.appendToJournal(decoded.raw, journal)
       const index = sender.replace(existing, pooled)
       this.forget(existing)
       this.counters.accepted++
@@ -521,8 +547,10 @@ export class Mempool {
       this.byHash.set(pooled.hashHex, pooled)
       sender.lastActivity = this.now()
       this.settle(sender, index)
+      // Staged before listeners hear of it: one that selects a block at once must find it in the batch.
+      const journaled = journal ? this.stageForJournal(pooled, existing) : NOTHING_TO_JOURNAL
       this.flushPendingEvents()
-      return decoded.hash
+      return journaled
     }
 
     const becomesPending = decoded.nonce === sender.nextPendingNonce
@@ -542,7 +570,6 @@ export class Mempool {
       if (becomesPending && sender.pendingCount >= config.accountSlots) throw txPoolFull(this.status())
       victims = this.chooseVictims(becomesPending, overflow, pooled)
     }
-    this.appendToJournal(decoded.raw, journal)
 
     for (const victim of victims) this.evict(victim)
     const index = sender.insert(pooled)
@@ -551,8 +578,9 @@ export class Mempool {
     sender.lastActivity = this.now()
     this.settle(sender, index)
     if (this.pendingHeap.size + this.queuedHeap.size > 2 * this.byHash.size + 1024) this.rebuildEvictionHeaps()
+    const journaled = journal ? this.stageForJournal(pooled) : NOTHING_TO_JOURNAL
     this.flushPendingEvents()
-    return decoded.hash
+    return journaled
   }
 
   /**
@@ -620,17 +648,77 @@ export class Mempool {
     }
   }
 
-  private appendToJournal(raw: Uint8Array, enabled: boolean): void {
-    if (!enabled || this.journal === undefined) return
-    try {
-      this.journal.append(raw)
-    } catch (error) {
-      throw new MempoolError(
-        MempoolErrorCode.JournalWriteFailed,
-        `could not journal the transaction (${(error as Error).message}); it was not added`,
-        { cause: error },
-      )
+  // ---- journal ----
+
+  /**
+   * Queues a transaction for the journal's next write, which runs once this turn of the event loop
+   * is done (or earlier, before a block selection or a rotation): one write for every transaction
+   * admitted meanwhile rather than one each.
+   */
+  private stageForJournal(pooled: PooledTx, replaced?: PooledTx): Promise<void> {
+    if (this.journal === undefined) return NOTHING_TO_JOURNAL
+    let batch = this.journalBatch
+    if (batch === undefined) {
+      let resolve = () => {}
+      let reject: (error: MempoolError) => void = () => {}
+      const written = new Promise<void>((onWritten, onFailed) => {
+        resolve = onWritten
+        reject = onFailed
+      })
+      batch = { txs: [], replaced: new Map(), written, resolve, reject }
+      this.journalBatch = batch
+      setImmediate(() => this.writeJournalBatch())
     }
+    batch.txs.push(pooled)
+    if (replaced !== undefined) batch.replaced.set(pooled, replaced)
+    return batch.written
+  }
+
+  /**
+   * Writes the staged transactions in one append. If the write fails, their adds fail: they leave
+   * the pool, and a transaction one of them replaced comes back (ones evicted to make room do not).
+   * A hash is returned only for what the journal holds.
+   */
+  private writeJournalBatch(): void {
+    const batch = this.journalBatch
+    if (batch === undefined || this.journal === undefined) return
+    this.journalBatch = undefined
+    try {
+      this.journal.append(batch.txs.map((pooled) => pooled.raw))
+    } catch (error) {
+      this.withdraw(batch)
+      batch.reject(
+        new MempoolError(
+          MempoolErrorCode.JournalWriteFailed,
+          `could not journal the transaction (${(error as Error).message}); it was not added`,
+          { cause: error },
+        ),
+      )
+      return
+    }
+    batch.resolve()
+  }
+
+  private withdraw(batch: JournalBatch): void {
+    const failed = new Set(batch.txs)
+    for (const pooled of batch.txs) {
+      this.counters.accepted--
+      if (batch.replaced.has(pooled)) this.counters.replaced--
+      if (pooled.removed) continue
+      const sender = this.senders.get(pooled.senderKey) as SenderTxs
+      sender.remove(pooled)
+      this.forget(pooled)
+      // Back to the last transaction at this nonce the journal holds (a replacement may replace one in this batch).
+      let original = batch.replaced.get(pooled)
+      while (original !== undefined && failed.has(original)) original = batch.replaced.get(original)
+      if (original !== undefined && original.nonce >= sender.nonce && sender.get(original.nonce) === undefined) {
+        const restored: PooledTx = { ...original, removed: false, pending: false, heapStamp: 0 }
+        sender.insert(restored)
+        this.byHash.set(restored.hashHex, restored)
+      }
+      this.settle(sender, 0)
+    }
+    this.flushPendingEvents()
   }
 
   // ---- state ----
