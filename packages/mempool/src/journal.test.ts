@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { bytesToHex } from '@ethereumjs/util'
+import { createSenderRecovery } from '@cairn/executor'
 import { ACCOUNTS, GWEI, InMemoryState, dynamicFeeTx, testCommon } from '../test/fixtures.ts'
 import { MempoolError } from './errors.ts'
 import { MempoolJournal } from './journal.ts'
-import { Mempool } from './mempool.ts'
+import { Mempool, type MempoolOptions } from './mempool.ts'
 
 const common = testCommon()
 const [alice, bob, carol] = ACCOUNTS as [(typeof ACCOUNTS)[0], (typeof ACCOUNTS)[0], (typeof ACCOUNTS)[0]]
@@ -161,40 +162,42 @@ describe('MempoolJournal', () => {
   })
 })
 
-/** A real journal that records each append's size and can be made to fail the next ones. */
+/** A real journal that records each append's size and can be made to fail its appends. */
 class WatchedJournal extends MempoolJournal {
   readonly appends: number[] = []
-  failures = 0
+  failing = false
 
   override append(raws: readonly Uint8Array[]): void {
-    if (this.failures > 0) {
-      this.failures--
-      throw new Error('ENOSPC: no space left on device')
-    }
+    if (this.failing) throw new Error('ENOSPC: no space left on device')
     super.append(raws)
     this.appends.push(raws.length)
   }
 }
 
 describe('Mempool group commit', () => {
-  function watchedPool(): { pool: Mempool; journal: WatchedJournal } {
+  function watchedPool(options: Partial<MempoolOptions> = {}): { pool: Mempool; journal: WatchedJournal } {
     const journal = new WatchedJournal(path)
     journal.load()
-    return { pool: new Mempool({ common, state: new InMemoryState(), journal, baseFee: GWEI }), journal }
+    return { pool: new Mempool({ common, state: new InMemoryState(), journal, baseFee: GWEI, ...options }), journal }
   }
 
-  it('journals the adds of one event-loop turn with one write and answers each only after it', async () => {
-    const { pool, journal } = watchedPool()
-    const txs = [0n, 1n, 2n, 3n].map((nonce) => dynamicFeeTx(alice, { nonce }, common))
-    txs.push(dynamicFeeTx(bob, { nonce: 0n }, common))
-    const writesSeenByReplies: number[] = []
-    await Promise.all(
-      txs.map((tx) => pool.addRaw(tx.serialize()).then(() => writesSeenByReplies.push(journal.appends.length))),
-    )
-    expect(journal.appends).toEqual([5])
-    expect(writesSeenByReplies).toEqual([1, 1, 1, 1, 1])
-    journal.close()
-    expect(new MempoolJournal(path).load().records).toEqual(txs.map((tx) => tx.serialize()))
+  it('journals the adds one recovery-worker message resumes with one write, and answers each only after it', async () => {
+    const recovery = createSenderRecovery(1)
+    try {
+      const { pool, journal } = watchedPool({ recoverSenders: (txs) => recovery.prime(txs) })
+      const txs = [0n, 1n, 2n, 3n].map((nonce) => dynamicFeeTx(alice, { nonce }, common))
+      txs.push(dynamicFeeTx(bob, { nonce: 0n }, common))
+      const writesSeenByReplies: number[] = []
+      await Promise.all(
+        txs.map((tx) => pool.addRaw(tx.serialize()).then(() => writesSeenByReplies.push(journal.appends.length))),
+      )
+      expect(journal.appends).toEqual([5])
+      expect(writesSeenByReplies).toEqual([1, 1, 1, 1, 1])
+      journal.close()
+      expect(new MempoolJournal(path).load().records).toEqual(txs.map((tx) => tx.serialize()))
+    } finally {
+      await recovery.close()
+    }
   })
 
   it('writes the batch before handing out a block selection', async () => {
@@ -212,7 +215,7 @@ describe('Mempool group commit', () => {
     journal.close()
   })
 
-  it('refuses every add of a batch whose write failed, takes them out of the pool, and journals later adds', async () => {
+  it('refuses every add whose journal write failed, takes it out of the pool, puts back what it replaced, and journals later adds', async () => {
     const { pool, journal } = watchedPool()
     const earlier = dynamicFeeTx(carol, { nonce: 0n }, common)
     await pool.addRaw(earlier.serialize())
@@ -223,8 +226,9 @@ describe('Mempool group commit', () => {
       // Replaces the earlier transaction, which a failed write puts back.
       dynamicFeeTx(carol, { nonce: 0n, tip: 2n * GWEI, feeCap: 20n * GWEI }, common),
     ]
-    journal.failures = 1
+    journal.failing = true
     const results = await Promise.allSettled(batch.map((tx) => pool.addRaw(tx.serialize())))
+    journal.failing = false
     for (const result of results) {
       expect(result.status).toBe('rejected')
       const error = (result as PromiseRejectedResult).reason as MempoolError

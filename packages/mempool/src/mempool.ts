@@ -127,8 +127,8 @@ const STATE_READ_ATTEMPTS = 8
  * split into pending (executable now) and queued (behind a nonce gap), bounds them per sender and
  * overall by evicting the cheapest, hands the block producer a price-and-nonce ordered selection,
  * and journals what it accepted so a restart loses nothing. The journal is group-committed: the
- * transactions admitted in one turn of the event loop go to the file in one write, and each add
- * resolves only after that write.
+ * transactions admitted together (those whose senders one message of the recovery worker brings)
+ * go to the file in one write, and each add resolves only after that write.
  *
  * Account state is cached per sender and re-read once per head (eagerly for senders whose
  * transactions were included, lazily on the next add for the rest), so `add` costs one state
@@ -651,9 +651,10 @@ export class Mempool {
   // ---- journal ----
 
   /**
-   * Queues a transaction for the journal's next write, which runs once this turn of the event loop
-   * is done (or earlier, before a block selection or a rotation): one write for every transaction
-   * admitted meanwhile rather than one each.
+   * Queues a transaction for the journal's next write: one write for the transactions admitted
+   * together rather than one each. The write is a microtask, so it runs once the adds resumed by the
+   * same event (a message of the recovery worker) are in, and no reply waits for a later turn of the
+   * event loop; a block selection or a rotation writes it sooner.
    */
   private stageForJournal(pooled: PooledTx, replaced?: PooledTx): Promise<void> {
     if (this.journal === undefined) return NOTHING_TO_JOURNAL
@@ -667,7 +668,7 @@ export class Mempool {
       })
       batch = { txs: [], replaced: new Map(), written, resolve, reject }
       this.journalBatch = batch
-      setImmediate(() => this.writeJournalBatch())
+      queueMicrotask(() => this.writeJournalBatch())
     }
     batch.txs.push(pooled)
     if (replaced !== undefined) batch.replaced.set(pooled, replaced)
