@@ -548,7 +548,7 @@ export class Mempool {
       sender.lastActivity = this.now()
       this.settle(sender, index)
       // Staged before listeners hear of it: one that selects a block at once must find it in the batch.
-      const journaled = journal ? this.stageForJournal(pooled, existing) : NOTHING_TO_JOURNAL
+      const journaled = this.stageForJournal(pooled, journal, existing)
       this.flushPendingEvents()
       return journaled
     }
@@ -578,7 +578,7 @@ export class Mempool {
     sender.lastActivity = this.now()
     this.settle(sender, index)
     if (this.pendingHeap.size + this.queuedHeap.size > 2 * this.byHash.size + 1024) this.rebuildEvictionHeaps()
-    const journaled = journal ? this.stageForJournal(pooled) : NOTHING_TO_JOURNAL
+    const journaled = this.stageForJournal(pooled, journal)
     this.flushPendingEvents()
     return journaled
   }
@@ -656,8 +656,8 @@ export class Mempool {
    * same event (a message of the recovery worker) are in, and no reply waits for a later turn of the
    * event loop; a block selection or a rotation writes it sooner.
    */
-  private stageForJournal(pooled: PooledTx, replaced?: PooledTx): Promise<void> {
-    if (this.journal === undefined) return NOTHING_TO_JOURNAL
+  private stageForJournal(pooled: PooledTx, enabled: boolean, replaced?: PooledTx): Promise<void> {
+    if (!enabled || this.journal === undefined) return NOTHING_TO_JOURNAL
     let batch = this.journalBatch
     if (batch === undefined) {
       let resolve = () => {}
