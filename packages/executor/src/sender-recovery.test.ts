@@ -7,13 +7,13 @@ import {
   createFeeMarket1559Tx,
   createLegacyTx,
 } from '@ethereumjs/tx'
-import { SECP256K1_ORDER, bytesToBigInt, bytesToHex, hexToBytes, publicToAddress } from '@ethereumjs/util'
+import { SECP256K1_ORDER, bytesToBigInt, bytesToHex, concatBytes, hexToBytes, publicToAddress } from '@ethereumjs/util'
 import { RLP } from '@ethereumjs/rlp'
 import secp256k1 from 'secp256k1'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
 import { type SenderRecovery, createSenderRecovery, nativeCustomCrypto, wasmKeccak256 } from './index.ts'
-import { typedSigningPayload } from './sender-recovery.ts'
+import { signedFieldsOf } from './sender-recovery.ts'
 
 const common = createChainCommon(devGenesis(), nativeCustomCrypto())
 const account = DEV_ACCOUNTS[2]!
@@ -66,34 +66,45 @@ function cachedKey(tx: TypedTransaction): Uint8Array | undefined {
   return tx.cache.senderPubKey
 }
 
-describe('typedSigningPayload', () => {
-  it('reads what the signature signs, and r and s, off the encoding, as ethereumjs computes them', () => {
-    const base = { nonce: 3n, to, value: 5n, gasLimit: 900_000n, ...fees }
-    const txs = [
-      ...everyType().filter((tx) => tx.type !== 0),
-      // Calldata and a list over 55 and over 255 bytes: multi-byte RLP lengths.
-      createFeeMarket1559Tx({ ...base, data: new Uint8Array(100).fill(7) }, { common }).sign(key),
-      createFeeMarket1559Tx({ ...base, data: new Uint8Array(70_000).fill(9) }, { common }).sign(key),
-      createFeeMarket1559Tx(
-        { ...base, accessList: [{ address: to, storageKeys: [`0x${'11'.repeat(32)}`, `0x${'22'.repeat(32)}`] }] },
-        { common },
-      ).sign(key),
-      createFeeMarket1559Tx({ ...base, to: undefined, data: '0x6000' }, { common }).sign(key),
-    ]
-    for (const tx of txs) {
-      const signed = typedSigningPayload(tx.serialize())
-      expect(bytesToHex(wasmKeccak256(signed.payload)), `type ${tx.type}`).toBe(
-        bytesToHex(tx.getMessageToVerifySignature()),
+/** Typed transactions whose encodings exercise every RLP length form the signing payload meets. */
+function typedShapes(): TypedTransaction[] {
+  const base = { nonce: 3n, to, value: 5n, gasLimit: 900_000n, ...fees }
+  return [
+    ...everyType().filter((tx) => tx.type !== 0),
+    // Calldata and a list over 55 and over 255 bytes: multi-byte RLP lengths.
+    createFeeMarket1559Tx({ ...base, data: new Uint8Array(100).fill(7) }, { common }).sign(key),
+    createFeeMarket1559Tx({ ...base, data: new Uint8Array(70_000).fill(9) }, { common }).sign(key),
+    createFeeMarket1559Tx(
+      { ...base, accessList: [{ address: to, storageKeys: [`0x${'11'.repeat(32)}`, `0x${'22'.repeat(32)}`] }] },
+      { common },
+    ).sign(key),
+    createFeeMarket1559Tx({ ...base, to: undefined, data: '0x6000' }, { common }).sign(key),
+  ]
+}
+
+describe('signedFieldsOf', () => {
+  it('finds what the signature signs, and r and s, in the encoding, as ethereumjs computes them', () => {
+    for (const tx of typedShapes()) {
+      const encoded = tx.serialize()
+      const fields = signedFieldsOf(encoded)
+      const payload = concatBytes(
+        Uint8Array.from(fields.prefix),
+        encoded.subarray(fields.fieldsStart, fields.fieldsEnd),
       )
-      expect(bytesToBigInt(signed.r)).toBe(tx.r)
-      expect(bytesToBigInt(signed.s)).toBe(tx.s)
+      expect(bytesToHex(wasmKeccak256(payload)), `type ${tx.type}`).toBe(bytesToHex(tx.getMessageToVerifySignature()))
+      expect(bytesToBigInt(encoded.subarray(fields.rStart, fields.rEnd))).toBe(tx.r)
+      expect(bytesToBigInt(encoded.subarray(fields.sStart, fields.sEnd))).toBe(tx.s)
     }
   })
 
   it('refuses an encoding that is not a whole signed transaction', () => {
     const encoded = everyType()[3]!.serialize()
-    expect(() => typedSigningPayload(encoded.subarray(0, encoded.length - 5))).toThrow()
-    expect(() => typedSigningPayload(Uint8Array.of(2, 0xc2, 0x80, 0x80))).toThrow('not a signed typed transaction')
+    expect(() => signedFieldsOf(encoded.subarray(0, encoded.length - 5))).toThrow()
+    expect(() => signedFieldsOf(Uint8Array.of(2, 0xc2, 0x80, 0x80))).toThrow('not a signed typed transaction')
+    // Non-canonical headers: a single byte below 0x80 behind a length, a long form for a short string.
+    expect(() => signedFieldsOf(Uint8Array.of(2, 0xc4, 0x81, 0x05, 0x80, 0x80))).toThrow('not a signed')
+    expect(() => signedFieldsOf(Uint8Array.of(2, 0xc5, 0xb8, 0x01, 0x85, 0x80, 0x80))).toThrow('not a signed')
+    expect(() => signedFieldsOf(Uint8Array.of(2, 0xc5, 0x80, 0x80, 0x81, 0x80, 0x80))).not.toThrow()
   })
 })
 
@@ -105,6 +116,15 @@ describe('SenderRecovery', () => {
       const recovered = cachedKey(tx)
       expect(recovered, `type ${tx.type}`).toBeDefined()
       expect(bytesToHex(publicToAddress(recovered!))).toBe(account.address.toLowerCase())
+      expect(tx.getSenderAddress().toString()).toBe(account.address.toLowerCase())
+    }
+  })
+
+  it('derives the message a typed signature signs on the worker, for every length form of the encoding', async () => {
+    const txs = typedShapes()
+    await recovery(1).prime(txs)
+    for (const tx of txs) {
+      expect(cachedKey(tx), `type ${tx.type}, ${tx.data.length} bytes of data`).toBeDefined()
       expect(tx.getSenderAddress().toString()).toBe(account.address.toLowerCase())
     }
   })

@@ -1,5 +1,4 @@
 import type { Common } from '@ethereumjs/common'
-import { RLP } from '@ethereumjs/rlp'
 import {
   type TypedTransaction,
   create1559FeeMarketTxFromBytesArray,
@@ -10,6 +9,7 @@ import {
   paramsTx,
 } from '@ethereumjs/tx'
 import { type Address, bytesToBigInt, bytesToHex } from '@ethereumjs/util'
+import { RlpError, type RlpValue, decodeRlpInPlace } from '@cairn/primitives'
 import { MempoolError, MempoolErrorCode } from './errors.ts'
 import { buildPlainFeeMarketTx } from './fee-market-tx.ts'
 
@@ -261,11 +261,13 @@ function envelopeType(raw: Uint8Array): number {
 
 function decodeFields(raw: Uint8Array, type: number): (Uint8Array | unknown[])[] {
   const name = GETH_TYPE_NAME[type] as string
-  let decoded: Uint8Array | unknown[]
+  let decoded: RlpValue
   try {
-    decoded = RLP.decode(type === TX_TYPE_LEGACY ? raw : raw.subarray(1)) as Uint8Array | unknown[]
+    // In place: the fields are views of `raw`, which the pool keeps anyway (copying them was most of decoding).
+    decoded = decodeRlpInPlace(type === TX_TYPE_LEGACY ? raw : raw.subarray(1))
   } catch (error) {
-    throw reject(MempoolErrorCode.InvalidEncoding, `rlp: ${cleanMessage(error)} (decoding ${name})`, {}, error)
+    const reason = error instanceof RlpError ? error.reason : cleanMessage(error)
+    throw reject(MempoolErrorCode.InvalidEncoding, `rlp: ${reason} (decoding ${name})`, {}, error)
   }
   if (!Array.isArray(decoded)) throw reject(MempoolErrorCode.InvalidEncoding, `rlp: expected input list for ${name}`)
   const expected = SIGNED_FIELD_COUNT[type] as number

@@ -1,6 +1,6 @@
 import { RLP } from '@ethereumjs/rlp'
 import { describe, expect, it } from 'vitest'
-import { RlpError, readRlpItem, rlpList, rlpString } from './rlp.ts'
+import { RlpError, type RlpValue, decodeRlpInPlace, readRlpItem, rlpList, rlpString } from './rlp.ts'
 
 /** Byte strings around every header boundary: empty, single bytes either side of 0x80, 55/56, 255/256, 65,535/65,536. */
 const strings = [0, 1, 2, 55, 56, 255, 256, 65_535, 65_536].flatMap((length) =>
@@ -65,4 +65,30 @@ describe('rlp', () => {
     // A limit inside the buffer bounds the item, not the buffer's length.
     expect(() => readRlpItem(Uint8Array.of(0x82, 0x01, 0x02), 0, 2)).toThrow(/runs past the end/)
   })
+
+  it('decodes nested values as @ethereumjs/rlp does, with byte strings that are views of the input', () => {
+    const nested = [strings[3]!, [], [strings[0]!, [strings[5]!, [strings[1]!]]], strings.slice(0, 12)]
+    for (const value of [strings[2]!, strings[7]!, [], nested, [nested, nested]]) {
+      const encoded = RLP.encode(value as never)
+      const decoded = decodeRlpInPlace(encoded)
+      expect(RLP.encode(decoded as never)).toEqual(encoded)
+      expect(shape(decoded)).toEqual(shape(RLP.decode(encoded) as RlpValue))
+      const firstString = (function first(v: RlpValue): Uint8Array | undefined {
+        return v instanceof Uint8Array ? v : v.map(first).find((s) => s !== undefined)
+      })(decoded)
+      if (firstString !== undefined) expect(firstString.buffer).toBe(encoded.buffer)
+    }
+  })
+
+  it('refuses trailing bytes and any non-canonical item inside a list', () => {
+    expect(() => decodeRlpInPlace(Uint8Array.of(0x01, 0x02))).toThrow(/bytes after the item/)
+    expect(() => decodeRlpInPlace(Uint8Array.of(0xc3, 0x01, 0x81, 0x05))).toThrow(/single byte below 0x80/)
+    expect(() => decodeRlpInPlace(Uint8Array.of(0xc2, 0xc2, 0x01))).toThrow(/runs past the end/)
+    expect(() => decodeRlpInPlace(new Uint8Array(0))).toThrow(/unexpected end of input/)
+  })
 })
+
+/** A value's structure: list lengths and string lengths. */
+function shape(value: RlpValue): unknown {
+  return value instanceof Uint8Array ? value.length : value.map(shape)
+}

@@ -57,6 +57,30 @@ export function readRlpItem(bytes: Uint8Array, pos: number, limit: number = byte
   return { list, start, end }
 }
 
+/** A decoded RLP value: a byte string, or a list of values. */
+export type RlpValue = Uint8Array | RlpValue[]
+
+/**
+ * Decodes `bytes` as exactly one canonical RLP item. Byte strings are views into `bytes`, not
+ * copies: the decoded value keeps `bytes` alive and must not be written to. Throws {@link RlpError}.
+ */
+export function decodeRlpInPlace(bytes: Uint8Array): RlpValue {
+  const item = readRlpItem(bytes, 0)
+  if (item.end !== bytes.length) throw new RlpError('bytes after the item', item.end)
+  return rlpValueAt(bytes, item)
+}
+
+function rlpValueAt(bytes: Uint8Array, item: RlpItem): RlpValue {
+  if (!item.list) return bytes.subarray(item.start, item.end)
+  const values: RlpValue[] = []
+  for (let at = item.start; at < item.end; ) {
+    const child = readRlpItem(bytes, at, item.end)
+    values.push(rlpValueAt(bytes, child))
+    at = child.end
+  }
+  return values
+}
+
 /** RLP encoding of a byte string. */
 export function rlpString(bytes: Uint8Array): Uint8Array {
   if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
