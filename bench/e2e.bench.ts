@@ -56,6 +56,12 @@ export interface E2eBenchResult {
   threads: string[]
   /** The node process's peak resident memory (VmHWM) at the end of the run, in MiB. */
   peakRssMebibytes: number
+  /**
+   * How long the node took to answer `eth_blockNumber` while it admitted and built the run's
+   * transactions (the bench polls it every 20 ms to follow blocks), in milliseconds: what an RPC
+   * user waits while the node is under load.
+   */
+  headPollMillis: { p50: number; p99: number; max: number }
 }
 
 const TOKEN = '0x00000000000000000000000000000000000c0ffe'
@@ -187,11 +193,14 @@ export async function benchEndToEnd(
     let included = 0
     let next = after + 1n
     const blocks: { txs: number; seen: number }[] = []
+    const polls: number[] = []
     const deadline = performance.now() + 300_000
     while (included < count) {
       if (performance.now() > deadline)
         throw new Error(`only ${included} of ${count} transactions included after 300 s`)
+      const asked = performance.now()
       const head = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+      polls.push(performance.now() - asked)
       for (; next <= head; next++) {
         const txs = Number(
           BigInt(await rpc<string>(node.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`])),
@@ -201,7 +210,7 @@ export async function benchEndToEnd(
       }
       if (included < count) await new Promise((r) => setTimeout(r, 20))
     }
-    return { head: next - 1n, blocks }
+    return { head: next - 1n, blocks, polls }
   }
   try {
     let startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
@@ -223,7 +232,7 @@ export async function benchEndToEnd(
     const acceptedPerSecond = accepted / sent.seconds
     const { user, system } = process.cpuUsage(clientCpu)
     const clientMicrosPerTx = (user + system) / accepted
-    const { blocks } = await inclusion
+    const { blocks, polls } = await inclusion
     const first = blocks[0]!
     const last = blocks[blocks.length - 1]!
     const seconds = (last.seen - started) / 1000
@@ -245,6 +254,7 @@ export async function benchEndToEnd(
       clientMicrosPerTx,
       threads,
       peakRssMebibytes: peakRssMebibytes(pid),
+      headPollMillis: percentiles(polls),
     }
   } finally {
     poster.close()
@@ -252,6 +262,12 @@ export async function benchEndToEnd(
     await node.cleanup()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+function percentiles(samples: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -262,7 +278,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     warmup: Number(process.env.CAIRN_BENCH_WARMUP ?? 0),
   })
   console.log(
-    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.blocks} blocks, the first seen after ${r.firstBlockSeconds.toFixed(2)} s; after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx; node peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB)`,
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.blocks} blocks, the first seen after ${r.firstBlockSeconds.toFixed(2)} s; after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx; node peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p50 ${r.headPollMillis.p50.toFixed(1)} ms, p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
   )
   console.log(`node threads:\n  ${r.threads.join('\n  ')}`)
 }
