@@ -22,7 +22,7 @@ import {
 } from '../packages/executor/bench/cpu.ts'
 import { compileBenchToken } from '../packages/executor/bench/erc20.ts'
 import { rpc, startNode } from '../test/src/node-process.ts'
-import { createPoster, runConcurrently } from './http-load.ts'
+import { createPoster, percentiles, runConcurrently } from './http-load.ts'
 
 export interface E2eBenchResult {
   kind: 'eth' | 'erc20'
@@ -262,12 +262,6 @@ export async function benchEndToEnd(
     await node.cleanup()
     rmSync(dir, { recursive: true, force: true })
   }
-}
-
-function percentiles(samples: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -113,3 +113,10 @@ export async function runConcurrently(
   )
   return { done, seconds: (performance.now() - started) / 1000 }
 }
+
+/** The median, 99th percentile and maximum of `values` (NaN for none): how latencies are reported. */
+export function percentiles(values: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN }
+}

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
 import { type RunningNode, freePort, rpc, startNode } from '../test/src/node-process.ts'
 import { benchWorkload } from './e2e.bench.ts'
-import { createPoster } from './http-load.ts'
+import { createPoster, percentiles } from './http-load.ts'
 
 export interface P2PBenchResult {
   rate: number
@@ -70,12 +70,6 @@ async function metric(port: number, name: string, labels: Record<string, string>
     }
   }
   return sum
-}
-
-function percentiles(values: number[]): { p50: number; p99: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN }
 }
 
 export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult> {
