@@ -15,6 +15,7 @@ import {
 import { Mempool, MempoolJournal } from '@cairn/mempool'
 import {
   CairnError,
+  EventLoopTurns,
   type GethGenesisFile,
   SerialLock,
   createChainCommon,
@@ -43,11 +44,12 @@ import type { NodeConfig } from './settings.ts'
 
 /**
  * A block being built or imported gives the event loop a turn every this many milliseconds, so
- * transactions keep being admitted (and RPC answered) while it executes: a 1,000-transfer block
- * stalled the node for ~0.4 s. Measured with `bench/e2e.bench.ts` after a warm-up: 2 ms gave
- * ~1,750 ETH transfers/s end to end, none ~1,550–1,590 (docs/benchmarks.md).
+ * transactions keep being admitted (and RPC answered) while it executes, commits its state,
+ * computes its roots and is written: a 1,000-transfer block stalled the node for ~0.4 s. Measured
+ * with `bench/e2e.bench.ts` after a warm-up: 2 ms gave ~1,750 ETH transfers/s end to end, none
+ * ~1,550–1,590 (docs/benchmarks.md).
  */
-const BLOCK_EXECUTION_TURN_MS = 2
+const BLOCK_TURN_MS = 2
 export const CLIENT_VERSION = `cairn/v0.1.0/${process.platform}-${process.arch}/node${process.versions.node}`
 
 export interface NodeUrls {
@@ -104,7 +106,7 @@ export class CairnNode {
     based?: BasedSetup,
   ): Promise<CairnNode> {
     const metrics = createMetricsRegistry()
-    const chain = new ChainStore(database, common)
+    const chain = new ChainStore(database, common, { writeStateAhead: true })
     const state = new StateDB(database.sublevel('state'), common)
     const genesis = await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP))
     if (await chain.open()) {
@@ -131,12 +133,13 @@ export class CairnNode {
         'a sender-recovery worker failed; its share of recovery falls back to the main thread',
       ),
     )
+    const turns = new EventLoopTurns(BLOCK_TURN_MS)
     const executor = await BlockExecutor.create({
       common,
-      state: state.headState(chain.head().header.stateRoot),
+      state: state.headState(chain.head().header.stateRoot, { turns }),
       blockHashes: chain,
       senderRecovery,
-      yieldEveryMs: BLOCK_EXECUTION_TURN_MS,
+      turns,
     })
     const journal = new MempoolJournal(join(config.datadir, 'mempool.journal'))
     const mempool = new Mempool({

@@ -23,10 +23,10 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-async function openStore(dir = mkdtempSync(join(tmpdir(), 'cairn-chain-'))) {
+async function openStore(dir = mkdtempSync(join(tmpdir(), 'cairn-chain-')), writeStateAhead = false) {
   dirs.push(dir)
   const database = await NodeDatabase.open(dir)
-  const chain = new ChainStore(database, common)
+  const chain = new ChainStore(database, common, { writeStateAhead })
   return { database, chain, dir }
 }
 
@@ -86,6 +86,87 @@ describe('ChainStore', () => {
     const [receipt] = reopened.chain.receiptsOf(location!.record)
     expect(bytesToHex(receipt!.logs[0]!.address)).toBe(bytesToHex(tokenA))
     expect(bytesToHex(receipt!.from)).toBe(bytesToHex(sender))
+    await reopened.database.close()
+  })
+
+  it('writes a large state ahead of its block in chunks, answering reads meanwhile from the old head', async () => {
+    const { database, chain, dir } = await openStore(undefined, true)
+    await chain.initGenesis(genesis())
+    const stateStore = database.sublevel('state')
+    const stateKey = (i: number) => Uint8Array.of(0x5e, i >> 8, i & 0xff)
+    const ops = Array.from({ length: 2_000 }, (_, i) => ({
+      type: 'put' as const,
+      sublevel: stateStore,
+      key: stateKey(i),
+      value: Uint8Array.of(i & 0xff),
+    }))
+    // Each batch the store hands LevelDB: how many operations, and how many of them are state.
+    const batches: { size: number; state: number }[] = []
+    const batch = database.batch.bind(database)
+    database.batch = (written) => {
+      batches.push({ size: written.length, state: written.filter((op) => op.sublevel === stateStore).length })
+      return batch(written)
+    }
+    let released = false
+    const one = child(chain.head(), [])
+    const appended = chain.appendBlock(one, { ops, release: () => (released = true) })
+    // The event loop runs while the chunks are written, and what it sees is the old head.
+    let turnsSeen = 0
+    let settled = false
+    void appended.finally(() => (settled = true))
+    while (!settled) {
+      await new Promise((resolve) => setImmediate(resolve))
+      if (settled || released) break
+      turnsSeen++
+      expect(chain.head().header.number).toBe(0n)
+    }
+    await appended
+    expect(turnsSeen).toBeGreaterThan(1)
+    // The state first, in chunks, then the block's own batch without it.
+    expect(batches).toEqual([
+      { size: 1_000, state: 1_000 },
+      { size: 1_000, state: 1_000 },
+      { size: expect.any(Number), state: 0 },
+    ])
+    expect(released).toBe(true)
+    expect(chain.head().hash()).toEqual(one.block.hash())
+    expect([...(await stateStore.get(stateKey(0)))!]).toEqual([0])
+    expect([...(await stateStore.get(stateKey(1_999)))!]).toEqual([1_999 & 0xff])
+    await database.close()
+
+    const reopened = await openStore(dir)
+    expect(await reopened.chain.open()).toBe(true)
+    expect(reopened.chain.head().hash()).toEqual(one.block.hash())
+    await reopened.database.close()
+  })
+
+  it('keeps the old head when the block fails after its state went ahead, and takes the block again', async () => {
+    const { database, chain, dir } = await openStore(undefined, true)
+    await chain.initGenesis(genesis())
+    const stateStore = database.sublevel('state')
+    const ops = Array.from({ length: 1_500 }, (_, i) => ({
+      type: 'put' as const,
+      sublevel: stateStore,
+      key: Uint8Array.of(0x5e, i >> 8, i & 0xff),
+      value: Uint8Array.of(1),
+    }))
+    // The block's own batch (the one without state) fails, as if the process died before it.
+    const batch = database.batch.bind(database)
+    database.batch = async (written) => {
+      if (written.every((op) => op.sublevel !== stateStore)) throw new Error('disk gone')
+      return batch(written)
+    }
+    const one = child(chain.head(), [])
+    await expect(chain.appendBlock(one, { ops, release: () => {} })).rejects.toThrow('disk gone')
+    expect(chain.head().header.number).toBe(0n)
+    await database.close()
+
+    const reopened = await openStore(dir, true)
+    expect(await reopened.chain.open()).toBe(true)
+    expect(reopened.chain.head().header.number).toBe(0n)
+    expect(await reopened.chain.getTransactionLocation(one.block.transactions[0]!.hash())).toBeUndefined()
+    await reopened.chain.appendBlock(one, { ops, release: () => {} })
+    expect(reopened.chain.head().hash()).toEqual(one.block.hash())
     await reopened.database.close()
   })
 

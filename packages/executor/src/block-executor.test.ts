@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { KECCAK256_RLP, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
+import { DEV_ACCOUNTS, EventLoopTurns, createChainCommon, devGenesis } from '@cairn/primitives'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { StateDB } from '@cairn/state'
 import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from './index.ts'
@@ -14,10 +14,11 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-async function openNode(dir: string, yieldEveryMs?: number) {
+async function openNode(dir: string, turnEveryMs?: number) {
   const common = createChainCommon(devGenesis(), nativeCustomCrypto())
   const database = await NodeDatabase.open(dir)
-  const chain = new ChainStore(database, common)
+  const turns = turnEveryMs === undefined ? undefined : new EventLoopTurns(turnEveryMs)
+  const chain = new ChainStore(database, common, { writeStateAhead: turns !== undefined })
   const stateDB = new StateDB(database.sublevel('state'), common)
   if (!(await chain.open())) {
     const genesis = await createGenesisBlock(common, devGenesis(), stateDB.headState(KECCAK256_RLP))
@@ -25,9 +26,9 @@ async function openNode(dir: string, yieldEveryMs?: number) {
   }
   const executor = await BlockExecutor.create({
     common,
-    state: stateDB.headState(chain.head().header.stateRoot),
+    state: stateDB.headState(chain.head().header.stateRoot, { turns }),
     blockHashes: chain,
-    yieldEveryMs,
+    turns,
   })
   return { common, database, chain, stateDB, executor }
 }

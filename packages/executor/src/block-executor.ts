@@ -17,7 +17,14 @@ import {
 } from '@ethereumjs/util'
 import { type RunTxResult, type VM, createVM, encodeReceipt, runTx } from '@ethereumjs/vm'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { ANCHOR_ADDRESS, ANCHOR_GAS_LIMIT, CairnError, type L1Anchor, SYSTEM_SENDER } from '@cairn/primitives'
+import {
+  ANCHOR_ADDRESS,
+  ANCHOR_GAS_LIMIT,
+  CairnError,
+  type EventLoopTurns,
+  type L1Anchor,
+  SYSTEM_SENDER,
+} from '@cairn/primitives'
 import { orderedTrieRoot } from './ordered-trie.ts'
 import type { SenderRecovery } from './sender-recovery.ts'
 
@@ -107,7 +114,7 @@ export class BlockExecutor {
     readonly common: Common,
     private readonly blockHashes: BlockHashSource,
     private readonly senderRecovery: SenderRecovery | undefined,
-    private readonly yieldEveryMs: number | undefined,
+    private readonly turns: EventLoopTurns | undefined,
   ) {
     this.keccak256 = common.customCrypto.keccak256 ?? keccak256
   }
@@ -119,19 +126,20 @@ export class BlockExecutor {
     /** Recovers an imported block's senders on worker threads before executing it. */
     senderRecovery?: SenderRecovery
     /**
-     * While a block executes, give the event loop a turn after this many milliseconds (none: run
-     * the block in one go). The node admits transactions and answers RPC in those turns instead
-     * of stalling for the whole block; everything they read is committed state, and callers
-     * serialize block processing themselves, so nothing else sees the block half-built.
+     * While a block executes and while its roots are computed, give the event loop these turns
+     * (none: run the block in one go). The node admits transactions and answers RPC in them
+     * instead of stalling for the whole block; everything they read is committed state, and
+     * callers serialize block processing themselves, so nothing else sees the block half-built.
+     * The state commit in between takes the head state's own turns (StateDB's `turns`).
      */
-    yieldEveryMs?: number
+    turns?: EventLoopTurns
   }): Promise<BlockExecutor> {
     const vm = await createVM({
       common: options.common,
       stateManager: options.state,
       blockchain: blockchainFor(options.blockHashes),
     })
-    return new BlockExecutor(vm, options.common, options.blockHashes, options.senderRecovery, options.yieldEveryMs)
+    return new BlockExecutor(vm, options.common, options.blockHashes, options.senderRecovery, options.turns)
   }
 
   get state(): MerkleStateManager {
@@ -307,14 +315,11 @@ export class BlockExecutor {
     try {
       this.useAncestorsOf(parent)
       await this.runAnchor(shell)
-      let turnStarted = performance.now()
+      const turns = this.turns
       for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
-        if (this.yieldEveryMs !== undefined && performance.now() - turnStarted >= this.yieldEveryMs) {
-          await new Promise((resolve) => setImmediate(resolve))
-          turnStarted = performance.now()
-          // A turn may have run anything; the source is a snapshot, so `tx` is still its next one.
-        }
+        // A turn may run anything; the source is a snapshot, so `tx` is still its next one.
+        if (turns?.due()) await turns.take()
         if (tx.gasLimit > gasLimit - gasUsed) {
           // Not invalid, only too big for what is left of this block: the sender waits for the next
           // block (a builder must not drop it from the pool). Below one transfer's gas the block is full.
@@ -355,18 +360,21 @@ export class BlockExecutor {
       const bits = result.bloom.bitvector
       for (let i = 0; i < 256; i++) logsBloom[i]! |= bits[i]!
     }
+    const encodedReceipts: Uint8Array[] = []
+    for (const [i, result] of results.entries()) {
+      if (this.turns?.due()) await this.turns.take()
+      encodedReceipts.push(encodeReceipt(result.receipt, transactions[i]!.type))
+    }
     const header = createBlockHeader(
       {
         ...headerData,
         stateRoot: await state.getStateRoot(),
-        transactionsTrie: orderedTrieRoot(
+        transactionsTrie: await orderedTrieRoot(
           transactions.map((tx) => tx.serialize()),
           this.keccak256,
+          this.turns,
         ),
-        receiptTrie: orderedTrieRoot(
-          results.map((result, i) => encodeReceipt(result.receipt, transactions[i]!.type)),
-          this.keccak256,
-        ),
+        receiptTrie: await orderedTrieRoot(encodedReceipts, this.keccak256, this.turns),
         logsBloom,
         gasUsed,
       },

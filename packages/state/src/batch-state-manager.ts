@@ -11,6 +11,7 @@ import {
   unprefixedHexToBytes,
 } from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
+import type { EventLoopTurns } from '@cairn/primitives'
 import { DecodedAccount, DecodedAccountCache, copyAccount } from './account-cache.ts'
 import { DecodedNodeCache, type TrieNodeStore, type TrieWrite32, applyTrieWrites, readTrie } from './trie-update.ts'
 
@@ -34,12 +35,15 @@ export class BatchFlushStateManager extends MerkleStateManager {
   private readonly decodedNodes: DecodedNodeCache
   /** The node database under the account trie, shared by every storage trie (no key prefixes). */
   private readonly nodeStore: TrieNodeStore
+  private readonly turns: EventLoopTurns | undefined
 
   constructor(
     opts: MerkleStateManagerOpts & {
       common: NonNullable<MerkleStateManagerOpts['common']>
       /** Shared between the states of one node store (nodes are content-addressed). */
       decodedNodes?: DecodedNodeCache
+      /** Turns the flush gives the event loop while it updates the tries of a large block. */
+      turns?: EventLoopTurns
     },
   ) {
     super(opts)
@@ -49,6 +53,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
     }
     this.hashKey = opts.common.customCrypto.keccak256 ?? keccak_256
     this.decodedNodes = opts.decodedNodes ?? new DecodedNodeCache()
+    this.turns = opts.turns
     const db = this._trie.database()
     this.nodeStore = { get: (hash) => db.get(hash), put: (hash, encoded) => db.put(hash, encoded) }
   }
@@ -151,6 +156,7 @@ export class BatchFlushStateManager extends MerkleStateManager {
       })
     }
     for (const [addressHex, writes] of slotsByAccount) {
+      if (this.turns?.due()) await this.turns.take()
       const address = createAddressFromString(`0x${addressHex}`)
       const account = await this.getAccount(address)
       // Storage of an account deleted in this block goes with it.
@@ -161,16 +167,25 @@ export class BatchFlushStateManager extends MerkleStateManager {
         this.nodeStore,
         this.hashKey,
         this.decodedNodes,
+        this.turns,
       )
       await this.putAccount(address, account)
     }
 
-    const accountWrites: TrieWrite32[] = caches.account.flush().map(([addressHex, elem]) => ({
-      key: this.hashKey(unprefixedHexToBytes(addressHex)),
-      value: elem.accountRLP,
-    }))
+    const accountWrites: TrieWrite32[] = []
+    for (const [addressHex, elem] of caches.account.flush()) {
+      if (this.turns?.due()) await this.turns.take()
+      accountWrites.push({ key: this.hashKey(unprefixedHexToBytes(addressHex)), value: elem.accountRLP })
+    }
     this._trie.root(
-      await applyTrieWrites(this._trie.root(), accountWrites, this.nodeStore, this.hashKey, this.decodedNodes),
+      await applyTrieWrites(
+        this._trie.root(),
+        accountWrites,
+        this.nodeStore,
+        this.hashKey,
+        this.decodedNodes,
+        this.turns,
+      ),
     )
   }
 }

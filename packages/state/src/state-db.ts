@@ -10,7 +10,7 @@ import {
   hexToBytes,
   setLengthLeft,
 } from '@ethereumjs/util'
-import type { GethGenesisFile, Hex } from '@cairn/primitives'
+import type { EventLoopTurns, GethGenesisFile, Hex } from '@cairn/primitives'
 import { BatchFlushStateManager } from './batch-state-manager.ts'
 import { DecodedNodeCache } from './trie-update.ts'
 import { LevelTrieDB, type BytesStore } from './trie-db.ts'
@@ -61,11 +61,15 @@ export class StateDB {
     })
   }
 
-  /** The state the executor mutates: large caches, kept across blocks. */
-  headState(root: Uint8Array): MerkleStateManager {
+  /**
+   * The state the executor mutates: large caches, kept across blocks. With `turns`, committing a
+   * block gives the event loop turns while the tries are updated.
+   */
+  headState(root: Uint8Array, options: { turns?: EventLoopTurns } = {}): MerkleStateManager {
     return new BatchFlushStateManager({
       common: this.common,
       decodedNodes: this.decodedNodes,
+      turns: options.turns,
       trie: this.trieAt(root, this.options.trieCacheSize),
       // LRU, so the sizes bound them: ethereumjs' default kind ignores its size and this state
       // lives as long as the node. A block touches far fewer entries than a cache holds, so

@@ -2,6 +2,7 @@ import { MerklePatriciaTrie, createMerkleProof, verifyMerkleProof } from '@ether
 import { KECCAK256_RLP, MapDB, bytesToHex } from '@ethereumjs/util'
 import { keccak_256 as keccak256 } from '@noble/hashes/sha3.js'
 import { describe, expect, it } from 'vitest'
+import { EventLoopTurns } from '@cairn/primitives'
 import { DecodedNodeCache, type TrieNodeStore, type TrieWrite32, applyTrieWrites, readTrie } from './trie-update.ts'
 
 /** A seeded generator, so a failing case can be replayed. */
@@ -17,6 +18,15 @@ function random(seed: number): () => number {
 function key(n: number): Uint8Array {
   if (n >= 1500 && n < 1600) return Uint8Array.from({ length: 32 }, (_, i) => (i < 31 ? 0xab : n - 1500))
   return keccak256(new TextEncoder().encode(`key ${n}`))
+}
+
+/** Turns at every check (0 ms), counted. */
+class CountedTurns extends EventLoopTurns {
+  taken = 0
+  override async take(): Promise<void> {
+    this.taken++
+    await super.take()
+  }
 }
 
 /** ethereumjs' trie over a plain Map, written one key at a time: the reference. */
@@ -45,6 +55,8 @@ describe('applyTrieWrites', () => {
 
   it('computes the same roots as ethereumjs put/del over random blocks of inserts, updates and deletes', async () => {
     for (const seed of [1, 2, 3, 4, 5]) {
+      // Even seeds update with a turn at every check: the interleaving must not change a root.
+      const turns = seed % 2 === 0 ? new CountedTurns(0) : undefined
       const next = random(seed)
       const { trie, store } = await referenceTrie()
       let root = KECCAK256_RLP
@@ -69,8 +81,11 @@ describe('applyTrieWrites', () => {
         // Deleting a key the trie never had is a no-op, as in the trie.
         writes.push({ key: key(100_000 + block), value: undefined })
         await applyOneByOne(trie, writes)
-        root = await applyTrieWrites(root, writes, store, keccak256, decoded)
+        const takenBefore = turns?.taken ?? 0
+        root = await applyTrieWrites(root, writes, store, keccak256, decoded, turns)
         expect(bytesToHex(root), `seed ${seed} block ${block}`).toBe(bytesToHex(trie.root()))
+        // A block of 100+ writes reads and encodes below a branch at the root: turns between its children.
+        if (turns !== undefined && count > 100) expect(turns.taken - takenBefore).toBeGreaterThan(16)
         // Reads agree with ethereumjs' own, for present, deleted and never-written keys, through a cache.
         for (let n = 0; n < 2000; n += 37) {
           expect(await readTrie(root, key(n), store, decoded)).toEqual((await trie.get(key(n))) ?? undefined)

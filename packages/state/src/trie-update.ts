@@ -1,6 +1,6 @@
 import { RLP } from '@ethereumjs/rlp'
 import { KECCAK256_RLP } from '@ethereumjs/util'
-import { rlpList, rlpString } from '@cairn/primitives'
+import { type EventLoopTurns, rlpList, rlpString } from '@cairn/primitives'
 import { compareNibbles, hexPrefix, toNibbles } from './nibbles.ts'
 import { TwoGenerationCache } from './two-generation-cache.ts'
 
@@ -53,6 +53,8 @@ interface Entry {
  * read once and encoded and hashed once. The nodes written are the ones ethereumjs' trie writes
  * (same encoding, inlined under 32 bytes, root always stored), so its readers and proofs see one
  * trie. Keys must all be 32 bytes, as in the state and storage tries (no value in a branch).
+ * With `turns`, a large update gives the event loop turns between subtrees, while it reads and
+ * while it encodes.
  */
 export async function applyTrieWrites(
   root: Uint8Array,
@@ -60,6 +62,7 @@ export async function applyTrieWrites(
   store: TrieNodeStore,
   keccak256: (data: Uint8Array) => Uint8Array,
   decoded?: DecodedNodeCache,
+  turns?: EventLoopTurns,
 ): Promise<Uint8Array> {
   if (writes.length === 0) return root
   const entries: Entry[] = writes.map((write) => {
@@ -113,6 +116,7 @@ export async function applyTrieWrites(
           let end = start + 1
           while (end < to && unique[end]!.nibbles[depth] === nibble) end++
           const child = children[nibble]
+          if (turns?.due()) await turns.take()
           children[nibble] = await update(child === undefined ? undefined : await resolve(child), depth + 1, start, end)
           start = end
         }
@@ -149,10 +153,10 @@ export async function applyTrieWrites(
     if (child instanceof StoredRef) {
       return child.item instanceof Uint8Array ? rlpString(child.item) : RLP.encode(child.item as never)
     }
-    const encoded = encodeNode(child)
-    // A node under 32 bytes is embedded in its parent as it is, not referenced by hash.
-    return encoded.length < 32 ? encoded : rlpString(store32(encoded))
+    return referenceTo(encodeNode(child))
   }
+  // A node under 32 bytes is embedded in its parent as it is, not referenced by hash.
+  const referenceTo = (encoded: Uint8Array): Uint8Array => (encoded.length < 32 ? encoded : rlpString(store32(encoded)))
   const encodeNode = (node: TrieNode): Uint8Array => {
     switch (node.kind) {
       case 'leaf':
@@ -166,14 +170,31 @@ export async function applyTrieWrites(
       }
     }
   }
+  // The branches near the root, whose subtrees hold most of a large update, encode their children
+  // with a turn between them when one is due; deeper subtrees are encoded in one go.
+  const encodeTop = async (node: TrieNode, depth: number): Promise<Uint8Array> => {
+    if (turns === undefined || node.kind !== 'branch' || depth >= TURN_DEPTH) return encodeNode(node)
+    const items: Uint8Array[] = []
+    for (const child of node.children) {
+      if (turns.due()) await turns.take()
+      if (child === undefined) items.push(EMPTY_STRING)
+      else if (child instanceof StoredRef) items.push(childItem(child))
+      else items.push(referenceTo(await encodeTop(child, depth + 1)))
+    }
+    items.push(EMPTY_STRING)
+    return rlpList(items)
+  }
   // The root is always stored and referenced by hash, even when it encodes to under 32 bytes.
-  const newRoot = store32(encodeNode(rootNode))
+  const newRoot = store32(await encodeTop(rootNode, 0))
   await Promise.all(puts)
   return newRoot
 }
 
 /** RLP of the empty string. */
 const EMPTY_STRING = Uint8Array.of(0x80)
+
+/** Branches above this depth encode with turns: below it a subtree holds 1/256 of an update's writes. */
+const TURN_DEPTH = 2
 
 /**
  * The value at the 32-byte hashed `key` of the secure trie at `root`, or undefined. One lookup per
