@@ -89,7 +89,7 @@ describe('ChainStore', () => {
     await reopened.database.close()
   })
 
-  it('writes a large state ahead of its block in chunks, answering reads meanwhile from the old head', async () => {
+  it('writes a large state ahead of its block in chunks, the old head standing until the block batch', async () => {
     const { database, chain, dir } = await openStore(undefined, true)
     await chain.initGenesis(genesis())
     const stateStore = database.sublevel('state')

@@ -147,17 +147,22 @@ export async function blobRequestForTransaction(
     getTransaction(args: {
       hash: Hex
     }): Promise<{ blockNumber: bigint | null; blobVersionedHashes?: readonly Hex[] | undefined }>
+    getTransactionReceipt(args: { hash: Hex }): Promise<{ blockNumber: bigint }>
     getBlock(args: { blockNumber: bigint }): Promise<{ hash: Hex | null; timestamp: bigint }>
   },
   txHash: Hex,
 ): Promise<BlobRequest> {
   const tx = await client.getTransaction({ hash: txHash })
-  if (tx.blockNumber === null) {
+  // A node can still list a transaction as pending just after its receipt is out (anvil does, for a
+  // moment, while its pool catches up with the block): the receipt says where it was mined.
+  const blockNumber =
+    tx.blockNumber ?? (await client.getTransactionReceipt({ hash: txHash }).catch(() => undefined))?.blockNumber
+  if (blockNumber === undefined) {
     throw new BlobSourceError('BLOB_NOT_FOUND', `Transaction ${txHash} is not mined yet.`, { details: { txHash } })
   }
-  const block = await client.getBlock({ blockNumber: tx.blockNumber })
+  const block = await client.getBlock({ blockNumber })
   return {
-    blockNumber: tx.blockNumber,
+    blockNumber,
     blockHash: block.hash!,
     blockTimestamp: block.timestamp,
     txHash,
