@@ -130,7 +130,7 @@ export class BlockExecutor {
      * (none: run the block in one go). The node admits transactions and answers RPC in them
      * instead of stalling for the whole block; everything they read is committed state, and
      * callers serialize block processing themselves, so nothing else sees the block half-built.
-     * The state commit in between takes the head state's own turns (StateDB's `turns`).
+     * The state commit in between takes the head state's own turns (`StateDB.headState(root, { turns })`).
      */
     turns?: EventLoopTurns
   }): Promise<BlockExecutor> {
