@@ -15,6 +15,7 @@ import { type GenesisAccount, createChainCommon, devGenesis, toQuantity } from '
 import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
 import {
   mainThreadCpuMicros,
+  mainThreadRunQueueMicros,
   peakRssMebibytes,
   processCpuMicros,
   threadCpuLines,
@@ -48,6 +49,11 @@ export interface E2eBenchResult {
    * thread that bounds throughput, and a figure that other load on the machine inflates little.
    */
   mainThreadMicrosPerTx: number
+  /**
+   * The share of the run the node's main thread spent runnable but waiting for a core (the load
+   * generator, the node's other threads and the collector's helpers share the machine's cores).
+   */
+  mainThreadWaitShare: number
   /** CPU time of the whole node process (all its threads) per transaction. */
   nodeMicrosPerTx: number
   /** CPU time of this process (the load generator, sharing the machine with the node) per transaction sent. */
@@ -221,6 +227,7 @@ export async function benchEndToEnd(
     const pid = node.process.pid!
     const threadsAtStart = threadCpuMicros(pid)
     const cpuAtStart = mainThreadCpuMicros(pid)
+    const waitAtStart = mainThreadRunQueueMicros(pid)
     const nodeCpuAtStart = processCpuMicros(pid)
     const started = performance.now()
     const clientCpu = process.cpuUsage()
@@ -237,6 +244,7 @@ export async function benchEndToEnd(
     const last = blocks[blocks.length - 1]!
     const seconds = (last.seen - started) / 1000
     const mainThreadMicrosPerTx = (mainThreadCpuMicros(pid) - cpuAtStart) / count
+    const mainThreadWaitShare = (mainThreadRunQueueMicros(pid) - waitAtStart) / 1e6 / seconds
     const nodeMicrosPerTx = (processCpuMicros(pid) - nodeCpuAtStart) / count
     const threads = threadCpuLines(pid, threadsAtStart, threadCpuMicros(pid), count)
     return {
@@ -250,6 +258,7 @@ export async function benchEndToEnd(
       afterFirstBlockTxPerSecond:
         blocks.length > 1 ? ((count - first.txs) * 1000) / (last.seen - first.seen) : undefined,
       mainThreadMicrosPerTx,
+      mainThreadWaitShare,
       nodeMicrosPerTx,
       clientMicrosPerTx,
       threads,
@@ -272,7 +281,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     warmup: Number(process.env.CAIRN_BENCH_WARMUP ?? 0),
   })
   console.log(
-    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.blocks} blocks, the first seen after ${r.firstBlockSeconds.toFixed(2)} s; after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx; node peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p50 ${r.headPollMillis.p50.toFixed(1)} ms, p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
+    `end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s included (${r.txs} txs in ${r.seconds.toFixed(2)} s, ${r.blocks} blocks, the first seen after ${r.firstBlockSeconds.toFixed(2)} s; after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx (waited for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run), all threads ${r.nodeMicrosPerTx.toFixed(0)}; load generator ${r.clientMicrosPerTx.toFixed(0)} µs CPU/tx; node peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p50 ${r.headPollMillis.p50.toFixed(1)} ms, p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
   )
   console.log(`node threads:\n  ${r.threads.join('\n  ')}`)
 }

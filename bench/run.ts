@@ -48,7 +48,7 @@ for (const kind of ['eth', 'erc20'] as const) {
     raw[`${kind}${warm ? ' warm' : ''}`] = r.txPerSecond
     add([
       `(a) executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers${warm ? ', warm' : ''}`,
-      `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (building thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
+      `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (building thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waiting for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run)`,
     ])
   }
 }
@@ -58,7 +58,7 @@ for (const kind of ['eth', 'erc20'] as const) {
     const against = raw[`${kind}${warm ? ' warm' : ''}`]!
     add([
       `(b) end-to-end ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers${warm ? ', warm' : ''}`,
-      `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / against).toFixed(0)}% of raw; first block after ${r.firstBlockSeconds.toFixed(2)} s, after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, all threads ${r.nodeMicrosPerTx.toFixed(0)}; peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
+      `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / against).toFixed(0)}% of raw; first block after ${r.firstBlockSeconds.toFixed(2)} s, after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waiting for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run; all threads ${r.nodeMicrosPerTx.toFixed(0)}; peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
     ])
   }
 }

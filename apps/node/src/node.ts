@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Common } from '@ethereumjs/common'
-import { KECCAK256_RLP, bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util'
+import { KECCAK256_RLP, bytesToHex, createAddressFromString } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
 import {
@@ -252,8 +252,10 @@ export class CairnNode {
     // Transactions the RPC admitted are gossiped, so a follower's users reach the sequencer.
     const sendRaw = methods.eth_sendRawTransaction!
     methods.eth_sendRawTransaction = async (params, ctx) => {
-      const hash = await sendRaw(params, ctx)
-      p2p?.publishTransaction(hexToBytes(params[0] as `0x${string}`))
+      const hash = (await sendRaw(params, ctx)) as `0x${string}`
+      // The pool's copy of the bytes: the hex parameter is not decoded a second time.
+      const raw = p2p === undefined ? undefined : mempool.rawTransaction(hash)
+      if (raw !== undefined) p2p?.publishTransaction(raw)
       return hash
     }
     const rpcSeconds = new Histogram({

@@ -277,7 +277,7 @@ async function canonicalAbove(
 function poolView(mempool: Mempool, chain: ChainStore): TxPoolView {
   return {
     pendingHashes: () => mempool.pendingHashes(),
-    rawTransaction: (hash) => mempool.get(hash)?.serialize(),
+    rawTransaction: (hash) => mempool.rawTransaction(hash),
     // Included already counts as known: a follower that lags announces what the sequencer just included.
     knows: async (hash) => mempool.has(hash) || (await chain.getTransactionLocation(hash)) !== undefined,
   }

@@ -17,6 +17,16 @@ export function processCpuMicros(pid: number = process.pid): number {
   return statCpuMicros(`/proc/${pid}/stat`)
 }
 
+/**
+ * How long a process's main thread has waited, runnable, for a core (Linux schedstat's run-queue
+ * time), in microseconds. On a busy machine the node's other threads and other processes take
+ * the cores in turn: the time the main thread spends waiting is time its work does not move,
+ * however little CPU that work needs.
+ */
+export function mainThreadRunQueueMicros(pid: number = process.pid): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1000
+}
+
 /** The most resident memory a process has had (VmHWM), in MiB. */
 export function peakRssMebibytes(pid: number = process.pid): number {
   const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]

@@ -20,7 +20,7 @@ import {
   defaultRecoveryThreads,
   nativeCustomCrypto,
 } from '../src/index.ts'
-import { mainThreadCpuMicros, threadCpuLines, threadCpuMicros } from './cpu.ts'
+import { mainThreadCpuMicros, mainThreadRunQueueMicros, threadCpuLines, threadCpuMicros } from './cpu.ts'
 import { compileBenchToken } from './erc20.ts'
 
 export interface ExecutorBenchResult {
@@ -31,6 +31,8 @@ export interface ExecutorBenchResult {
   mgasPerSecond: number
   /** CPU time of the building thread per transaction (sender recovery runs on other threads). */
   mainThreadMicrosPerTx: number
+  /** The share of the run the building thread spent runnable but waiting for a core (see mainThreadRunQueueMicros). */
+  mainThreadWaitShare: number
   /** This process's CPU per transaction, thread by thread (see threadCpuLines). */
   threads: string[]
 }
@@ -159,6 +161,7 @@ export async function benchExecutor(
     let gas = 0n
     const threadsAtStart = threadCpuMicros()
     const cpuAtStart = mainThreadCpuMicros()
+    const waitAtStart = mainThreadRunQueueMicros()
     const started = performance.now()
     // As the node runs it: senders are recovered on worker threads, ahead of the block being built here.
     const recovered = signed.map((blockTxs) => senderRecovery.prime(blockTxs))
@@ -176,6 +179,7 @@ export async function benchExecutor(
       txPerSecond: txs / seconds,
       mgasPerSecond: Number(gas) / 1e6 / seconds,
       mainThreadMicrosPerTx: (mainThreadCpuMicros() - cpuAtStart) / txs,
+      mainThreadWaitShare: (mainThreadRunQueueMicros() - waitAtStart) / 1e6 / seconds,
       threads: threadCpuLines(process.pid, threadsAtStart, threadCpuMicros(), txs),
     }
   } finally {
@@ -192,7 +196,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const kind of ['eth', 'erc20'] as const) {
     const r = await benchExecutor(kind, { txPerBlock, blocks, warmupBlocks })
     console.log(
-      `executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (${r.txs} txs in ${r.seconds.toFixed(2)} s; main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx)`,
+      `executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (${r.txs} txs in ${r.seconds.toFixed(2)} s; main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waited for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run)`,
     )
     console.log(`threads:\n  ${r.threads.join('\n  ')}`)
   }

@@ -300,11 +300,15 @@ describe('Mempool pending and queued', () => {
   })
 
   it('lists content by sender and nonce, split into pending and queued', async () => {
-    const { pool } = setup()
+    let clock = 1_000_000
+    const { pool } = setup({}, { now: () => clock })
     const a0 = tx(alice, { nonce: 0n })
     const a5 = tx(alice, { nonce: 5n })
     const b0 = tx(bob, { nonce: 0n })
-    for (const t of [a0, a5, b0]) await pool.addRaw(t.serialize())
+    for (const t of [a0, a5, b0]) {
+      await pool.addRaw(t.serialize())
+      clock += 1_000
+    }
     const content = pool.content()
     expect([...content.pending.keys()].sort()).toEqual([alice.address.toString(), bob.address.toString()].sort())
     expect(content.pending.get(alice.address.toString())?.get(0n)?.hash()).toEqual(a0.hash())
@@ -318,6 +322,12 @@ describe('Mempool pending and queued', () => {
     const hashes = pool.pendingHashes()
     expect(hashes.map((h) => h.hashHex).sort()).toEqual([hex(a0), hex(b0)].sort())
     expect(hashes.map((h) => bytesToHex(h.hash)).sort()).toEqual([hex(a0), hex(b0)].sort())
+    // When each entered the pool, on the pool's clock: re-announcements count from it.
+    expect(hashes.find((h) => h.hashHex === hex(a0))?.addedAt).toBe(1_000_000)
+    expect(hashes.find((h) => h.hashHex === hex(b0))?.addedAt).toBe(1_002_000)
+    expect(pool.rawTransaction(a5.hash())).toEqual(a5.serialize())
+    expect(pool.rawTransaction(hex(b0))).toEqual(b0.serialize())
+    expect(pool.rawTransaction(tx(carol, { nonce: 0n }).hash())).toBeUndefined()
   })
 
   it('keeps working when a pending listener throws, and stops calling an unsubscribed one', async () => {

@@ -353,6 +353,11 @@ export class Mempool {
     return this.byHash.get(hashKey(hash))?.tx
   }
 
+  /** A pooled transaction's encoding as it was received (the pool takes only canonical encodings). */
+  rawTransaction(hash: Uint8Array | PrefixedHexString): Uint8Array | undefined {
+    return this.byHash.get(hashKey(hash))?.raw
+  }
+
   has(hash: Uint8Array | PrefixedHexString): boolean {
     return this.byHash.has(hashKey(hash))
   }
@@ -420,8 +425,11 @@ export class Mempool {
     return this.pendingEntries().map((pooled) => pooled.tx)
   }
 
-  /** Hashes of the pending transactions with their hex keys, read off the pool's entries (nothing hashed or encoded). */
-  pendingHashes(): { readonly hash: Uint8Array; readonly hashHex: string }[] {
+  /**
+   * Hashes of the pending transactions with their hex keys and when each entered the pool, read off
+   * the pool's entries (nothing hashed or encoded).
+   */
+  pendingHashes(): { readonly hash: Uint8Array; readonly hashHex: string; readonly addedAt: number }[] {
     return this.pendingEntries()
   }
 
@@ -527,6 +535,7 @@ export class Mempool {
       feeCap: decoded.feeCap,
       cost: decoded.cost,
       seq: ++this.seq,
+      addedAt: this.now(),
       pending: false,
       removed: false,
       priority: effectiveTip(decoded.tipCap, decoded.feeCap, this.baseFee),

@@ -5,6 +5,8 @@ import type { DecodedTransaction } from './decode.ts'
 export interface PooledTx extends DecodedTransaction {
   /** Arrival order: breaks ties between equal tips, oldest first. */
   seq: number
+  /** When it entered the pool (the pool's milliseconds clock). */
+  addedAt: number
   /** True while the transaction is executable (contiguous from its sender's state nonce). */
   pending: boolean
   /** Set once the transaction left the pool; heap entries pointing at it are then stale. */

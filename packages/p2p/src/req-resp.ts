@@ -159,6 +159,8 @@ export async function writeFrames(
 export interface PendingTxHash {
   readonly hash: Uint8Array
   readonly hashHex: string
+  /** When the pool took it in (milliseconds since the epoch): its re-announcements count from here. */
+  readonly addedAt: number
 }
 
 /** The node's transaction pool, as the re-announcer and the pooled-txs server see it. */

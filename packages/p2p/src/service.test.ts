@@ -13,7 +13,7 @@ import {
   waitFor,
 } from './test-utils.ts'
 
-const pendingHash = (hash: Uint8Array) => ({ hash, hashHex: bytesToHex(hash) })
+const pendingHash = (hash: Uint8Array, addedAt = Date.now()) => ({ hash, hashHex: bytesToHex(hash), addedAt })
 
 // Real libp2p nodes over TCP on 127.0.0.1, several per process. Every wait is bounded; nothing is timed.
 
@@ -225,11 +225,19 @@ describe('P2PService', () => {
     // A holds `dropped` pending in its pool and announces it again after 300 ms in the pool.
     const a = await node({ reannounce: { ageMs: 300 } })
     const pool = new Map([[hashOf(dropped), dropped]])
+    const pending = pendingHash(keccak_256(dropped))
+    let walks = 0
     a.service.serveTransactions({
-      pendingHashes: () => [pendingHash(keccak_256(dropped))],
+      pendingHashes: () => {
+        walks++
+        return [pending]
+      },
       rawTransaction: (hash) => pool.get(Buffer.from(hash).toString('hex')),
       knows: (hash) => pool.has(Buffer.from(hash).toString('hex')),
     })
+    // Alone, A has no one to announce to and does not walk its pool (rounds run every 75 ms).
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(walks).toBe(0)
     // B drops the first copy, as when its validation times out or is shed under load.
     const validated: Uint8Array[] = []
     const bPool = new Set<string>()

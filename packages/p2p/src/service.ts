@@ -842,10 +842,11 @@ export class P2PService {
     if (!this.running || this.pool === undefined || this.announcing) return
     this.announcing = true
     try {
-      this.reannounceSchedule.observe(this.pool.pendingHashes())
       const peers = this.node.services.pubsub.getSubscribers(this.topics.tx)
-      // Without peers nothing is due: the schedule keeps its turns for when someone listens.
+      // Without peers there is no one to announce to, and the pool is not even walked: each
+      // transaction's age counts from its `addedAt`, so the schedule picks up where it would be.
       if (peers.length === 0) return
+      this.reannounceSchedule.observe(this.pool.pendingHashes())
       const hashes = this.reannounceSchedule.due()
       if (hashes.length === 0) return
       this.metrics.txsReannounced.inc(hashes.length)

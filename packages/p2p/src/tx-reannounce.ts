@@ -28,12 +28,16 @@ interface Entry {
  * that dropped it (validation timed out, shed under load, not connected yet) keeps its message id
  * in gossipsub's seen-cache and never takes the same bytes from the topic again. So a node announces
  * the hashes of transactions that stayed pending in its own pool straight to its peers, who fetch
- * only the ones they lack. Each is announced at `ageMs`, then with doubling gaps up to
- * `maxIntervalMs`, oldest first, at most `maxPerRound` at a time: the traffic follows the pool's
- * size, never how often peers echo each other. Pure bookkeeping with an injected clock.
+ * only the ones they lack. Each is announced `ageMs` after it entered the pool, then with doubling
+ * gaps up to `maxIntervalMs`, oldest first, at most `maxPerRound` at a time: the traffic follows the
+ * pool's size, never how often peers echo each other. Pure bookkeeping with an injected clock.
+ *
+ * Only transactions past their first due time are tracked: on a busy node most are included
+ * younger than that, and keeping an entry for each of them cost the node's main thread (the
+ * entries, and the collector copying them) several microseconds per transaction.
  */
 export class ReannounceSchedule {
-  /** Insertion order is first-seen order, so iterating yields the oldest first. */
+  /** Insertion order is due order, so iterating yields the oldest first. */
   private readonly entries = new Map<string, Entry>()
   private round = 0
 
@@ -42,16 +46,25 @@ export class ReannounceSchedule {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Takes the pool's pending hashes: new ones start aging now, ones no longer pending are forgotten. */
+  /**
+   * Takes the pool's pending hashes: those past their age join the schedule (due from `addedAt` +
+   * `ageMs`), those no longer pending are forgotten.
+   */
   observe(pending: Iterable<PendingTxHash>): void {
     const now = this.clock()
     const round = ++this.round
-    for (const { hash, hashHex } of pending) {
-      const entry = this.entries.get(hashHex)
+    const { ageMs } = this.config
+    const joining: PendingTxHash[] = []
+    for (const tx of pending) {
+      const entry = this.entries.get(tx.hashHex)
       if (entry !== undefined) entry.seen = round
-      else this.entries.set(hashHex, { hash, nextAt: now + this.config.ageMs, announced: 0, seen: round })
+      else if (tx.addedAt + ageMs <= now) joining.push(tx)
     }
     for (const [key, entry] of this.entries) if (entry.seen !== round) this.entries.delete(key)
+    joining.sort((a, b) => a.addedAt - b.addedAt)
+    for (const { hash, hashHex, addedAt } of joining) {
+      this.entries.set(hashHex, { hash, nextAt: addedAt + ageMs, announced: 0, seen: round })
+    }
   }
 
   /** The hashes due now, oldest first, at most `maxPerRound`; each is rescheduled after a doubled gap. */
@@ -69,7 +82,7 @@ export class ReannounceSchedule {
     return out
   }
 
-  /** Transactions tracked (the pool's pending ones at the last `observe`). */
+  /** Transactions tracked (the pool's pending ones past their age at the last `observe`). */
   get size(): number {
     return this.entries.size
   }
