@@ -326,7 +326,7 @@ describe('Mempool pending and queued', () => {
     expect(hashes.find((h) => h.hashHex === hex(a0))?.addedAt).toBe(1_000_000)
     expect(hashes.find((h) => h.hashHex === hex(b0))?.addedAt).toBe(1_002_000)
     expect(pool.rawTransaction(a5.hash())).toEqual(a5.serialize())
-    expect(pool.rawTransaction(hex(b0))).toEqual(b0.serialize())
+    expect(pool.rawTransaction(bytesToHex(b0.hash()))).toEqual(b0.serialize())
     expect(pool.rawTransaction(tx(carol, { nonce: 0n }).hash())).toBeUndefined()
   })
 
