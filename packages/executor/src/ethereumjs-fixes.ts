@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import { Common } from '@ethereumjs/common'
 import {
   AccessList2930Tx,
@@ -22,6 +24,7 @@ export function installEthereumjsFixes(): void {
   memoizeSerialization()
   setBackedActivatedEips()
   memoizeHardforkOrder()
+  memoizeJumpAnalysis()
 }
 let installed = false
 
@@ -115,5 +118,66 @@ function memoizeHardforkOrder(): void {
       bySecond.set(hardfork2, answer)
     }
     return answer
+  }
+}
+
+/** What ethereumjs' interpreter derives from a contract's code before running it (read only, never mutated). */
+interface JumpAnalysis {
+  jumps: Uint8Array
+  pushes: Record<number, bigint>
+  opcodesCached: unknown[]
+}
+
+interface InterpreterPrototype {
+  _getValidJumpDestinations(this: InterpreterLike, code: Uint8Array): JumpAnalysis
+}
+
+interface InterpreterLike {
+  _evm: { _opcodeMap: object }
+  common: Common
+}
+
+/**
+ * ethereumjs' interpreter is not exported, and the package's exports map refuses a deep specifier:
+ * its module is loaded by file, beside the ESM entry the VM imports, so it is the same class.
+ */
+const interpreterUrl = pathToFileURL(
+  createRequire(import.meta.url)
+    .resolve('@ethereumjs/evm')
+    .replace(/dist[/\\]cjs[/\\]index\.js$/, 'dist/esm/interpreter.js'),
+).href
+const { Interpreter } = (await import(interpreterUrl)) as { Interpreter: { prototype: InterpreterPrototype } }
+
+/** How many jump analyses ran (a memo miss each); tests read it to see the memo hit. */
+export let jumpAnalysesRun = 0
+
+/**
+ * Before running a contract that jumps, ethereumjs' interpreter walks its whole code: the valid
+ * jump destinations, every PUSH's value (as a bigint through a hex string) and each byte's opcode
+ * entry. It does so on every call, so an ERC-20 transfer paid for its token's ~4 KB of code each
+ * time. The result depends only on the code and the opcode table (rebuilt by ethereumjs when the
+ * hardfork or EIPs change, as is the EIP-8024 flag the walk reads), and the interpreter only reads
+ * it, so it is kept per code object: the state manager's code cache hands out the same bytes for
+ * a contract while it holds it.
+ */
+function memoizeJumpAnalysis(): void {
+  const prototype = Interpreter.prototype
+  const original = prototype._getValidJumpDestinations
+  // opcode table → code → analysis (weak both ways: a table or code dropped takes its analyses along)
+  const analyses = new WeakMap<object, WeakMap<Uint8Array, { eip8024: boolean; analysis: JumpAnalysis }>>()
+  prototype._getValidJumpDestinations = function (this: InterpreterLike, code: Uint8Array): JumpAnalysis {
+    const opcodes = this._evm._opcodeMap
+    const eip8024 = this.common.isActivatedEIP(8024)
+    let byCode = analyses.get(opcodes)
+    if (byCode === undefined) {
+      byCode = new WeakMap()
+      analyses.set(opcodes, byCode)
+    }
+    const known = byCode.get(code)
+    if (known !== undefined && known.eip8024 === eip8024) return known.analysis
+    jumpAnalysesRun++
+    const analysis = original.call(this, code)
+    byCode.set(code, { eip8024, analysis })
+    return analysis
   }
 }
