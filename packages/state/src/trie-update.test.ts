@@ -128,6 +128,40 @@ describe('applyTrieWrites', () => {
     expect(root).toEqual(KECCAK256_RLP)
   })
 
+  it('decodes nodes the store hands out as views into larger buffers, and never writes into them', async () => {
+    const { trie, store: reference } = await referenceTrie()
+    const handedOut: Array<{ view: Uint8Array; copy: Uint8Array }> = []
+    // level hands values out as Buffers, which may be views at an offset; decoded items are views of them.
+    const store: TrieNodeStore = {
+      get: async (hash) => {
+        const encoded = await reference.get(hash)
+        if (encoded === undefined) return undefined
+        const backing = new Uint8Array(encoded.length + 16).fill(0xee)
+        backing.set(encoded, 7)
+        const view = backing.subarray(7, 7 + encoded.length)
+        handedOut.push({ view, copy: encoded.slice() })
+        return view
+      },
+      put: reference.put,
+    }
+    let root = KECCAK256_RLP
+    const decoded = new DecodedNodeCache(64)
+    for (let block = 0; block < 3; block++) {
+      const writes = Array.from({ length: 150 }, (_, i) => ({
+        key: key(block * 100 + i),
+        value: keccak256(key(block + i)),
+      }))
+      await applyOneByOne(trie, writes)
+      root = await applyTrieWrites(root, writes, store, keccak256, decoded)
+      expect(bytesToHex(root), `block ${block}`).toBe(bytesToHex(trie.root()))
+    }
+    for (let n = 0; n < 400; n += 7) {
+      expect(await readTrie(root, key(n), store)).toEqual((await trie.get(key(n))) ?? undefined)
+    }
+    expect(handedOut.length).toBeGreaterThan(100)
+    for (const { view, copy } of handedOut) expect(view).toEqual(copy)
+  })
+
   it('writes nodes that an ethereumjs trie opened at the new root reads and proves from', async () => {
     const db = new MapDB<string, Uint8Array>()
     const writer = new MerklePatriciaTrie({ db }).database()
