@@ -1,10 +1,20 @@
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CAIRN_BIN as CAIRN, REPO_ROOT, type RunningNode, freePort, rpc, startNode } from './src/node-process.ts'
+import {
+  CAIRN_BIN as CAIRN,
+  REPO_ROOT,
+  type RunningNode,
+  type StartNodeOptions,
+  freePort,
+  rpc,
+  startNode,
+} from './src/node-process.ts'
 
 const run = promisify(execFile)
 const dirs: string[] = []
@@ -66,6 +76,32 @@ describe('cairn as an operator runs it', () => {
     )
     expect(failure?.message).toContain('exited (code 1')
     expect(failure?.message).toContain(`the datadir ${datadir} holds a chain with genesis`)
+  })
+
+  it('refuses a port another process holds with exit code 1, naming the setting that chooses it', async () => {
+    // Answers 503, so polling the node's RPC URL (the held port in the first case) fails fast.
+    const holder = createServer((_request, response) => response.writeHead(503).end())
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const held = (holder.address() as AddressInfo).port
+    try {
+      const cases: Array<[StartNodeOptions, string]> = [
+        [{ port: held }, '--http.port'],
+        [{ extraArgs: ['--p2p.port', String(held)] }, '--p2p.port'],
+        [{ extraArgs: ['--metrics.port', String(held)] }, '--metrics.port'],
+      ]
+      for (const [options, setting] of cases) {
+        // The node exits by itself: what it had started before the failed bind is closed again.
+        const failure = await startNode(options).then(
+          () => undefined,
+          (error: Error) => error,
+        )
+        expect(failure?.message, setting).toContain('exited (code 1')
+        expect(failure?.message, setting).toContain(`address already in use 127.0.0.1:${held}`)
+        expect(failure?.message, setting).toContain(`choose another with ${setting}`)
+      }
+    } finally {
+      holder.close()
+    }
   })
 
   it('refuses --based without an L1 to propose to, or without the proposer key, naming what to set', async () => {

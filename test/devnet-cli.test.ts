@@ -4,9 +4,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { freePort } from '@cairn/anvil'
 import { afterAll, describe, expect, it } from 'vitest'
-import { rpcCall, waitFor } from './src/devnet-helpers.ts'
+import { freePortRun, rpcCall, waitFor } from './src/devnet-helpers.ts'
 
 const REPO_ROOT = resolve(import.meta.dirname, '..')
 
@@ -43,6 +42,22 @@ function processesUnder(dir: string): string[] {
   }
 }
 
+/** Waits for the devnet's "is running" line; fails at once, with its output, if it exits first. */
+async function untilRunning(devnet: RunningDevnet): Promise<void> {
+  const state = await waitFor(
+    'the devnet to say it is running',
+    async () => {
+      if (devnet.output().includes('Cairn devnet is running')) return 'running'
+      return devnet.child.exitCode !== null || devnet.child.signalCode !== null ? 'exited' : undefined
+    },
+    { timeoutMs: 120_000, context: devnet.output },
+  )
+  if (state === 'exited') {
+    const { exitCode, signalCode } = devnet.child
+    throw new Error(`the devnet exited (code ${exitCode}, signal ${signalCode}) while starting:\n${devnet.output()}`)
+  }
+}
+
 async function answers(url: string): Promise<boolean> {
   return rpcCall(url, 'eth_chainId').then(
     () => true,
@@ -63,14 +78,12 @@ describe('npm run devnet', () => {
   })
 
   it('comes up with one command, stops every process on Ctrl-C, and resumes its chains', async () => {
-    const [l1Port, l2Port] = [await freePort(), await freePort()]
-    const args = ['--dir', dir, '--l1-port', String(l1Port), '--l2-port', String(l2Port), '--l2-block-time', '1']
+    // anvil, the sequencer, and the follower on the port after the sequencer's.
+    const l1Port = await freePortRun(3)
+    const args = ['--dir', dir, '--l1-port', String(l1Port), '--l2-port', String(l1Port + 1), '--l2-block-time', '1']
     running = runDevnet([...args, '--fresh'])
     const first = running
-    await waitFor('the devnet to say it is running', async () => first.output().includes('Cairn devnet is running'), {
-      timeoutMs: 120_000,
-      context: first.output,
-    })
+    await untilRunning(first)
     const info = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8'))
     const urls: string[] = [info.l1.rpc, info.l2.sequencer.rpc, ...info.l2.followers.map((f: { rpc: string }) => f.rpc)]
     for (const url of urls) expect(await answers(url), url).toBe(true)
@@ -96,10 +109,7 @@ describe('npm run devnet', () => {
     // Without --fresh the same chains come back: the block seen before is still there.
     running = runDevnet(args)
     const second = running
-    await waitFor('the devnet to resume', async () => second.output().includes('Cairn devnet is running'), {
-      timeoutMs: 120_000,
-      context: second.output,
-    })
+    await untilRunning(second)
     const again = await rpcCall<{ hash: string } | null>(info.l2.sequencer.rpc, 'eth_getBlockByNumber', [
       `0x${reached.toString(16)}`,
       false,

@@ -176,6 +176,16 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** True when a server may listen on `port` of 127.0.0.1 right now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolvePort(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)))
+  })
+}
+
 /** True when a JSON-RPC server at `url` answers `eth_chainId`. */
 export async function answersRpc(url: string): Promise<boolean> {
   try {

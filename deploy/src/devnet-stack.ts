@@ -22,6 +22,7 @@ import {
   answersRpc,
   createManagedProcess,
   freePort,
+  portIsFree,
   jsonRpc,
   type ManagedProcess,
   shebangNodeFlags,
@@ -270,6 +271,20 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
   for (let i = 0; i < followerCount; i++)
     followerPorts.push(await portOf(options.ports?.followers?.[i], previous?.l2.followers[i]?.rpc))
   const l1Rpc = `http://127.0.0.1:${l1Port}`
+  // A port another process holds fails the start here, not after the L1 deploy.
+  const roles: Array<[number, string]> = [
+    [l1Port, 'L1 (anvil) JSON-RPC'],
+    [sequencerPort, 'sequencer JSON-RPC'],
+    [sequencerP2pPort, 'sequencer p2p'],
+    ...followerPorts.map((port, i): [number, string] => [port, `follower-${i + 1} JSON-RPC`]),
+  ]
+  for (const [port, role] of roles) {
+    if (!(await portIsFree(port)))
+      throw new CairnError(
+        'DEVNET_PORT_IN_USE',
+        `port ${port} on 127.0.0.1 (the ${role}) is in use by another process; stop it, or give the devnet other ports (--l1-port, and --l2-port: followers use the ports after it)`,
+      )
+  }
 
   const processes: ManagedProcess[] = []
   const stopAll = async () => {

@@ -20,6 +20,7 @@ import {
   SerialLock,
   createChainCommon,
   devGenesis,
+  listenFailure,
   parseGenesis,
 } from '@cairn/primitives'
 import { Derivation, DerivationStore, L1Watcher } from '@cairn/derivation'
@@ -33,7 +34,7 @@ import {
   type Logger,
   type Registry,
   createMetricsRegistry,
-  startMetricsServer,
+  startConfiguredMetricsServer,
 } from '@cairn/telemetry'
 import { type BasedProposer, type BasedSetup, checkBasedConfig, createBasedProposer } from './based.ts'
 import { HeadStateReader } from './head-state-reader.ts'
@@ -89,10 +90,15 @@ export class CairnNode {
     const genesisFile = resolveGenesis(config)
     const common = createChainCommon(genesisFile, nativeCustomCrypto())
     const database = await NodeDatabase.open(join(config.datadir, 'chaindata'))
+    // What a failed start opened is closed again (newest first), so the process can exit.
+    const opened: Array<() => unknown> = [() => database.close()]
     try {
-      return await CairnNode.compose(config, logger, common, genesisFile, database, based)
+      return await CairnNode.compose(config, logger, common, genesisFile, database, opened, based)
     } catch (error) {
-      await database.close().catch(() => {})
+      for (const close of opened.reverse())
+        await Promise.resolve()
+          .then(close)
+          .catch(() => {})
       throw error
     }
   }
@@ -103,6 +109,7 @@ export class CairnNode {
     common: Common,
     genesisFile: GethGenesisFile,
     database: NodeDatabase,
+    opened: Array<() => unknown>,
     based?: BasedSetup,
   ): Promise<CairnNode> {
     const metrics = createMetricsRegistry()
@@ -133,6 +140,7 @@ export class CairnNode {
         'a sender-recovery worker failed; its share of recovery falls back to the main thread',
       ),
     )
+    opened.push(() => senderRecovery.close())
     const turns = new EventLoopTurns(BLOCK_TURN_MS)
     const executor = await BlockExecutor.create({
       common,
@@ -142,6 +150,7 @@ export class CairnNode {
       turns,
     })
     const journal = new MempoolJournal(join(config.datadir, 'mempool.journal'))
+    opened.push(() => journal.close())
     const mempool = new Mempool({
       common,
       baseFee: chain.head().header.calcNextBaseFee(),
@@ -226,6 +235,7 @@ export class CairnNode {
     const subscriptions = chainSubscriptionSource(chain, mempool)
     const logLimits = { maxLogBlockRange: config.rpcLogRange, maxLogResults: config.rpcLogResults }
     const filters = new FilterManager({ source: subscriptions, getLogs: createLogReader(chain, logLimits) })
+    opened.push(() => filters.close())
     const methods: RpcMethods = {
       ...ethMethods({
         common,
@@ -288,6 +298,7 @@ export class CairnNode {
           }),
         ),
     })
+    opened.push(() => rpc.close())
     if (config.p2pEnabled) {
       p2p = await NodeP2P.start({
         config,
@@ -302,15 +313,18 @@ export class CairnNode {
         sequencing,
         l1,
         inbox: l1 === undefined ? undefined : inboxAddress(config),
+      }).catch((error: unknown) => {
+        throw listenFailure(error, 'p2p', '--p2p.port')
       })
+      const started = p2p
+      opened.push(() => started.stop())
     }
     // The RPC answers only once p2p is up: tools (the devnet among them) take an answering node as
     // a started one and read its p2p identity from cairn_p2pStatus at once.
-    const { httpUrl, wsUrl } = await rpc.listen()
-    const metricsServer =
-      config.metricsPort === undefined
-        ? undefined
-        : await startMetricsServer(metrics, { host: config.metricsAddr, port: config.metricsPort })
+    const { httpUrl, wsUrl } = await rpc.listen().catch((error: unknown) => {
+      throw listenFailure(error, 'JSON-RPC', config.wsPort === undefined ? '--http.port' : '--http.port or --ws.port')
+    })
+    const metricsServer = await startConfiguredMetricsServer(metrics, config)
     derivation?.start()
     sequencer?.start()
     basedProposer?.start()

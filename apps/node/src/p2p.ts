@@ -162,7 +162,13 @@ export class NodeP2P {
             }
           })
 
-    await service.start()
+    const p2p = new NodeP2P(service, importer, preconfers, unsubscribe, logger)
+    try {
+      await service.start()
+    } catch (error) {
+      await p2p.stop().catch(() => {})
+      throw error
+    }
     logger.info(
       {
         peerId: service.peerId.toString(),
@@ -172,7 +178,7 @@ export class NodeP2P {
       },
       'p2p ready',
     )
-    return new NodeP2P(service, importer, preconfers, unsubscribe, logger)
+    return p2p
   }
 
   /** Gossips a transaction this node's RPC admitted to its pool. */

@@ -52,7 +52,13 @@ export async function main(argv: string[]): Promise<number> {
   const forcedInclusionStore =
     addresses.forcedInclusionStore ??
     (await l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }))
-  const metricsServer = await startConfiguredMetricsServer(registry, config)
+  let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
+  try {
+    metricsServer = await startConfiguredMetricsServer(registry, config)
+  } catch (error) {
+    progress.close()
+    return startupFailure('cairn-proposer', error, 1)
+  }
 
   const proposer = new Proposer({
     l1,

@@ -115,7 +115,13 @@ export async function main(argv: string[]): Promise<number> {
     common: createChainCommon(genesis, nativeCustomCrypto()),
     instanceKey: instance.key,
   })
-  const metricsServer = await startConfiguredMetricsServer(registry, config)
+  let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
+  try {
+    metricsServer = await startConfiguredMetricsServer(registry, config)
+  } catch (error) {
+    progress.close()
+    return startupFailure('cairn-prover-tee', error, 1)
+  }
 
   const driver = new ProverDriver({
     l1,

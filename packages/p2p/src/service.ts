@@ -310,7 +310,11 @@ export class P2PService {
     await this.node.handle(this.protocol('head'), this.serveHead, streamOptions)
     await this.node.handle(this.protocol('tx-announce'), this.serveAnnounce, streamOptions)
     await this.node.handle(this.protocol('pooled-txs'), this.servePooledTxs, streamOptions)
-    await this.node.start()
+    try {
+      await this.node.start()
+    } catch (error) {
+      throw systemListenError(error) ?? error
+    }
     for (const kind of TOPIC_KINDS) pubsub.subscribe(this.topics[kind])
     const interval = this.options.discoveryIntervalMs ?? 2_000
     this.timer = setInterval(() => void this.maintain(), interval)
@@ -1082,4 +1086,15 @@ export class P2PService {
       }
     }
   }
+}
+
+/**
+ * libp2p reports a failed listen as one error with each address's system error in its text. The first
+ * of those becomes the error, its code (`EADDRINUSE`, ...) included, as a failed `net.Server` listen reports it.
+ */
+function systemListenError(error: unknown): Error | undefined {
+  if (!(error instanceof Error) || error.name !== 'UnsupportedListenAddressesError') return undefined
+  const failed = /Error: (listen (E[A-Z]+): [^\n]*)/.exec(error.message)
+  if (failed === null) return undefined
+  return Object.assign(new Error(failed[1], { cause: error }), { code: failed[2] })
 }

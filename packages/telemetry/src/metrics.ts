@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Registry, collectDefaultMetrics } from 'prom-client'
+import { listenFailure } from '@cairn/primitives'
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
@@ -54,5 +55,9 @@ export async function startConfiguredMetricsServer(
   settings: { metricsAddr: string; metricsPort?: number | undefined },
 ): Promise<MetricsServer | undefined> {
   if (settings.metricsPort === undefined) return undefined
-  return startMetricsServer(registry, { host: settings.metricsAddr, port: settings.metricsPort })
+  try {
+    return await startMetricsServer(registry, { host: settings.metricsAddr, port: settings.metricsPort })
+  } catch (error) {
+    throw listenFailure(error, 'Prometheus metrics', '--metrics.port')
+  }
 }
