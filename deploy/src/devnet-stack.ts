@@ -22,9 +22,9 @@ import {
   answersRpc,
   createManagedProcess,
   freePort,
-  portIsFree,
   jsonRpc,
   type ManagedProcess,
+  portIsFree,
   shebangNodeFlags,
   tail,
 } from './devnet-process.ts'
@@ -278,11 +278,14 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     [sequencerP2pPort, 'sequencer p2p'],
     ...followerPorts.map((port, i): [number, string] => [port, `follower-${i + 1} JSON-RPC`]),
   ]
+  const moveThem = restarting
+    ? `a devnet resumes on the ports in ${paths.infoFile}: stop that process, or start over with --fresh`
+    : 'stop that process, or give the devnet other ports (--l1-port, and --l2-port: followers use the ports after it)'
   for (const [port, role] of roles) {
     if (!(await portIsFree(port)))
       throw new CairnError(
         'DEVNET_PORT_IN_USE',
-        `port ${port} on 127.0.0.1 (the ${role}) is in use by another process; stop it, or give the devnet other ports (--l1-port, and --l2-port: followers use the ports after it)`,
+        `port ${port} on 127.0.0.1 (the ${role}) is in use by another process; ${moveThem}`,
       )
   }
 

@@ -110,8 +110,10 @@ export function syncStatus(url: string): Promise<SyncStatus> {
  * `freePort`'s bind(0) only vouches for the port it returns.
  */
 export async function freePortRun(count: number): Promise<number> {
-  const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)
-  const ephemeralLow = Number(range[0]) || 32_768
+  let ephemeralLow = 32_768 // Linux's default, where /proc does not say
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+  } catch {}
   const lowest = 10_000
   for (let attempt = 0; attempt < 50; attempt++) {
     const first = lowest + Math.floor(Math.random() * (ephemeralLow - lowest - count))
