@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { DEV_ACCOUNTS } from '@cairn/primitives'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   CAIRN_BIN as CAIRN,
@@ -24,6 +25,14 @@ afterAll(async () => {
   for (const node of nodes) await node.cleanup()
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
+
+/** Runs a bin with node, expecting it to fail: its exit code and stderr (undefined if it succeeded). */
+function runFailing(args: string[], env: Record<string, string>) {
+  return run(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  )
+}
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-cli-'))
@@ -105,28 +114,52 @@ describe('cairn as an operator runs it', () => {
   })
 
   it('refuses --based without an L1 to propose to, or without the proposer key, naming what to set', async () => {
-    const env = { ...process.env, CAIRN_PROPOSER_KEY: '' }
-    const noL1 = await run(process.execPath, [CAIRN, 'node', '--based', '--dev', '--datadir', tempDir()], {
-      cwd: REPO_ROOT,
-      env,
-    }).then(
-      () => undefined,
-      (error: { code: number; stderr: string }) => error,
-    )
+    const env = { CAIRN_PROPOSER_KEY: '' }
+    const noL1 = await runFailing([CAIRN, 'node', '--based', '--dev', '--datadir', tempDir()], env)
     expect(noL1?.code).toBe(1)
     expect(noL1?.stderr).toContain('"code":"BASED_NEEDS_L1"')
     expect(noL1?.stderr).toContain('cairn: --based proposes the node’s blocks to the L1 Inbox: set --l1.rpc URL')
 
     const args = ['node', '--based', '--dev', '--datadir', tempDir(), '--l1.rpc', 'http://127.0.0.1:9']
-    const noKey = await run(process.execPath, [CAIRN, ...args, '--l1.inbox', `0x${'11'.repeat(20)}`], {
-      cwd: REPO_ROOT,
-      env,
-    }).then(
-      () => undefined,
-      (error: { code: number; stderr: string }) => error,
-    )
+    const noKey = await runFailing([CAIRN, ...args, '--l1.inbox', `0x${'11'.repeat(20)}`], env)
     expect(noKey?.code).toBe(1)
     expect(noKey?.stderr).toContain('"code":"BASED_NEEDS_KEY"')
     expect(noKey?.stderr).toContain('set CAIRN_PROPOSER_KEY or --proposer.key-file FILE')
+
+    // With everything set but an L1 that does not answer, the start fails on its first L1 read.
+    const deadL1 = await runFailing([CAIRN, ...args, '--l1.inbox', `0x${'11'.repeat(20)}`], {
+      CAIRN_PROPOSER_KEY: DEV_ACCOUNTS[1]!.privateKey,
+    })
+    expect(deadL1?.code).toBe(1)
+    expect(deadL1?.stderr).toContain('"code":"L1_UNREACHABLE"')
+    expect(deadL1?.stderr).toContain('the L1 at http://127.0.0.1:9 did not answer')
+  })
+
+  it('cairn-proposer and cairn-prover-tee refuse an L1 that does not answer with exit code 1, naming --l1.rpc', async () => {
+    const l1 = [
+      '--l1.rpc',
+      'http://127.0.0.1:9',
+      '--l2.rpc',
+      'http://127.0.0.1:9',
+      '--l1.inbox',
+      `0x${'11'.repeat(20)}`,
+    ]
+    const services: Array<{ bin: string; env: Record<string, string> }> = [
+      { bin: 'apps/proposer/bin/cairn-proposer.js', env: { CAIRN_PROPOSER_KEY: DEV_ACCOUNTS[1]!.privateKey } },
+      {
+        bin: 'apps/prover-tee/bin/cairn-prover-tee.js',
+        env: {
+          CAIRN_PROVER_KEY: DEV_ACCOUNTS[2]!.privateKey,
+          CAIRN_ATTESTATION_AUTHORITY_KEY: DEV_ACCOUNTS[3]!.privateKey,
+        },
+      },
+    ]
+    for (const { bin, env } of services) {
+      const failure = await runFailing([join(REPO_ROOT, bin), ...l1, '--datadir', tempDir()], env)
+      expect(failure?.code, bin).toBe(1)
+      expect(failure?.stderr, bin).toMatch(/^cairn-[a-z-]+: cannot read the Inbox's \w+/)
+      expect(failure?.stderr, bin).toContain('the L1 at http://127.0.0.1:9 did not answer')
+      expect(failure?.stderr, bin).toContain('check --l1.rpc')
+    }
   })
 })

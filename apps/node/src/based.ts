@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import type { ChainStore } from '@cairn/chain'
 import { inboxAbi } from '@cairn/contracts'
+import { readAtStartup } from '@cairn/l1'
 import { CairnError } from '@cairn/primitives'
 import {
   ChainStoreBlockSource,
@@ -16,7 +17,7 @@ import {
   readProposerRole,
 } from '@cairn/proposer'
 import type { Logger, Registry } from '@cairn/telemetry'
-import { type Address, createPublicClient, type Hex, http, type PublicClient } from 'viem'
+import { type Address, BaseError, createPublicClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { inboxAddress } from './l1-inputs.ts'
 import type { NodeConfig } from './settings.ts'
@@ -83,11 +84,15 @@ export async function createBasedProposer(options: {
   const address = privateKeyToAddress(setup.privateKey)
   const progress = ProgressStore.open(join(config.datadir, 'proposer'))
   try {
-    const forcedInclusionStore = await l1.readContract({
-      address: setup.inbox,
-      abi: inboxAbi,
-      functionName: 'forcedInclusionStore',
-    })
+    const forcedInclusionStore = await readAtStartup(
+      {
+        what: "the Inbox's ForcedInclusionStore",
+        l1Rpc: setup.l1Rpc,
+        address: setup.inbox,
+        addressSettings: '--l1.inbox or --l1.deployment',
+      },
+      () => l1.readContract({ address: setup.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
+    )
     await warnUnlessAllowed(l1, setup.inbox, address, log)
     const proposer = new Proposer({
       l1,
@@ -132,7 +137,7 @@ export async function createBasedProposer(options: {
     if (error instanceof CairnError) throw error
     throw new CairnError(
       'BASED_L1_UNREACHABLE',
-      `--based: cannot read the Inbox ${setup.inbox} at --l1.rpc ${setup.l1Rpc}: ${(error as Error).message}`,
+      `--based: cannot read the Inbox ${setup.inbox} at --l1.rpc ${setup.l1Rpc}: ${error instanceof BaseError ? error.shortMessage : (error as Error).message}`,
       { cause: error },
     )
   }

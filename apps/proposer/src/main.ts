@@ -1,5 +1,6 @@
 import { helpRequested, loadConfig, renderHelp, resolveL1Addresses, startupFailure, stopOnSignal } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
+import { readAtStartup } from '@cairn/l1'
 import {
   KEY_ENV,
   ProgressStore,
@@ -49,9 +50,23 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return startupFailure('cairn-proposer', error, 1)
   }
-  const forcedInclusionStore =
-    addresses.forcedInclusionStore ??
-    (await l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }))
+  let forcedInclusionStore: Address
+  try {
+    forcedInclusionStore =
+      addresses.forcedInclusionStore ??
+      (await readAtStartup(
+        {
+          what: "the Inbox's ForcedInclusionStore",
+          l1Rpc: config.l1Rpc,
+          address: addresses.inbox,
+          addressSettings: '--l1.inbox or --l1.deployment',
+        },
+        () => l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
+      ))
+  } catch (error) {
+    progress.close()
+    return startupFailure('cairn-proposer', error, 1)
+  }
   let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
   try {
     metricsServer = await startConfiguredMetricsServer(registry, config)

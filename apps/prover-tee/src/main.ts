@@ -10,6 +10,7 @@ import {
 } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { nativeCustomCrypto } from '@cairn/executor'
+import { readAtStartup } from '@cairn/l1'
 import { createChainCommon, devGenesis, parseGenesis } from '@cairn/primitives'
 import { TeeBackend } from '@cairn/proof'
 import {
@@ -92,7 +93,22 @@ export async function main(argv: string[]): Promise<number> {
   const registry = createMetricsRegistry()
   const metrics = new ProverMetrics(registry)
   const l1 = createPublicClient({ transport: http(config.l1Rpc, { retryCount: 0, timeout: 20_000 }) })
-  const inboxConfig = await l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getConfig' })
+  const readInboxConfig = () => l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getConfig' })
+  let inboxConfig: Awaited<ReturnType<typeof readInboxConfig>>
+  try {
+    inboxConfig = await readAtStartup(
+      {
+        what: "the Inbox's config",
+        l1Rpc: config.l1Rpc,
+        address: inbox,
+        addressSettings: '--l1.inbox or --l1.deployment',
+      },
+      readInboxConfig,
+    )
+  } catch (error) {
+    progress.close()
+    return startupFailure('cairn-prover-tee', error, 1)
+  }
   let genesis: ReturnType<typeof devGenesis>
   try {
     genesis =

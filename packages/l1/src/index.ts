@@ -29,3 +29,4 @@ export {
   TransactionTracker,
   type TransactionTrackerOptions,
 } from './transaction-tracker.ts'
+export { readAtStartup, type StartupReadErrorCode, type StartupReadTarget } from './startup-read.ts'
