@@ -222,15 +222,18 @@ describe('P2PService', () => {
   it('re-announces a pooled transaction that a peer dropped from gossip, and the peer fetches it by hash once', async () => {
     const dropped = tx(7)
     const hashOf = (raw: Uint8Array) => Buffer.from(keccak_256(raw)).toString('hex')
-    // A holds `dropped` pending in its pool and announces it again after 300 ms in the pool.
+    // A holds `dropped` pending in its pool and announces it again after 300 ms in the pool. It lists it
+    // only once B has dropped the gossiped copy: listed earlier, its first announcement could reach B
+    // before the gossip does, and B would drop the fetched copy and accept the gossiped one.
     const a = await node({ reannounce: { ageMs: 300 } })
     const pool = new Map([[hashOf(dropped), dropped]])
     const pending = pendingHash(keccak_256(dropped))
+    let listed = false
     let walks = 0
     a.service.serveTransactions({
       pendingHashes: () => {
         walks++
-        return [pending]
+        return listed ? [pending] : []
       },
       rawTransaction: (hash) => pool.get(Buffer.from(hash).toString('hex')),
       knows: (hash) => pool.has(Buffer.from(hash).toString('hex')),
@@ -262,6 +265,7 @@ describe('P2PService', () => {
 
     expect(await a.service.publishTransaction(dropped)).toBe(1)
     await waitFor('B dropping the gossiped copy', () => validated.length >= 1)
+    listed = true
     // Gossiping the same bytes again does not help: B's seen-cache treats them as a duplicate.
     await a.service.publishTransaction(dropped)
     await waitFor('the re-announced transaction fetched and accepted by B', () => b.received.tx.length === 1)
