@@ -1,4 +1,4 @@
-import { type AnvilInstance, startAnvil } from '@cairn/anvil'
+import { type AnvilInstance, freePort, startAnvil } from '@cairn/anvil'
 import { composeVerifierAbi, inboxAbi, teeVerifierAbi } from '@cairn/contracts'
 import { isCairnError } from '@cairn/primitives'
 import { execFile } from 'node:child_process'
@@ -57,6 +57,13 @@ describe('deployL1 on a fresh anvil', () => {
   })
   afterAll(async () => {
     await anvil?.stop()
+  })
+
+  it('names the RPC when it does not answer', async () => {
+    const rpcUrl = `http://127.0.0.1:${await freePort()}`
+    const error = await deployL1(localConfig, { rpcUrl, deployerKey: DEPLOYER_KEY }).catch((e: unknown) => e)
+    expect(isCairnError(error, 'DEPLOY_RPC_UNREACHABLE')).toBe(true)
+    expect((error as Error).message).toContain(`The RPC ${rpcUrl} did not answer eth_chainId`)
   })
 
   it('refuses an RPC serving another chain than the config names', async () => {

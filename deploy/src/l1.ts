@@ -23,6 +23,7 @@ import { dirname } from 'node:path'
 import {
   type Abi,
   type Address,
+  BaseError,
   createPublicClient,
   createWalletClient,
   encodeFunctionData,
@@ -127,7 +128,14 @@ export async function deployL1(config: DeployConfig, options: DeployL1Options): 
   const client = createPublicClient({ transport })
   const wallet = createWalletClient({ account, transport })
 
-  const chainId = await client.getChainId()
+  const chainId = await client.getChainId().catch((error: unknown) => {
+    const reason = error instanceof BaseError ? error.shortMessage.replace(/\.$/, '') : String(error)
+    throw new CairnError(
+      'DEPLOY_RPC_UNREACHABLE',
+      `The RPC ${options.rpcUrl} did not answer eth_chainId (${reason}); check --rpc and that the L1 node is running.`,
+      { cause: error },
+    )
+  })
   if (chainId !== config.l1ChainId) {
     throw new CairnError(
       'DEPLOY_WRONG_CHAIN',
