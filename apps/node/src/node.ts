@@ -319,12 +319,13 @@ export class CairnNode {
       const started = p2p
       opened.push(() => started.stop())
     }
-    // The RPC answers only once p2p is up: tools (the devnet among them) take an answering node as
-    // a started one and read its p2p identity from cairn_p2pStatus at once.
+    const metricsServer = await startConfiguredMetricsServer(metrics, config)
+    if (metricsServer !== undefined) opened.push(() => metricsServer.close())
+    // The RPC answers only once p2p and metrics are up: tools (the devnet among them) take an answering
+    // node as a started one, and read its p2p identity from cairn_p2pStatus at once.
     const { httpUrl, wsUrl } = await rpc.listen().catch((error: unknown) => {
       throw listenFailure(error, 'JSON-RPC', config.wsPort === undefined ? '--http.port' : '--http.port or --ws.port')
     })
-    const metricsServer = await startConfiguredMetricsServer(metrics, config)
     derivation?.start()
     sequencer?.start()
     basedProposer?.start()
