@@ -51,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return startupFailure('cairn-proposer', error, 1)
   }
   let forcedInclusionStore: Address
+  let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
   try {
     forcedInclusionStore =
       addresses.forcedInclusionStore ??
@@ -63,12 +64,6 @@ export async function main(argv: string[]): Promise<number> {
         },
         () => l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
       ))
-  } catch (error) {
-    progress.close()
-    return startupFailure('cairn-proposer', error, 1)
-  }
-  let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
-  try {
     metricsServer = await startConfiguredMetricsServer(registry, config)
   } catch (error) {
     progress.close()
