@@ -119,6 +119,11 @@ describe.each(providers)('ethers v6 %s', (name, makeProvider, accountIndex) => {
       .catch((e: unknown) => e)
     expect(isCallException(estimate)).toBe(true)
     expect((estimate as { reason: string }).reason).toBe('reason')
+
+    // a bare revert() is a revert without a reason, not "missing revert data"
+    const bare = await provider.call({ data: '0x60006000fd' }).catch((e: unknown) => e)
+    expect(isCallException(bare)).toBe(true)
+    expect(bare as { data: string; reason: string | null }).toMatchObject({ data: '0x', reason: 'require(false)' })
   })
 
   it(`receives new blocks and Transfer events through ${name === 'WebSocketProvider' ? 'subscriptions' : 'polling filters'}`, async () => {

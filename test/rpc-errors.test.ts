@@ -196,6 +196,12 @@ describe('eth_call and eth_estimateGas errors read like geth', () => {
       expect(error.code).toBe(3)
       expect(error.message).toBe('execution reverted: nope')
       expect(error.data).toBe(REVERT_DATA)
+      // a bare revert() still carries its (empty) data, as geth does since 1.15.6
+      expect(await errorOf(method, [{ data: '0x60006000fd' }])).toEqual({
+        code: 3,
+        message: 'execution reverted',
+        data: '0x',
+      })
     }
     await expectServing()
   })

@@ -315,8 +315,9 @@ describe('viem transaction types and receipts', () => {
     expect(reverted.gasUsed).toBeGreaterThan(53_000n)
     expect(reverted.gasUsed).toBeLessThan(100_000n)
 
-    // eth_createAccessList lists the storage a call touches in other contracts (like geth, not in
-    // the sender or the call's target). Init code that STATICCALLs token.balanceOf(holder):
+    // eth_createAccessList lists the storage a call touches, and the accounts it names other than
+    // the sender, the call's target and precompiles (like geth). Init code that STATICCALLs
+    // token.balanceOf(holder):
     const tokenHash = await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode })
     const tokenAddress = (await publicClient.waitForTransactionReceipt({ hash: tokenHash })).contractAddress!
     const holder = DEV_ACCOUNTS[9]!.address
@@ -328,9 +329,13 @@ describe('viem transaction types and receipts', () => {
       { address: tokenAddress.toLowerCase(), storageKeys: [balanceSlot] },
     ])
     expect(gasUsed).toBeGreaterThan(53_000n)
-    // a direct call to the token lists nothing: its own storage is warm anyway
+    // a direct call to the token lists the token's own slots (geth leaves out only address-only
+    // touches of the target): the sender's balance and the holder's
     const data = encodeFunctionData({ abi: token.abi, functionName: 'transfer', args: [holder, 1n] })
-    expect((await publicClient.createAccessList({ account, to: tokenAddress, data })).accessList).toEqual([])
+    const senderSlot = keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [account.address, 0n]))
+    expect((await publicClient.createAccessList({ account, to: tokenAddress, data })).accessList).toEqual([
+      { address: tokenAddress.toLowerCase(), storageKeys: [balanceSlot, senderSlot].sort() },
+    ])
   })
 
   it('watchPendingTransactions over WebSocket sees a transaction before it is sealed', async () => {

@@ -1,28 +1,42 @@
-import { type Block, createBlock } from '@ethereumjs/block'
+import { type Block, type HeaderData, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { type TypedTransaction, createTx } from '@ethereumjs/tx'
 import {
   Account,
   Address,
+  type EOACode7702AuthorizationListItem,
   KECCAK256_NULL,
   KECCAK256_RLP,
   bigIntToUnpaddedBytes,
   bytesToHex,
   createZeroAddress,
+  eoaCode7702RecoverAuthority,
   equalsBytes,
   generateAddress,
 } from '@ethereumjs/util'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import type { BlockHashSource } from '@cairn/executor'
 import { blockchainFor } from '@cairn/executor'
-import { type AccountOverride, type CallRequest, executionReverted, serverError } from '@cairn/rpc'
+import {
+  type AccountOverride,
+  type Authorization,
+  type BlockOverrides,
+  type CallRequest,
+  executionReverted,
+  serverError,
+} from '@cairn/rpc'
 import type { StateDB } from '@cairn/state'
+import { gethErrorMessage } from '@cairn/tracer'
+import { AccessListCollector, type AccessListJson, sameAccessList } from './access-list.ts'
 
 export interface CallEnvironment {
-  /** The block whose post-state the call runs on; the call sees a child of it. */
+  /** The block whose post-state the call runs on and, unless `pending`, whose header it sees. */
   block: Block
+  /** The `pending` tag: the call sees the block after `block`, like geth's pending block. */
+  pending?: boolean
   overrides?: AccountOverride[]
+  blockOverrides?: BlockOverrides
 }
 
 export interface CallOutcome {
@@ -33,17 +47,22 @@ export interface CallOutcome {
 const DELEGATION_PREFIX = Uint8Array.of(0xef, 0x01, 0x00)
 /** VMs in the call pool. */
 const VM_POOL_SIZE = 4
+/** Prague's precompiles are 0x01 to 0x11 (the BLS12-381 ones end there). */
+const LAST_PRECOMPILE = 0x11
+/** Lists only grow from round to round; a bound keeps a pathological call from looping long. */
+const MAX_ACCESS_LIST_ROUNDS = 16
 
 export interface AccessListResult {
-  accessList: { address: string; storageKeys: string[] }[]
+  accessList: AccessListJson[]
   gasUsed: bigint
   error?: string
 }
 
 /**
  * Runs transactions that are never mined (eth_call, eth_estimateGas, eth_createAccessList,
- * debug_traceCall) on a throw-away view of a block's state, the way geth's DoCall does: gas
- * defaults to the cap, fees default to zero with a zero base fee, nonce is not checked.
+ * debug_traceCall) on a throw-away view of a block's state, the way geth's DoCall does: in that
+ * block's own context, gas defaults to the cap, fees default to zero with a zero base fee, nonce is
+ * not checked.
  */
 export class CallRunner {
   constructor(
@@ -108,27 +127,37 @@ export class CallRunner {
     })
   }
 
-  /** The child-block environment the call executes in. */
-  callBlock(parent: Block, request: CallRequest): Block {
-    const paysFees =
-      request.gasPrice !== undefined || request.maxFeePerGas !== undefined || request.maxPriorityFeePerGas !== undefined
-    return createBlock(
-      {
-        header: {
-          parentHash: parent.hash(),
-          number: parent.header.number + 1n,
-          timestamp: parent.header.timestamp + 1n,
-          gasLimit: parent.header.gasLimit,
-          coinbase: parent.header.coinbase,
-          // geth: without fee fields the call runs with a zero base fee, so zero-priced calls work.
-          baseFeePerGas: paysFees ? parent.header.calcNextBaseFee() : 0n,
-          excessBlobGas: 0n,
-          blobGasUsed: 0n,
-          parentBeaconBlockRoot: new Uint8Array(32),
-        },
-      },
-      { common: this.common, freeze: false },
-    )
+  /**
+   * The block a call executes in, as geth builds it: the requested block's own header (its number,
+   * timestamp, coinbase, mixHash as PREVRANDAO, base fee and gas limit; BLOCKHASH of its own number
+   * is 0), for `pending` the block after it, then the caller's block overrides. A call that pays no
+   * gas price sees a zero base fee, as geth lowers it, so unpriced calls run on a chain with fees.
+   */
+  callBlock(env: CallEnvironment, request: CallRequest): Block {
+    const header = env.pending === true ? this.nextHeader(env.block) : ownHeader(env.block)
+    const overrides = env.blockOverrides ?? {}
+    applyBlockOverrides(header, overrides)
+    if (paysNothing(request)) header.baseFeePerGas = 0n
+    const block = createBlock({ header }, { common: this.common, freeze: false })
+    const { blobBaseFee } = overrides
+    // BLOBBASEFEE reads the header's price; the header has no field to carry an override.
+    if (blobBaseFee !== undefined) block.header.getBlobGasPrice = () => blobBaseFee
+    return block
+  }
+
+  /** geth's pending block: the child of `parent`, stamped now like Cairn's sequencer stamps it. */
+  private nextHeader(parent: Block): HeaderData {
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    return {
+      parentHash: parent.hash(),
+      number: parent.header.number + 1n,
+      timestamp: now > parent.header.timestamp ? now : parent.header.timestamp + 1n,
+      gasLimit: parent.header.gasLimit,
+      coinbase: parent.header.coinbase,
+      baseFeePerGas: parent.header.calcNextBaseFee(),
+      excessBlobGas: parent.header.calcNextExcessBlobGas(this.common),
+      blobGasUsed: 0n,
+    }
   }
 
   buildTransaction(request: CallRequest, gasLimit: bigint): TypedTransaction {
@@ -157,28 +186,21 @@ export class CallRunner {
     else if (type === 1)
       data = { ...base, type, gasPrice: request.gasPrice ?? 0n, accessList, chainId: this.common.chainId() }
     else {
+      // geth's call defaults: a missing 1559 fee is zero (so a lone maxFeePerGas pays the base fee
+      // and no tip); a legacy gasPrice stands for both.
+      const legacy = request.maxFeePerGas === undefined && request.maxPriorityFeePerGas === undefined
       const maxFeePerGas = request.maxFeePerGas ?? request.gasPrice ?? 0n
-      const maxPriorityFeePerGas = request.maxPriorityFeePerGas ?? (maxFeePerGas === 0n ? 0n : maxFeePerGas)
-      data = {
-        ...base,
-        type,
-        maxFeePerGas,
-        maxPriorityFeePerGas: maxPriorityFeePerGas > maxFeePerGas ? maxFeePerGas : maxPriorityFeePerGas,
-        accessList,
-        chainId: this.common.chainId(),
-      }
-      if (type === 4) {
-        data.authorizationList = (request.authorizationList ?? []).map((a) => ({
-          chainId: `0x${a.chainId.toString(16)}`,
-          address: bytesToHex(a.address),
-          nonce: `0x${a.nonce.toString(16)}`,
-          yParity: `0x${a.yParity.toString(16)}`,
-          r: `0x${a.r.toString(16)}`,
-          s: `0x${a.s.toString(16)}`,
-        }))
-      }
+      const maxPriorityFeePerGas = request.maxPriorityFeePerGas ?? (legacy ? maxFeePerGas : 0n)
+      data = { ...base, type, maxFeePerGas, maxPriorityFeePerGas, accessList, chainId: this.common.chainId() }
+      if (type === 4) data.authorizationList = (request.authorizationList ?? []).map(authorizationJson)
     }
-    const tx = createTx(data as never, { common: this.common, freeze: false })
+    let tx: TypedTransaction
+    try {
+      tx = createTx(data as never, { common: this.common, freeze: false })
+    } catch (error) {
+      // Fields geth refuses too, e.g. a tip above the fee cap.
+      throw toCallError(error)
+    }
     const from = request.from === undefined ? createZeroAddress() : new Address(request.from)
     // The call is unsigned: the sender is whoever the request says it is.
     ;(tx as { getSenderAddress: () => Address }).getSenderAddress = () => from
@@ -186,13 +208,7 @@ export class CallRunner {
   }
 
   /** Runs `request` once with `gasLimit`; throws only for transactions geth would refuse to run. */
-  async run(
-    vm: VM,
-    block: Block,
-    request: CallRequest,
-    gasLimit: bigint,
-    options: { reportAccessList?: boolean } = {},
-  ): Promise<CallOutcome> {
+  async run(vm: VM, block: Block, request: CallRequest, gasLimit: bigint): Promise<CallOutcome> {
     const tx = this.buildTransaction(request, gasLimit)
     const sender = tx.getSenderAddress()
     const stateManager = vm.stateManager as MerkleStateManager
@@ -223,7 +239,6 @@ export class CallRunner {
         skipNonce: true,
         skipBlockGasLimitValidation: true,
         skipHardForkValidation: true,
-        reportAccessList: options.reportAccessList === true,
       })
       await restoreCode?.()
       return { result, tx }
@@ -237,8 +252,8 @@ export class CallRunner {
   /** eth_call: the return data, or a revert error carrying the revert data. */
   async call(env: CallEnvironment, request: CallRequest): Promise<Uint8Array> {
     return this.withVm(env, async (vm) => {
-      const block = this.callBlock(env.block, request)
-      const { result } = await this.run(vm, block, request, this.gasLimitFor(request, block))
+      const block = this.callBlock(env, request)
+      const { result } = await this.run(vm, block, request, this.gasLimitFor(request))
       return unwrapCallResult(result)
     })
   }
@@ -252,12 +267,10 @@ export class CallRunner {
   }
 
   private async searchGas(vm: VM, env: CallEnvironment, request: CallRequest): Promise<bigint> {
-    const block = this.callBlock(env.block, request)
+    const block = this.callBlock(env, request)
     // geth ignores a gas limit below the intrinsic 21000 and searches up to the block's limit.
-    let hi = this.gasLimitFor(
-      request.gas !== undefined && request.gas < 21_000n ? { ...request, gas: undefined } : request,
-      block,
-    )
+    const ceiling = request.gas !== undefined && request.gas >= 21_000n ? request.gas : block.header.gasLimit
+    let hi = ceiling > this.gasCap ? this.gasCap : ceiling
     const sender = request.from === undefined ? createZeroAddress() : new Address(request.from)
     const price = request.gasPrice ?? request.maxFeePerGas ?? 0n
     if (price > 0n) {
@@ -290,7 +303,9 @@ export class CallRunner {
     })
     if (first.result.execResult.exceptionError !== undefined) {
       if (isRevert(first.result)) throw executionReverted(first.result.execResult.returnValue)
-      throw serverError(`gas required exceeds allowance (${hi})`)
+      // More gas cannot cure anything but a lack of gas: geth reports other failures as they are.
+      const message = callErrorMessage(first.result)
+      throw serverError(message === 'out of gas' ? `gas required exceeds allowance (${hi})` : message)
     }
     const succeeds = async (gas: bigint) => {
       try {
@@ -321,56 +336,52 @@ export class CallRunner {
   }
 
   private async iterateAccessList(vm: VM, env: CallEnvironment, request: CallRequest): Promise<AccessListResult> {
-    const block = this.callBlock(env.block, request)
-    const gasLimit = this.gasLimitFor(request, block)
-    const sender = bytesToHex(request.from ?? createZeroAddress().bytes)
-    // Like geth, a creation excludes the address it would create (it is warm like any call target).
-    const to =
-      request.to == null
-        ? bytesToHex(
-            generateAddress(
-              hexBytes(sender),
-              bigIntToUnpaddedBytes(
-                request.nonce ?? (await vm.stateManager.getAccount(new Address(hexBytes(sender))))?.nonce ?? 0n,
-              ),
-            ),
-          )
-        : bytesToHex(request.to)
-    let accessList =
-      request.accessList?.map((e) => ({
-        address: bytesToHex(e.address),
-        storageKeys: e.storageKeys.map(bytesToHex),
-      })) ?? []
-    // Iterate like geth: the list changes gas and so possibly the path; stop when it is stable.
-    for (let round = 0; round < 8; round++) {
+    const block = this.callBlock(env, request)
+    const gasLimit = this.gasLimitFor(request)
+    const excluded = await this.accessListExclusions(vm, request)
+    let accessList = new AccessListCollector(excluded, accessListJson(request)).accessList()
+    // Like geth: run with the list so far until the run adds nothing (the list changes gas, so the path).
+    for (let round = 0; round < MAX_ACCESS_LIST_ROUNDS; round++) {
+      const collector = new AccessListCollector(excluded, accessList)
       const withList = {
         ...request,
         accessList: accessList.map((e) => ({ address: hexBytes(e.address), storageKeys: e.storageKeys.map(hexBytes) })),
       }
-      const { result } = await this.run(vm, block, withList, gasLimit, { reportAccessList: true })
-      const next = (result.accessList ?? [])
-        .filter(
-          (e) =>
-            e.address.toLowerCase() !== sender.toLowerCase() &&
-            e.address.toLowerCase() !== to.toLowerCase() &&
-            !isPrecompile(e.address),
-        )
-        .map((e) => ({ address: e.address, storageKeys: [...e.storageKeys] }))
-      const error =
-        result.execResult.exceptionError === undefined
-          ? undefined
-          : isRevert(result)
-            ? 'execution reverted'
-            : result.execResult.exceptionError.error
-      if (sameAccessList(next, accessList))
-        return { accessList, gasUsed: result.totalGasSpent, ...(error ? { error } : {}) }
+      const { result } = await collector.during(vm.evm, () => this.run(vm, block, withList, gasLimit))
+      const next = collector.accessList()
+      if (sameAccessList(next, accessList)) {
+        const failed = result.execResult.exceptionError !== undefined
+        return { accessList, gasUsed: result.totalGasSpent, ...(failed ? { error: callErrorMessage(result) } : {}) }
+      }
       accessList = next
     }
-    throw serverError('access list did not converge after 8 rounds')
+    throw serverError(`access list did not converge after ${MAX_ACCESS_LIST_ROUNDS} rounds`)
   }
 
-  gasLimitFor(request: CallRequest, block: Block): bigint {
-    const limit = request.gas ?? block.header.gasLimit
+  /**
+   * Accounts geth leaves out of an access list unless their storage is touched: the sender, the
+   * target (or the address a creation makes), precompiles and the authorities of an EIP-7702 list.
+   */
+  private async accessListExclusions(vm: VM, request: CallRequest): Promise<Set<string>> {
+    const sender = request.from ?? createZeroAddress().bytes
+    const nonce = request.nonce ?? (await vm.stateManager.getAccount(new Address(sender)))?.nonce ?? 0n
+    const to = request.to ?? generateAddress(sender, bigIntToUnpaddedBytes(nonce))
+    const excluded = new Set([bytesToHex(sender), bytesToHex(to)])
+    for (let n = 1; n <= LAST_PRECOMPILE; n++) excluded.add(`0x${n.toString(16).padStart(40, '0')}`)
+    for (const auth of request.authorizationList ?? []) {
+      if (auth.chainId !== 0n && auth.chainId !== this.common.chainId()) continue
+      try {
+        excluded.add(eoaCode7702RecoverAuthority(authorizationJson(auth)).toString())
+      } catch {
+        // An authorization whose signer cannot be recovered is skipped, as geth skips it.
+      }
+    }
+    return excluded
+  }
+
+  /** geth's call gas: the request's, else the cap (--rpc.gascap), never above the cap. */
+  gasLimitFor(request: CallRequest): bigint {
+    const limit = request.gas ?? this.gasCap
     return limit > this.gasCap ? this.gasCap : limit
   }
 }
@@ -384,7 +395,91 @@ export function unwrapCallResult(result: RunTxResult): Uint8Array {
   const error = result.execResult.exceptionError
   if (error === undefined) return result.execResult.returnValue
   if (error.error === 'revert') throw executionReverted(result.execResult.returnValue)
-  throw serverError(error.error)
+  throw serverError(callErrorMessage(result))
+}
+
+const OUT_OF_GAS = 'out of gas'
+const RETURNDATACOPY = 0x3e
+
+/**
+ * geth's text (core/vm/errors.go) for the error a failed call stopped with, from the tracer's table
+ * of ethereumjs texts. The failing opcode names an invalid one (`invalid opcode: INVALID`).
+ * ethereumjs reports RETURNDATACOPY past the return data as out of gas; geth has its own error for
+ * it, which eth_estimateGas must not take for a lack of gas.
+ */
+export function callErrorMessage(result: RunTxResult): string {
+  const { exceptionError, runState } = result.execResult
+  if (exceptionError === undefined) throw new Error('callErrorMessage needs a failed call')
+  if (exceptionError.error === OUT_OF_GAS && runState !== undefined && readsPastReturnData(runState))
+    return 'return data out of bounds'
+  return gethErrorMessage(exceptionError, runState?.opCode)
+}
+
+type RunState = NonNullable<RunTxResult['execResult']['runState']>
+
+function readsPastReturnData(state: RunState): boolean {
+  if (state.opCode !== RETURNDATACOPY || state.stack.length < 3) return false
+  const [, offset, length] = state.stack.peek(3) as [bigint, bigint, bigint]
+  return offset + length > BigInt(state.returnBytes.length)
+}
+
+/** The header fields the EVM reads, copied so overrides do not touch the stored block. */
+function ownHeader(block: Block): HeaderData {
+  const h = block.header
+  return {
+    parentHash: h.parentHash,
+    number: h.number,
+    timestamp: h.timestamp,
+    gasLimit: h.gasLimit,
+    coinbase: h.coinbase,
+    mixHash: h.mixHash,
+    baseFeePerGas: h.baseFeePerGas,
+    excessBlobGas: h.excessBlobGas,
+    blobGasUsed: h.blobGasUsed,
+    parentBeaconBlockRoot: h.parentBeaconBlockRoot,
+  }
+}
+
+/** geth's BlockOverrides.Apply; it has no beacon root or withdrawals for a call and says so. */
+function applyBlockOverrides(header: HeaderData, overrides: BlockOverrides): void {
+  if (overrides.beaconRoot !== undefined)
+    throw serverError('block override "beaconRoot" is not supported for this RPC method')
+  if (overrides.withdrawals !== undefined)
+    throw serverError('block override "withdrawals" is not supported for this RPC method')
+  if (overrides.number !== undefined) header.number = overrides.number
+  if (overrides.time !== undefined) header.timestamp = overrides.time
+  if (overrides.gasLimit !== undefined) header.gasLimit = overrides.gasLimit
+  if (overrides.feeRecipient !== undefined) header.coinbase = overrides.feeRecipient
+  if (overrides.prevRandao !== undefined) header.mixHash = overrides.prevRandao
+  if (overrides.baseFeePerGas !== undefined) header.baseFeePerGas = overrides.baseFeePerGas
+}
+
+/**
+ * Whether the call's gas price is zero as geth prices it: a zero legacy price, or a zero fee cap
+ * (the price is min(fee cap, base fee + tip)). Such a call runs with a zero base fee.
+ */
+function paysNothing(request: CallRequest): boolean {
+  return (request.gasPrice ?? request.maxFeePerGas ?? 0n) === 0n
+}
+
+/** An authorization in the JSON form ethereumjs reads. */
+function authorizationJson(a: Authorization): EOACode7702AuthorizationListItem {
+  return {
+    chainId: `0x${a.chainId.toString(16)}`,
+    address: bytesToHex(a.address),
+    nonce: `0x${a.nonce.toString(16)}`,
+    yParity: `0x${a.yParity.toString(16)}`,
+    r: `0x${a.r.toString(16)}`,
+    s: `0x${a.s.toString(16)}`,
+  }
+}
+
+/** The request's own access list, in the collector's form. */
+function accessListJson(request: CallRequest): AccessListJson[] {
+  return (request.accessList ?? []).map((e) => ({
+    address: bytesToHex(e.address),
+    storageKeys: e.storageKeys.map((key) => bytesToHex(key)),
+  }))
 }
 
 async function applyOverride(state: MerkleStateManager, override: AccountOverride): Promise<void> {
@@ -425,27 +520,4 @@ function stripZeros(value: Uint8Array): Uint8Array {
 
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
-}
-
-function isPrecompile(address: string): boolean {
-  const n = BigInt(address)
-  return n >= 1n && n <= 0x11n
-}
-
-function sameAccessList(
-  a: { address: string; storageKeys: string[] }[],
-  b: { address: string; storageKeys: string[] }[],
-): boolean {
-  const key = (l: { address: string; storageKeys: string[] }[]) =>
-    l
-      .map(
-        (e) =>
-          `${e.address.toLowerCase()}:${[...e.storageKeys]
-            .map((k) => k.toLowerCase())
-            .sort()
-            .join(',')}`,
-      )
-      .sort()
-      .join('|')
-  return key(a) === key(b)
 }

@@ -1,26 +1,31 @@
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Address, bytesToHex, setLengthLeft } from '@ethereumjs/util'
+import { Address, bytesToBigInt, bytesToHex, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { wasmKeccak256 as keccak256 } from '@cairn/executor'
 import { z } from 'zod'
 import type { BlockRecord, ChainStore } from '@cairn/chain'
 import { type Hex, toQuantity } from '@cairn/primitives'
 import {
+  type AccountOverride,
   type BlockNumberOrTag,
+  type BlockOverrides,
   type BlockSelector,
   type RpcMethods,
   addressSchema,
   blockNumberOrTagSchema,
+  blockOverridesSchema,
   blockSelectorSchema,
   callRequestSchema,
   dataSchema,
   formatBlock,
+  formatHeader,
   formatReceipt,
   formatTransaction,
   formatLog,
   hashSchema,
   headerNotFound,
+  hexOrDecimal64Schema,
   invalidParams,
   logCriteriaSchema,
   parseParams,
@@ -30,7 +35,7 @@ import {
   uint64Schema,
 } from '@cairn/rpc'
 import type { StateDB } from '@cairn/state'
-import type { CallRunner } from './call-runner.ts'
+import type { CallEnvironment, CallRunner } from './call-runner.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
 import { createLogReader } from './logs.ts'
 
@@ -46,6 +51,8 @@ export interface RpcMempool {
 /** Something that turns a trace request into a geth-shaped trace (the tracer package). */
 export interface TraceService {
   traceTransaction(txHash: Uint8Array, options: unknown): Promise<unknown>
+  /** Every transaction of a stored block, in order, as geth's debug_traceBlock* returns them. */
+  traceBlock(record: BlockRecord, options: unknown): Promise<{ txHash: Hex; result: unknown }[]>
   traceCall(request: z.output<typeof callRequestSchema>, block: Block, options: unknown): Promise<unknown>
 }
 
@@ -115,6 +122,19 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     return record.block
   }
 
+  /**
+   * Where eth_call and its kin run: on the selected block's state in its own context, like geth;
+   * `pending` (Cairn serves the latest state for it) in the context of the next block.
+   */
+  async function callEnvironment(
+    selector: BlockSelector | undefined,
+    overrides?: AccountOverride[],
+    blockOverrides?: BlockOverrides,
+  ): Promise<CallEnvironment> {
+    const block = await stateBlock(selector)
+    return { block, pending: selector === 'pending', overrides, blockOverrides }
+  }
+
   const stateAt = async (selector: BlockSelector | undefined) =>
     state.stateAt((await stateBlock(selector)).header.stateRoot)
 
@@ -152,9 +172,8 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     for (const [address, byNonce] of groups) {
       const entry: Record<string, unknown> = {}
       for (const [nonce, tx] of byNonce) entry[nonce.toString()] = render(tx)
-      out[
-        Address.prototype.toString.call(new Address(Uint8Array.from(Buffer.from(address.replace(/^0x/, ''), 'hex'))))
-      ] = entry
+      // geth keys accounts by their EIP-55 checksummed form.
+      out[toChecksumAddress(address)] = entry
     }
     return out
   }
@@ -186,7 +205,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     eth_feeHistory: async (params) => {
       const [count, newest, percentiles] = parseParams(
         params,
-        [uint64Schema, blockNumberOrTagSchema, z.array(z.number().min(0).max(100)).optional()],
+        [hexOrDecimal64Schema, blockNumberOrTagSchema, z.array(z.number().min(0).max(100)).optional()],
         2,
       )
       if (percentiles !== undefined) {
@@ -240,27 +259,40 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       return bytesToHex(await (await stateAt(block)).getCode(new Address(address)))
     },
     eth_getStorageAt: async (params) => {
-      const [address, slot, block] = parseParams(params, [addressSchema, storageSlotSchema, blockSelectorSchema], 2)
-      const value = await (await stateAt(block)).getStorage(new Address(address), slot)
+      const [address, key, block] = parseParams(params, [addressSchema, storageKeySchema, blockSelectorSchema], 2)
+      const view = await stateAt(block)
+      const value = await view.getStorage(new Address(address), decodeStorageKey(key).slot)
       return bytesToHex(setLengthLeft(value, 32))
     },
     eth_getProof: async (params) => {
-      const [address, slots, block] = parseParams(
+      const [address, keys, block] = parseParams(
         params,
-        [addressSchema, z.array(storageSlotSchema).max(1024), blockSelectorSchema],
+        [addressSchema, z.array(storageKeySchema), blockSelectorSchema],
         2,
       )
+      if (keys.length > MAX_PROOF_KEYS) {
+        throw invalidParams(`too many storage keys requested (max ${MAX_PROOF_KEYS}, got ${keys.length})`)
+      }
+      const decoded = keys.map(decodeStorageKey)
       const header = await stateBlock(block)
-      const proof = await state.getProof(header.header.stateRoot, new Address(address), slots)
+      const proof = await state.getProof(
+        header.header.stateRoot,
+        new Address(address),
+        decoded.map((key) => key.slot),
+      )
       return {
         ...proof,
         balance: toQuantity(BigInt(proof.balance)),
         nonce: toQuantity(BigInt(proof.nonce)),
-        storageProof: proof.storageProof.map((p, i) => ({
-          ...p,
-          key: bytesToHex(setLengthLeft(slots[i]!, 32)),
-          value: toQuantity(BigInt(p.value)),
-        })),
+        storageProof: proof.storageProof.map((p, i) => {
+          const { slot, length } = decoded[i]!
+          // geth echoes a 32-byte key as 32 bytes and a shorter one as a quantity.
+          return {
+            ...p,
+            key: length === 32 ? bytesToHex(slot) : toQuantity(bytesToBigInt(slot)),
+            value: toQuantity(BigInt(p.value)),
+          }
+        }),
       }
     },
 
@@ -271,6 +303,16 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     eth_getBlockByHash: async (params) => {
       const [hash, full] = parseParams(params, [hashSchema, z.boolean()], 1)
       return blockJson(await chain.getBlockRecord(hash), full ?? false)
+    },
+    eth_getHeaderByNumber: async (params) => {
+      const [selector] = parseParams(params, [blockNumberOrTagSchema])
+      const record = await recordAt(selector)
+      return record === undefined ? null : formatHeader(record.block.header)
+    },
+    eth_getHeaderByHash: async (params) => {
+      const [hash] = parseParams(params, [hashSchema])
+      const record = await chain.getBlockRecord(hash)
+      return record === undefined ? null : formatHeader(record.block.header)
     },
     eth_getBlockTransactionCountByNumber: async (params) => {
       const [selector] = parseParams(params, [blockNumberOrTagSchema])
@@ -334,24 +376,28 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     },
 
     eth_call: async (params) => {
-      const [request, block, overrides] = parseParams(
+      const [request, block, overrides, blockOverrides] = parseParams(
         params,
-        [callRequestSchema, blockSelectorSchema, stateOverridesSchema],
+        [callRequestSchema, blockSelectorSchema, stateOverridesSchema, blockOverridesSchema],
         1,
       )
-      return bytesToHex(await calls.call({ block: await stateBlock(block), overrides }, request))
+      return bytesToHex(await calls.call(await callEnvironment(block, overrides, blockOverrides), request))
     },
     eth_estimateGas: async (params) => {
+      const [request, block, overrides, blockOverrides] = parseParams(
+        params,
+        [callRequestSchema, blockSelectorSchema, stateOverridesSchema, blockOverridesSchema],
+        1,
+      )
+      return toQuantity(await calls.estimateGas(await callEnvironment(block, overrides, blockOverrides), request))
+    },
+    eth_createAccessList: async (params) => {
       const [request, block, overrides] = parseParams(
         params,
         [callRequestSchema, blockSelectorSchema, stateOverridesSchema],
         1,
       )
-      return toQuantity(await calls.estimateGas({ block: await stateBlock(block ?? 'latest'), overrides }, request))
-    },
-    eth_createAccessList: async (params) => {
-      const [request, block] = parseParams(params, [callRequestSchema, blockSelectorSchema], 1)
-      const result = await calls.createAccessList({ block: await stateBlock(block) }, request)
+      const result = await calls.createAccessList(await callEnvironment(block, overrides), request)
       return {
         accessList: result.accessList,
         gasUsed: toQuantity(result.gasUsed),
@@ -403,7 +449,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     txpool_inspect: () => {
       const content = mempool.content()
       const summary = (tx: TypedTransaction) =>
-        `${tx.to === undefined ? 'contract creation' : tx.to.toString()}: ${tx.value} wei + ${tx.gasLimit} gas × ${'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice} wei`
+        `${tx.to === undefined ? 'contract creation' : toChecksumAddress(tx.to.toString())}: ${tx.value} wei + ${tx.gasLimit} gas × ${'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice} wei`
       return { pending: txpoolGroup(content.pending, summary), queued: txpoolGroup(content.queued, summary) }
     },
   }
@@ -414,12 +460,26 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       const [hash, traceOptions] = parseParams(params, [hashSchema, z.unknown()], 1)
       return traces.traceTransaction(hash, traceOptions ?? {})
     }
+    methods.debug_traceBlockByNumber = async (params) => {
+      const [selector, traceOptions] = parseParams(params, [blockNumberOrTagSchema, z.unknown()], 1)
+      const record = await recordAt(selector)
+      if (record === undefined) throw serverError(`block #${selector} not found`)
+      return traces.traceBlock(record, traceOptions ?? {})
+    }
+    methods.debug_traceBlockByHash = async (params) => {
+      const [hash, traceOptions] = parseParams(params, [hashSchema, z.unknown()], 1)
+      const record = await chain.getBlockRecord(hash)
+      if (record === undefined) throw serverError(`block ${bytesToHex(hash)} not found`)
+      return traces.traceBlock(record, traceOptions ?? {})
+    }
     methods.debug_traceCall = async (params) => {
       const [request, block, traceOptions] = parseParams(
         params,
         [callRequestSchema, blockSelectorSchema, z.unknown()],
         1,
       )
+      // geth has no pending block to trace on and says so rather than tracing on `latest`.
+      if (block === 'pending') throw serverError('tracing on top of pending is not supported')
       return traces.traceCall(request, await stateBlock(block), traceOptions ?? {})
     }
   }
@@ -427,12 +487,20 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
   return methods
 }
 
-/** Storage slots: geth accepts a 32-byte hash or any quantity up to 32 bytes. */
-const storageSlotSchema = z.string().transform((value, ctx) => {
-  const body = value.startsWith('0x') || value.startsWith('0X') ? value.slice(2) : undefined
-  if (body === undefined || body.length > 64 || !/^[0-9a-fA-F]*$/.test(body)) {
-    ctx.addIssue({ code: 'custom', message: 'invalid storage slot: want a hex string of at most 32 bytes' })
-    return z.NEVER
-  }
-  return setLengthLeft(Uint8Array.from(Buffer.from(body.padStart(64, '0'), 'hex')), 32)
-})
+/** geth's cap on the storage keys of one eth_getProof. */
+const MAX_PROOF_KEYS = 1024
+
+/** Storage keys arrive as strings; geth decodes them in the method, so its errors carry no argument index. */
+const storageKeySchema = z.string({ error: 'cannot unmarshal non-string into string' })
+
+/**
+ * geth's decodeStorageKey: at most 32 bytes of hex, `0x` optional, an odd digit count padded with a
+ * leading zero. Returns the slot and how many bytes the caller wrote (eth_getProof echoes by it).
+ */
+function decodeStorageKey(key: string): { slot: Uint8Array; length: number } {
+  const digits = key.startsWith('0x') || key.startsWith('0X') ? key.slice(2) : key
+  const even = digits.length % 2 === 1 ? `0${digits}` : digits
+  if (even.length > 64) throw invalidParams(`storage key too long (want at most 32 bytes): ${JSON.stringify(key)}`)
+  if (!/^[0-9a-fA-F]*$/.test(even)) throw invalidParams(`invalid hex in storage key: ${JSON.stringify(key)}`)
+  return { slot: setLengthLeft(Uint8Array.from(Buffer.from(even, 'hex')), 32), length: even.length / 2 }
+}

@@ -1,8 +1,9 @@
 import { createBlock } from '@ethereumjs/block'
-import { bytesToHex } from '@ethereumjs/util'
-import { describe, expect, it } from 'vitest'
+import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { bytesToHex, hexToBytes } from '@ethereumjs/util'
+import { describe, expect, it, vi } from 'vitest'
 import type { BlockRecord, ChainStore, HeadChange } from '@cairn/chain'
-import { createChainCommon, devGenesis } from '@cairn/primitives'
+import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
 import { chainSubscriptionSource } from './subscriptions-source.ts'
 
 const common = createChainCommon(devGenesis())
@@ -52,5 +53,80 @@ describe('chainSubscriptionSource newHeads', () => {
     chainSubscriptionSource(chain, mempool).onNewHead((h) => heads.push((h as { hash: string }).hash))
     emit({ added: [], removed: dropped }, safe)
     expect(heads).toEqual([bytesToHex(safe.block.hash())])
+  })
+})
+
+describe('chainSubscriptionSource pending transactions', () => {
+  /** Just what the source uses of the mempool: its pending listeners. */
+  function fakeMempool() {
+    const listeners = new Set<(tx: TypedTransaction) => void>()
+    return {
+      onPending(listener: (tx: TypedTransaction) => void) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      announce: (tx: TypedTransaction) => {
+        for (const listener of listeners) listener(tx)
+      },
+      get listeners() {
+        return listeners.size
+      },
+    }
+  }
+  const { chain } = fakeChain()
+  const signed = (nonce: number) =>
+    createFeeMarket1559Tx(
+      {
+        nonce,
+        to: DEV_ACCOUNTS[1]!.address,
+        value: 5n,
+        gasLimit: 21_000n,
+        maxFeePerGas: 3_000_000_000n,
+        maxPriorityFeePerGas: 2n,
+        chainId: common.chainId(),
+      },
+      { common, freeze: false },
+    ).sign(hexToBytes(DEV_ACCOUNTS[0]!.privateKey))
+
+  it('sends full subscribers the transaction as geth formats a pending one, formatted once for all', () => {
+    const mempool = fakeMempool()
+    const source = chainSubscriptionSource(chain, mempool)
+    const first: unknown[] = []
+    const second: unknown[] = []
+    const hashes: string[] = []
+    source.onPendingTransactionFull!((tx) => first.push(tx))
+    const stop = source.onPendingTransactionFull!((tx) => second.push(tx))
+    source.onPendingTransaction((hash) => hashes.push(hash))
+    const tx = signed(3)
+    mempool.announce(tx)
+    expect(first).toEqual([
+      expect.objectContaining({
+        hash: bytesToHex(tx.hash()),
+        from: DEV_ACCOUNTS[0]!.address.toLowerCase(),
+        nonce: '0x3',
+        value: '0x5',
+        blockHash: null,
+        blockNumber: null,
+        transactionIndex: null,
+        // pending: the fee cap, not an effective price
+        gasPrice: '0xb2d05e00',
+      }),
+    ])
+    expect(second[0]).toBe(first[0])
+    expect(hashes).toEqual([bytesToHex(tx.hash())])
+    stop()
+    expect(mempool.listeners).toBe(2)
+  })
+
+  it('formats nothing for hash subscribers', () => {
+    const mempool = fakeMempool()
+    const source = chainSubscriptionSource(chain, mempool)
+    const hashes: string[] = []
+    source.onPendingTransaction((hash) => hashes.push(hash))
+    const tx = signed(0)
+    const sender = vi.spyOn(tx, 'getSenderAddress')
+    mempool.announce(tx)
+    expect(hashes).toEqual([bytesToHex(tx.hash())])
+    expect(sender).not.toHaveBeenCalled()
   })
 })

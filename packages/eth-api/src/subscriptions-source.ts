@@ -2,7 +2,7 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex } from '@ethereumjs/util'
 import type { ChainStore } from '@cairn/chain'
 import type { Hex, LogRecord } from '@cairn/primitives'
-import { type SubscriptionSource, formatHeader } from '@cairn/rpc'
+import { type SubscriptionSource, type TransactionJson, formatHeader, formatTransaction } from '@cairn/rpc'
 
 /** Feeds eth_subscribe and the filter methods from the chain store's head changes and the mempool. */
 export function chainSubscriptionSource(
@@ -36,5 +36,24 @@ export function chainSubscriptionSource(
     onPendingTransaction(listener: (hash: Hex) => void) {
       return mempool.onPending((tx) => listener(bytesToHex(tx.hash())))
     },
+    // Only full subscribers and filters pay for formatting; the hash path above does none.
+    onPendingTransactionFull(listener: (tx: TransactionJson) => void) {
+      return mempool.onPending((tx) => listener(pendingTransactionJson(tx)))
+    },
   }
+}
+
+const formattedPending = new WeakMap<TypedTransaction, TransactionJson>()
+
+/**
+ * A pending transaction as geth sends it (no block hash, number or index; `gasPrice` the fee cap),
+ * formatted once however many subscribers receive it (the server then serializes it once too).
+ */
+function pendingTransactionJson(tx: TypedTransaction): TransactionJson {
+  let json = formattedPending.get(tx)
+  if (json === undefined) {
+    json = formatTransaction(tx, { from: tx.getSenderAddress().bytes })
+    formattedPending.set(tx, json)
+  }
+  return json
 }

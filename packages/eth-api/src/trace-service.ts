@@ -1,14 +1,17 @@
 import type { Block } from '@ethereumjs/block'
+import { bytesToHex } from '@ethereumjs/util'
 import { runTx } from '@ethereumjs/vm'
-import type { ChainStore } from '@cairn/chain'
-import { type CallRequest, parseParam, serverError, stateOverridesSchema } from '@cairn/rpc'
-import { TracerError, type TraceOptions, createTracer } from '@cairn/tracer'
-import type { CallRunner } from './call-runner.ts'
+import type { BlockRecord, ChainStore } from '@cairn/chain'
+import { beginBlock } from '@cairn/executor'
+import { type CallRequest, blockOverridesSchema, parseParam, serverError, stateOverridesSchema } from '@cairn/rpc'
+import { type EvmTracer, TracerError, type TraceOptions, createTracer } from '@cairn/tracer'
+import type { CallEnvironment, CallRunner } from './call-runner.ts'
 import type { TraceService } from './eth-api.ts'
 
 /**
- * debug_traceTransaction and debug_traceCall: re-execute on the parent state (replaying the
- * block's earlier transactions untraced) and return the tracer's geth-shaped result.
+ * debug_traceTransaction, debug_traceBlockBy* and debug_traceCall: re-execute on the parent state
+ * (a block's transactions after the same pre-transaction steps block execution ran) and return the
+ * tracer's geth-shaped result.
  */
 export function createTraceService(chain: ChainStore, calls: CallRunner): TraceService {
   const tracerFor = (options: unknown) => {
@@ -19,44 +22,77 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
       throw error
     }
   }
+
+  /**
+   * Replays the first `count` transactions of a stored block on its parent's state, as block
+   * execution ran them; `tracerAt(i)` may attach a tracer to transaction i. Returns the results of
+   * the tracers attached, in order.
+   */
+  async function replay(
+    record: BlockRecord,
+    count: number,
+    tracerAt: (index: number) => EvmTracer | undefined,
+  ): Promise<unknown[]> {
+    const { block } = record
+    if (block.header.number === 0n) throw serverError('genesis is not traceable')
+    const parent = await chain.getBlockRecord(block.header.parentHash)
+    if (parent === undefined) throw serverError('parent block not found: the state to replay from is missing')
+    const gasBefore = (i: number) => (i === 0 ? 0n : record.receipts[i - 1]!.cumulativeGasUsed)
+    return calls.withVm({ block: parent.block }, async (vm) => {
+      const restore = await beginBlock(vm, chain, parent.block, block)
+      try {
+        const results: unknown[] = []
+        let logIndexOffset = 0
+        for (let i = 0; i < count; i++) {
+          const tx = block.transactions[i]!
+          const tracer = tracerAt(i)
+          tracer?.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset })
+          try {
+            const run = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasBefore(i) })
+            if (tracer !== undefined) results.push(tracer.result(run))
+          } finally {
+            tracer?.detach()
+          }
+          logIndexOffset += record.receipts[i]!.logs.length
+        }
+        return results
+      } finally {
+        restore()
+      }
+    })
+  }
+
   return {
     async traceTransaction(txHash, options) {
       const location = await chain.getTransactionLocation(txHash)
       if (location === undefined) throw serverError('transaction not found')
-      const { record, index } = location
-      const parent = await chain.getBlockRecord(record.block.header.parentHash)
-      if (parent === undefined) throw serverError('parent block not found: the state to replay from is missing')
       const tracer = tracerFor(options)
-      const gasBefore = (i: number) => (i === 0 ? 0n : record.receipts[i - 1]!.cumulativeGasUsed)
-      return calls.withVm({ block: parent.block }, async (vm) => {
-        let logIndexOffset = 0
-        for (let i = 0; i < index; i++) {
-          const tx = record.block.transactions[i]!
-          await runTx(vm, { tx, block: record.block, skipHardForkValidation: true, blockGasUsed: gasBefore(i) })
-          logIndexOffset += record.receipts[i]!.logs.length
-        }
-        const tx = record.block.transactions[index]!
-        tracer.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset })
-        try {
-          return tracer.result(
-            await runTx(vm, { tx, block: record.block, skipHardForkValidation: true, blockGasUsed: gasBefore(index) }),
-          )
-        } finally {
-          tracer.detach()
-        }
-      })
+      const [result] = await replay(location.record, location.index + 1, (i) =>
+        i === location.index ? tracer : undefined,
+      )
+      return result
+    },
+
+    async traceBlock(record, options) {
+      // A tracer per transaction, like geth; options are checked before anything runs.
+      tracerFor(options)
+      const results = await replay(record, record.block.transactions.length, () => tracerFor(options))
+      return results.map((result, i) => ({ txHash: bytesToHex(record.block.transactions[i]!.hash()), result }))
     },
 
     async traceCall(request: CallRequest, block: Block, options) {
-      const { stateOverrides, ...traceOptions } = (options ?? {}) as { stateOverrides?: unknown } & Record<
-        string,
-        unknown
-      >
+      const { stateOverrides, blockOverrides, ...traceOptions } = (options ?? {}) as {
+        stateOverrides?: unknown
+        blockOverrides?: unknown
+      } & Record<string, unknown>
       const overrides = stateOverrides === undefined ? undefined : parseParam(stateOverridesSchema, stateOverrides, 2)
+      const env: CallEnvironment = { block, overrides }
+      if (blockOverrides !== undefined) env.blockOverrides = parseParam(blockOverridesSchema, blockOverrides, 2)
       const tracer = tracerFor(traceOptions)
-      return calls.withVm({ block, overrides }, async (vm) => {
-        const callBlock = calls.callBlock(block, request)
-        const gasLimit = calls.gasLimitFor(request, callBlock)
+      // Like eth_call, in the block's own context (geth refuses to trace on `pending`).
+      return calls.withVm(env, async (vm) => {
+        const callBlock = calls.callBlock(env, request)
+        const gasLimit = calls.gasLimitFor(request)
         tracer.attach(vm.evm, { gasLimit })
         try {
           const { result } = await calls.run(vm, callBlock, request, gasLimit)

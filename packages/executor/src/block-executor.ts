@@ -246,49 +246,6 @@ export class BlockExecutor {
     }
   }
 
-  /**
-   * The anchor system call (docs/protocol.md): SYSTEM_SENDER calls the Anchor predeploy with the
-   * header's anchor fields before any transaction. Like EIP-4788's call it is not a transaction:
-   * no nonce, no fee, no receipt; the system account is left as it was. It failing makes the block
-   * invalid. A chain whose genesis has no Anchor code (a plain --dev chain) runs it as a no-op.
-   */
-  private async runAnchor(shell: Block): Promise<void> {
-    const { header } = shell
-    const anchor = anchorOf(header)!
-    const data = concatBytes(
-      ANCHOR_SELECTOR,
-      setLengthLeft(bigIntToBytes(anchor.number), 32),
-      anchor.hash,
-      anchor.stateRoot,
-      header.parentHash,
-    )
-    const state = this.state
-    const systemAccount = await state.getAccount(SYSTEM)
-    const result = await this.vm.evm.runCall({
-      caller: SYSTEM,
-      to: ANCHOR,
-      data,
-      gasLimit: ANCHOR_GAS_LIMIT,
-      block: shell,
-      skipBalance: true,
-    })
-    if (systemAccount === undefined) await state.deleteAccount(SYSTEM)
-    else await state.putAccount(SYSTEM, systemAccount)
-    if (result.execResult.exceptionError !== undefined) {
-      throw new BlockExecutionError(
-        'ANCHOR_FAILED',
-        `block ${header.number}: the anchor call failed (${result.execResult.exceptionError.error}); the block is invalid`,
-      )
-    }
-  }
-
-  /** BLOCKHASH for the block being built follows its own ancestry, canonical or not. */
-  private useAncestorsOf(parent: Block): void {
-    const blockchain = blockchainFor(this.blockHashes, parent)
-    ;(this.vm as { blockchain: unknown }).blockchain = blockchain
-    ;(this.vm.evm as unknown as { blockchain: unknown }).blockchain = blockchain
-  }
-
   private async execute(
     parent: Block,
     headerData: HeaderData,
@@ -313,8 +270,7 @@ export class BlockExecutor {
     // (at commit) instead of once per transaction.
     await state.checkpoint()
     try {
-      this.useAncestorsOf(parent)
-      await this.runAnchor(shell)
+      await beginBlock(this.vm, this.blockHashes, parent, shell)
       const turns = this.turns
       for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
@@ -384,6 +340,80 @@ export class BlockExecutor {
     // recovered sender is lost); the executed objects are exactly the block's transactions.
     const block = new Block(header, transactions, [], [], { common: this.common })
     return { block, receipts, senders, results }
+  }
+}
+
+/**
+ * What every block does before its first transaction, on a VM holding its parent's state: BLOCKHASH
+ * follows the block's own ancestry (canonical or not), then the anchor system call runs. Building,
+ * importing and replaying a block for a trace all start here, so a replay sees the state its
+ * transactions executed on. Returns the function that gives the VM back its previous BLOCKHASH
+ * source (for a VM that other work shares); a failed anchor call has already given it back.
+ */
+export async function beginBlock(
+  vm: VM,
+  blockHashes: BlockHashSource,
+  parent: Block,
+  block: Block,
+): Promise<() => void> {
+  const target = vm as { blockchain: unknown }
+  const evm = vm.evm as unknown as { blockchain: unknown }
+  const previous = { vm: target.blockchain, evm: evm.blockchain }
+  const restore = () => {
+    target.blockchain = previous.vm
+    evm.blockchain = previous.evm
+  }
+  const blockchain = blockchainFor(blockHashes, parent)
+  target.blockchain = blockchain
+  evm.blockchain = blockchain
+  try {
+    await runAnchor(vm, block)
+  } catch (error) {
+    restore()
+    throw error
+  }
+  return restore
+}
+
+/**
+ * The anchor system call (docs/protocol.md): SYSTEM_SENDER calls the Anchor predeploy with the
+ * header's anchor fields before any transaction. Like EIP-4788's call it is not a transaction:
+ * no nonce, no fee, no receipt; the system account is left as it was. It failing makes the block
+ * invalid. A chain whose genesis has no Anchor code (a plain --dev chain) runs it as a no-op.
+ */
+async function runAnchor(vm: VM, block: Block): Promise<void> {
+  const { header } = block
+  const anchor = anchorOf(header)
+  if (anchor === undefined) {
+    throw new BlockExecutionError(
+      'BLOCK_WITHOUT_ANCHOR',
+      `block ${header.number} carries no anchor: extraData must be the 8-byte L1 block number`,
+    )
+  }
+  const data = concatBytes(
+    ANCHOR_SELECTOR,
+    setLengthLeft(bigIntToBytes(anchor.number), 32),
+    anchor.hash,
+    anchor.stateRoot,
+    header.parentHash,
+  )
+  const state = vm.stateManager
+  const systemAccount = await state.getAccount(SYSTEM)
+  const result = await vm.evm.runCall({
+    caller: SYSTEM,
+    to: ANCHOR,
+    data,
+    gasLimit: ANCHOR_GAS_LIMIT,
+    block,
+    skipBalance: true,
+  })
+  if (systemAccount === undefined) await state.deleteAccount(SYSTEM)
+  else await state.putAccount(SYSTEM, systemAccount)
+  if (result.execResult.exceptionError !== undefined) {
+    throw new BlockExecutionError(
+      'ANCHOR_FAILED',
+      `block ${header.number}: the anchor call failed (${result.execResult.exceptionError.error}); the block is invalid`,
+    )
   }
 }
 

@@ -3,6 +3,7 @@ export {
   BlockExecutionError,
   anchorOf,
   arraySource,
+  beginBlock,
   blockchainFor,
   effectiveGasPrice,
   type BlockAttributes,

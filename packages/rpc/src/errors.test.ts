@@ -44,7 +44,9 @@ describe('RPC errors', () => {
       message: 'execution reverted',
       data: '0xdeadbeef',
     })
-    expect(executionReverted().toJSON()).toEqual({ code: 3, message: 'execution reverted' })
+    // a bare revert() keeps an empty `data`, as geth does: ethers needs it to see a revert at all
+    expect(executionReverted().toJSON()).toEqual({ code: 3, message: 'execution reverted', data: '0x' })
+    expect(executionReverted(new Uint8Array()).toJSON()).toEqual({ code: 3, message: 'execution reverted', data: '0x' })
     expect(decodeRevertReason(`0x08c379a0${word(32)}${word(1000)}`)).toBeUndefined()
   })
 

@@ -118,16 +118,15 @@ const PANIC_REASONS: Record<number, string> = {
 
 /**
  * Code 3 with the revert data as `data`, like geth's eth_call/eth_estimateGas. An `Error(string)`
- * or `Panic(uint256)` payload is decoded into the message; anything else leaves it bare.
+ * or `Panic(uint256)` payload is decoded into the message; anything else leaves it bare. A bare
+ * `revert()` still carries `"data": "0x"` (geth does since 1.15.6): ethers reads a missing `data`
+ * as "missing revert data" rather than a revert.
  */
 export function executionReverted(revertData: Uint8Array | Hex = '0x'): RpcError {
   const data = typeof revertData === 'string' ? (revertData.toLowerCase() as Hex) : bytesToHex(revertData)
   const reason = decodeRevertReason(data)
   const message = reason === undefined ? 'execution reverted' : `execution reverted: ${reason}`
-  return new RpcError(RpcErrorCode.ExecutionReverted, message, {
-    code: 'RPC_EXECUTION_REVERTED',
-    data: data === '0x' ? undefined : data,
-  })
+  return new RpcError(RpcErrorCode.ExecutionReverted, message, { code: 'RPC_EXECUTION_REVERTED', data })
 }
 
 /** Decodes `Error(string)` and `Panic(uint256)` revert payloads; undefined for anything else. */

@@ -3,7 +3,7 @@ import { bytesToHex, type LogRecord } from '@cairn/primitives'
 import { RpcError } from './errors.ts'
 import { FILTER_TIMEOUT_MS, FilterManager, filterMethods } from './filters.ts'
 import type { LogCriteria } from './params.ts'
-import { bytes32, FakeSubscriptionSource, fakeLog } from './testing/fake-source.ts'
+import { bytes32, FakeSubscriptionSource, fakeLog, fakeTransaction } from './testing/fake-source.ts'
 
 const ctx = { transport: 'http' as const, connectionId: 'test' }
 
@@ -60,6 +60,35 @@ describe('FilterManager', () => {
     const id = await call('eth_newPendingTransactionFilter')
     source.pushPending(bytesToHex(bytes32(7)))
     expect(await call('eth_getFilterChanges', id)).toEqual([bytesToHex(bytes32(7))])
+  })
+
+  it('returns full pending transactions to a filter made with true, hashes to one made with false', async () => {
+    const { source, call } = setup()
+    const full = await call('eth_newPendingTransactionFilter', true)
+    const hashes = await call('eth_newPendingTransactionFilter', false)
+    const tx = fakeTransaction()
+    source.pushPendingFull(tx)
+    source.pushPending(tx.hash)
+    expect(await call('eth_getFilterChanges', full)).toEqual([tx])
+    expect(await call('eth_getFilterChanges', hashes)).toEqual([tx.hash])
+    expect(await call('eth_uninstallFilter', full)).toBe(true)
+    expect(source.pendingFull.size).toBe(0)
+    expect(await rejection(call('eth_newPendingTransactionFilter', 'yes'))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid argument 0: cannot unmarshal non-bool into bool',
+    })
+  })
+
+  it('refuses a full pending transaction filter when the source cannot send full transactions', async () => {
+    const manager = new FilterManager({
+      source: new FakeSubscriptionSource({ fullPending: false }),
+      getLogs: async () => [],
+      sweepIntervalMs: 0,
+    })
+    expect(() => filterMethods(manager).eth_newPendingTransactionFilter!([true], ctx)).toThrow(
+      'invalid argument 0: full pending transactions are not supported by this node',
+    )
+    expect(manager.size).toBe(0)
   })
 
   it('collects matching logs, including removed ones, within the block range', async () => {

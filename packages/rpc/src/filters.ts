@@ -1,8 +1,13 @@
 import type { Hex, LogRecord } from '@cairn/primitives'
 import { filterNotFound, invalidParams, limitExceeded } from './errors.ts'
-import { formatLog, type LogJson } from './format.ts'
+import { formatLog, type LogJson, type TransactionJson } from './format.ts'
 import { logCriteriaSchema, parseParams, type LogCriteria } from './params.ts'
-import { matchesLogCriteria, newSubscriptionId, type SubscriptionSource } from './subscriptions.ts'
+import {
+  fullTransactionsSchema,
+  matchesLogCriteria,
+  newSubscriptionId,
+  type SubscriptionSource,
+} from './subscriptions.ts'
 import type { RpcMethods } from './dispatch.ts'
 import { z } from 'zod'
 
@@ -30,7 +35,7 @@ interface InstalledFilter {
   kind: FilterKind
   criteria: LogCriteria | undefined
   lastPolled: number
-  pending: Array<Hex | LogJson>
+  pending: Array<Hex | LogJson | TransactionJson>
   unsubscribe: () => void
 }
 
@@ -82,17 +87,25 @@ export class FilterManager {
     )
   }
 
-  newPendingTransactionFilter(): Hex {
-    return this.#install('pendingTransactions', undefined, (push) => this.#options.source.onPendingTransaction(push))
+  /** Pending transaction hashes, or with `fullTransactions` the transactions themselves. */
+  newPendingTransactionFilter(fullTransactions = false): Hex {
+    const { source } = this.#options
+    if (!fullTransactions)
+      return this.#install('pendingTransactions', undefined, (push) => source.onPendingTransaction(push))
+    const onFull = source.onPendingTransactionFull
+    if (onFull === undefined) {
+      throw invalidParams('invalid argument 0: full pending transactions are not supported by this node')
+    }
+    return this.#install('pendingTransactions', undefined, (push) => onFull.call(source, push))
   }
 
   /** Everything since the last poll; resets the deadline. */
-  getFilterChanges(id: Hex): Hex[] | LogJson[] {
+  getFilterChanges(id: Hex): Hex[] | LogJson[] | TransactionJson[] {
     const filter = this.#live(id)
     filter.lastPolled = this.#options.now()
     const changes = filter.pending
     filter.pending = []
-    return changes as Hex[] | LogJson[]
+    return changes as Hex[] | LogJson[] | TransactionJson[]
   }
 
   /** All logs matching a log filter's criteria, from storage. */
@@ -126,7 +139,7 @@ export class FilterManager {
   #install(
     kind: FilterKind,
     criteria: LogCriteria | undefined,
-    subscribe: (push: (item: Hex | LogJson) => void) => () => void,
+    subscribe: (push: (item: Hex | LogJson | TransactionJson) => void) => () => void,
   ): Hex {
     if (this.#filters.size >= this.#options.maxFilters) {
       throw limitExceeded(
@@ -194,10 +207,8 @@ export function filterMethods(manager: FilterManager): RpcMethods {
       return manager.newBlockFilter()
     },
     eth_newPendingTransactionFilter: (params) => {
-      // geth accepts an optional fullTx flag here; full bodies are not kept by filters.
-      if (params.length > 1) throw invalidParams('too many arguments, want at most 1')
-      if (params[0] === true) throw invalidParams('invalid argument 0: full pending transactions are not supported')
-      return manager.newPendingTransactionFilter()
+      const [fullTransactions] = parseParams(params, [fullTransactionsSchema], 0)
+      return manager.newPendingTransactionFilter(fullTransactions ?? false)
     },
     eth_getFilterChanges: (params) => manager.getFilterChanges(parseParams(params, [filterIdSchema])[0]),
     eth_getFilterLogs: (params) => manager.getFilterLogs(parseParams(params, [filterIdSchema])[0]),

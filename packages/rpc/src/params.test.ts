@@ -3,10 +3,12 @@ import { RpcError } from './errors.ts'
 import {
   addressSchema,
   blockNumberOrTagSchema,
+  blockOverridesSchema,
   blockSelectorSchema,
   callRequestSchema,
   dataSchema,
   hashSchema,
+  hexOrDecimal64Schema,
   logCriteriaSchema,
   parseParam,
   parseParams,
@@ -52,6 +54,41 @@ describe('quantities', () => {
       'invalid argument 0: hex number > 64 bits',
     )
     expect(failure(() => parseParam(quantitySchema, 5, 0)).message).toContain('non-string')
+  })
+})
+
+describe('hex or decimal integers (math.HexOrDecimal64)', () => {
+  it('accepts a JSON number, a decimal string and hex with or without leading zeros', () => {
+    expect(parseParam(hexOrDecimal64Schema, 4, 0)).toBe(4n)
+    expect(parseParam(hexOrDecimal64Schema, '4', 0)).toBe(4n)
+    expect(parseParam(hexOrDecimal64Schema, '004', 0)).toBe(4n)
+    expect(parseParam(hexOrDecimal64Schema, '0x4', 0)).toBe(4n)
+    expect(parseParam(hexOrDecimal64Schema, '0x04', 0)).toBe(4n)
+    expect(parseParam(hexOrDecimal64Schema, '0X1f', 0)).toBe(31n)
+    expect(parseParam(hexOrDecimal64Schema, '', 0)).toBe(0n)
+    expect(parseParam(hexOrDecimal64Schema, '18446744073709551615', 0)).toBe(2n ** 64n - 1n)
+    expect(parseParam(hexOrDecimal64Schema, `0x${'f'.repeat(16)}`, 0)).toBe(2n ** 64n - 1n)
+  })
+
+  it('rejects what geth rejects, quoting the input', () => {
+    expect(failure(() => parseParam(hexOrDecimal64Schema, '0x', 0))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid argument 0: invalid hex or decimal integer "0x"',
+    })
+    for (const bad of ['-4', '+4', '4.0', '0xg', ' 4', '1e3', '18446744073709551616', `0x1${'0'.repeat(16)}`]) {
+      expect(failure(() => parseParam(hexOrDecimal64Schema, bad, 0)).message, bad).toBe(
+        `invalid argument 0: invalid hex or decimal integer ${JSON.stringify(bad)}`,
+      )
+    }
+    expect(failure(() => parseParam(hexOrDecimal64Schema, -1, 0)).message).toBe(
+      'invalid argument 0: invalid hex or decimal integer "-1"',
+    )
+    expect(failure(() => parseParam(hexOrDecimal64Schema, 4.5, 0)).message).toBe(
+      'invalid argument 0: invalid hex or decimal integer "4.5"',
+    )
+    expect(failure(() => parseParam(hexOrDecimal64Schema, true, 0)).message).toBe(
+      'invalid argument 0: invalid hex or decimal integer "true"',
+    )
   })
 })
 
@@ -196,6 +233,58 @@ describe('state overrides', () => {
     expect(
       failure(() => parseParam(stateOverridesSchema, { [ADDRESS]: { state: {}, stateDiff: {} } }, 2)).message,
     ).toContain("has both 'state' and 'stateDiff'")
+  })
+})
+
+describe('block overrides', () => {
+  it("parses geth's fields and its older names", () => {
+    const COINBASE = '0x00000000000000000000000000000000000000bb'
+    expect(
+      parseParam(
+        blockOverridesSchema,
+        {
+          number: '0x10',
+          time: '0x20',
+          gasLimit: '0x5208',
+          feeRecipient: ADDRESS,
+          prevRandao: HASH,
+          baseFeePerGas: '0x7',
+          blobBaseFee: '0x3',
+          difficulty: '0x1',
+          somethingElse: true,
+        },
+        3,
+      ),
+    ).toEqual({
+      number: 16n,
+      time: 32n,
+      gasLimit: 21000n,
+      feeRecipient: new Uint8Array(20).map((_, i) => (i === 19 ? 0xaa : 0)),
+      prevRandao: new Uint8Array(32).fill(0x11),
+      baseFeePerGas: 7n,
+      blobBaseFee: 3n,
+    })
+    expect(parseParam(blockOverridesSchema, { coinbase: ADDRESS, random: HASH, baseFee: '0x9' }, 3)).toEqual({
+      feeRecipient: expect.any(Uint8Array),
+      prevRandao: new Uint8Array(32).fill(0x11),
+      baseFeePerGas: 9n,
+    })
+    expect(parseParam(blockOverridesSchema, { feeRecipient: ADDRESS, coinbase: COINBASE }, 3).feeRecipient?.[19]).toBe(
+      0xaa,
+    )
+  })
+
+  it('names the bad field and keeps beaconRoot and withdrawals for the caller to refuse', () => {
+    expect(failure(() => parseParam(blockOverridesSchema, { time: '0x01' }, 3)).message).toBe(
+      'invalid argument 3: time: hex number with leading zero digits',
+    )
+    expect(failure(() => parseParam(blockOverridesSchema, 'latest', 3)).message).toBe(
+      'invalid argument 3: cannot unmarshal non-object into BlockOverrides',
+    )
+    expect(parseParam(blockOverridesSchema, { beaconRoot: HASH, withdrawals: [] }, 3)).toEqual({
+      beaconRoot: new Uint8Array(32).fill(0x11),
+      withdrawals: [],
+    })
   })
 })
 

@@ -71,6 +71,37 @@ function quantityOf(maxBits: number) {
 export const quantitySchema = quantityOf(256)
 /** A 64-bit quantity (hexutil.Uint64): gas, nonce. */
 export const uint64Schema = quantityOf(64)
+
+const UINT64_MAX = (1n << 64n) - 1n
+
+/** geth's math.ParseUint64: `0x`-prefixed hex or decimal, leading zeros allowed, `""` is zero. */
+function parseUint64(text: string): bigint | undefined {
+  const body = hexBody(text)
+  const valid = body === undefined ? /^[0-9]*$/.test(text) : body !== '' && HEX_DIGITS.test(body)
+  if (!valid) return undefined
+  const value = body === undefined ? BigInt(text === '' ? 0 : text) : BigInt(`0x${body}`)
+  return value <= UINT64_MAX ? value : undefined
+}
+
+/**
+ * geth's math.HexOrDecimal64 (eth_feeHistory's block count): a JSON number, or a string of
+ * decimal or `0x` hex digits (`4`, `"4"`, `"0x4"`, `"0x04"`).
+ */
+export const hexOrDecimal64Schema = z.unknown().transform((value, ctx) => {
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number' && Number.isInteger(value) && value >= 0 && !Object.is(value, -0)
+        ? BigInt(value).toString()
+        : JSON.stringify(value)
+  const parsed = parseUint64(text)
+  if (parsed === undefined) {
+    ctx.addIssue({ code: 'custom', message: `invalid hex or decimal integer ${JSON.stringify(text)}` })
+    return z.NEVER
+  }
+  return parsed
+})
+
 /** Hex bytes of any even length, `0x` allowed. */
 export const dataSchema = z.string({ error: 'cannot unmarshal non-string into hex bytes' }).transform((value, ctx) => {
   const decoded = decodeData(value)
@@ -325,6 +356,62 @@ export const stateOverridesSchema = z
       if (account.stateDiff != null) override.stateDiff = account.stateDiff
       overrides.push(override)
     }
+    return overrides
+  })
+
+/** geth's BlockOverrides: header fields a call sees in place of its block's own. */
+export interface BlockOverrides {
+  number?: bigint
+  time?: bigint
+  gasLimit?: bigint
+  feeRecipient?: Uint8Array
+  prevRandao?: Uint8Array
+  baseFeePerGas?: bigint
+  blobBaseFee?: bigint
+  /** Accepted but refused when applied, with geth's error: a call has no beacon root or withdrawals. */
+  beaconRoot?: Uint8Array
+  withdrawals?: unknown[]
+}
+
+/**
+ * `{ number?, time?, gasLimit?, feeRecipient?, prevRandao?, baseFeePerGas?, blobBaseFee? }` as
+ * eth_call's and eth_estimateGas's fourth argument. `coinbase`, `random` and `baseFee` are the names
+ * geth used before 1.14.12 and still appear in tools; the current name wins when both are given.
+ * `difficulty` is accepted and ignored (PREVRANDAO replaced it), unknown fields are ignored like geth.
+ */
+export const blockOverridesSchema = z
+  .object(
+    {
+      number: uint64Schema.nullish(),
+      difficulty: quantitySchema.nullish(),
+      time: uint64Schema.nullish(),
+      gasLimit: uint64Schema.nullish(),
+      feeRecipient: addressSchema.nullish(),
+      coinbase: addressSchema.nullish(),
+      prevRandao: hashSchema.nullish(),
+      random: hashSchema.nullish(),
+      baseFeePerGas: quantitySchema.nullish(),
+      baseFee: quantitySchema.nullish(),
+      blobBaseFee: quantitySchema.nullish(),
+      beaconRoot: hashSchema.nullish(),
+      withdrawals: z.array(z.unknown()).nullish(),
+    },
+    { error: 'cannot unmarshal non-object into BlockOverrides' },
+  )
+  .transform((raw): BlockOverrides => {
+    const overrides: BlockOverrides = {}
+    const feeRecipient = raw.feeRecipient ?? raw.coinbase
+    const prevRandao = raw.prevRandao ?? raw.random
+    const baseFeePerGas = raw.baseFeePerGas ?? raw.baseFee
+    if (raw.number != null) overrides.number = raw.number
+    if (raw.time != null) overrides.time = raw.time
+    if (raw.gasLimit != null) overrides.gasLimit = raw.gasLimit
+    if (feeRecipient != null) overrides.feeRecipient = feeRecipient
+    if (prevRandao != null) overrides.prevRandao = prevRandao
+    if (baseFeePerGas != null) overrides.baseFeePerGas = baseFeePerGas
+    if (raw.blobBaseFee != null) overrides.blobBaseFee = raw.blobBaseFee
+    if (raw.beaconRoot != null) overrides.beaconRoot = raw.beaconRoot
+    if (raw.withdrawals != null) overrides.withdrawals = raw.withdrawals
     return overrides
   })
 

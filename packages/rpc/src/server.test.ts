@@ -6,7 +6,7 @@ import { CairnError, bytesToHex } from '@cairn/primitives'
 import { executionReverted, type RpcLogger, silentLogger } from './errors.ts'
 import { createRpcServer, DEFAULT_RPC_LIMITS, type RpcServer, type RpcServerOptions } from './server.ts'
 import { createThreadedTransport } from './transport-thread.ts'
-import { bytes32, FakeSubscriptionSource, fakeLog } from './testing/fake-source.ts'
+import { bytes32, FakeSubscriptionSource, fakeLog, fakeTransaction } from './testing/fake-source.ts'
 import { heldMethod } from './testing/held-method.ts'
 
 const servers: RpcServer[] = []
@@ -479,7 +479,7 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
       client.socket.close()
     })
 
-    it('delivers pending transaction hashes and refuses unsupported kinds', async () => {
+    it('delivers pending transaction hashes and full transactions, and refuses unsupported kinds', async () => {
       const source = new FakeSubscriptionSource()
       const { wsUrl } = await start({ subscriptions: source })
       const client = await openWs(wsUrl)
@@ -487,9 +487,10 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
       const hash = bytesToHex(bytes32(5))
       source.pushPending(hash)
       expect((await client.waitFor((m) => m.params?.subscription === id)).params.result).toBe(hash)
-      expect(await client.call('eth_subscribe', ['newPendingTransactions', true])).toMatchObject({
-        error: { code: -32602 },
-      })
+      const { result: fullId } = await client.call('eth_subscribe', ['newPendingTransactions', true])
+      const tx = fakeTransaction({ hash })
+      source.pushPendingFull(tx)
+      expect((await client.waitFor((m) => m.params?.subscription === fullId)).params.result).toEqual(tx)
       expect(await client.call('eth_subscribe', ['syncing2'])).toMatchObject({
         error: { code: -32601, message: 'no "syncing2" subscription in eth namespace' },
       })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { matchesLogCriteria, newSubscriptionId, startSubscription } from './subscriptions.ts'
-import { bytes32, FakeSubscriptionSource, fakeLog } from './testing/fake-source.ts'
+import { bytes32, FakeSubscriptionSource, fakeLog, fakeTransaction } from './testing/fake-source.ts'
 
 const address = new Uint8Array(20).fill(0x11)
 const other = new Uint8Array(20).fill(0x22)
@@ -40,18 +40,27 @@ describe('startSubscription', () => {
     expect(source.listenerCount).toBe(0)
   })
 
-  it('supports full pending transactions only when the source does', () => {
+  it('sends full pending transactions with true and hashes otherwise', () => {
     const source = new FakeSubscriptionSource()
-    expect(() => startSubscription(source, ['newPendingTransactions', true], () => {})).toThrow(/not supported/)
     const full: unknown[] = []
-    const withFull = Object.assign(source, {
-      onPendingTransactionFull: (listener: (tx: unknown) => void) => {
-        listener({ hash: '0x1' })
-        return () => {}
-      },
-    })
-    startSubscription(withFull, ['newPendingTransactions', true], (tx) => full.push(tx))
-    expect(full).toEqual([{ hash: '0x1' }])
+    const hashes: unknown[] = []
+    const cancelFull = startSubscription(source, ['newPendingTransactions', true], (tx) => full.push(tx))
+    startSubscription(source, ['newPendingTransactions', false], (hash) => hashes.push(hash))
+    const tx = fakeTransaction()
+    source.pushPendingFull(tx)
+    source.pushPending(tx.hash)
+    expect(full).toEqual([tx])
+    expect(hashes).toEqual([tx.hash])
+    cancelFull()
+    expect(source.pendingFull.size).toBe(0)
+    expect(() => startSubscription(source, ['newPendingTransactions', 'yes'], () => {})).toThrow(
+      'invalid argument 1: cannot unmarshal non-bool into bool',
+    )
+  })
+
+  it('refuses full pending transactions when the source cannot send them', () => {
+    const source = new FakeSubscriptionSource({ fullPending: false })
+    expect(() => startSubscription(source, ['newPendingTransactions', true], () => {})).toThrow(/not supported/)
   })
 
   it('makes geth-shaped ids', () => {

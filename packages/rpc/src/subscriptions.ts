@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { equalBytes, type Hex, type LogRecord } from '@cairn/primitives'
 import { invalidParams, RpcError, RpcErrorCode } from './errors.ts'
-import { formatLog, type LogJson } from './format.ts'
+import { formatLog, type LogJson, type TransactionJson } from './format.ts'
 import { logCriteriaSchema, parseParam, type LogCriteria } from './params.ts'
 
 /** Where chain events come from; each `on*` returns its unsubscribe function. */
@@ -12,8 +12,11 @@ export interface SubscriptionSource {
   /** Logs of a new canonical block, or of a dropped block with `removed: true` (reorg). */
   onLogs(listener: (logs: LogRecord[]) => void): () => void
   onPendingTransaction(listener: (hash: Hex) => void): () => void
-  /** Optional: full pending transactions (already-formatted JSON) for `newPendingTransactions, true`. */
-  onPendingTransactionFull?(listener: (tx: unknown) => void): () => void
+  /**
+   * Full pending transactions (formatted as geth's pending transactions) for `newPendingTransactions`
+   * with `true` and full pending-transaction filters; a source without it refuses those.
+   */
+  onPendingTransactionFull?(listener: (tx: TransactionJson) => void): () => void
 }
 
 /** Address and topic part of log criteria; block bounds are the caller's business. */
@@ -103,7 +106,8 @@ function formattedLog(log: LogRecord): LogJson {
   return json
 }
 
-const fullTransactionsSchema = z.boolean({ error: 'cannot unmarshal non-bool into bool' })
+/** geth's optional `fullTx` flag of newPendingTransactions and eth_newPendingTransactionFilter. */
+export const fullTransactionsSchema = z.boolean({ error: 'cannot unmarshal non-bool into bool' })
 
 function startPendingSubscription(
   source: SubscriptionSource,

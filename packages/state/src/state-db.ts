@@ -1,12 +1,13 @@
 import type { Common } from '@ethereumjs/common'
 import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { CacheType, Caches, type MerkleStateManager, getMerkleStateProof } from '@ethereumjs/statemanager'
+import { CacheType, Caches, type MerkleStateManager, type Proof, getMerkleStateProof } from '@ethereumjs/statemanager'
 import {
   Account,
   Address,
   KECCAK256_RLP,
   ValueEncoding,
   bigIntToBytes,
+  bytesToHex,
   hexToBytes,
   setLengthLeft,
 } from '@ethereumjs/util'
@@ -121,9 +122,21 @@ export class StateDB {
     return (await this.trieDB.get(Buffer.from(root).toString('hex'))) !== undefined
   }
 
-  /** EIP-1186 proof of an account and storage slots at `root`. */
-  async getProof(root: Uint8Array, address: Address, slots: Uint8Array[]) {
-    return getMerkleStateProof(this.stateAt(root), address, slots)
+  /**
+   * EIP-1186 proof of an account and storage slots at `root`, with one storage entry per slot in
+   * order. An account that does not exist is reported as geth does: its absence proven, zero code
+   * and storage hashes, and each slot `0x0` with an empty proof.
+   */
+  async getProof(root: Uint8Array, address: Address, slots: Uint8Array[]): Promise<Proof> {
+    const state = this.stateAt(root)
+    if ((await state.getAccount(address)) !== undefined) return getMerkleStateProof(state, address, slots)
+    const absent = await getMerkleStateProof(state, address)
+    return {
+      ...absent,
+      codeHash: ZERO_HASH,
+      storageHash: ZERO_HASH,
+      storageProof: slots.map((slot) => ({ key: bytesToHex(slot), value: '0x0', proof: [] })),
+    }
   }
 
   /**
@@ -159,6 +172,8 @@ export async function writeGenesisState(state: MerkleStateManager, genesis: Geth
   await state.commit()
   return state.getStateRoot()
 }
+
+const ZERO_HASH: Hex = `0x${'00'.repeat(32)}`
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i])

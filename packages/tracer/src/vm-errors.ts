@@ -29,7 +29,9 @@ export function gethErrorMessage(error: EVMError, failingOpcode?: number): strin
   if (error.error === messages.INVALID_OPCODE) {
     return failingOpcode === undefined ? 'invalid opcode' : `invalid opcode: ${gethOpName(failingOpcode, 'INVALID')}`
   }
-  return GETH_ERROR_MESSAGES.get(error.error) ?? error.error
+  // ethereumjs appends where the jump was (`invalid JUMP at <code hash>/<address>:<pc>`).
+  const text = error.error.startsWith(messages.INVALID_JUMP) ? messages.INVALID_JUMP : error.error
+  return GETH_ERROR_MESSAGES.get(text) ?? text
 }
 
 /** Errors geth raises before it reports the opcode to tracers, so geth marks that step with `error`. */

@@ -1,4 +1,5 @@
 import type { Hex, LogRecord } from '@cairn/primitives'
+import type { TransactionJson } from '../format.ts'
 import type { SubscriptionSource } from '../subscriptions.ts'
 
 /** An in-memory SubscriptionSource for tests: push events, count listeners. */
@@ -6,6 +7,17 @@ export class FakeSubscriptionSource implements SubscriptionSource {
   readonly heads = new Set<(header: unknown) => void>()
   readonly logs = new Set<(logs: LogRecord[]) => void>()
   readonly pending = new Set<(hash: Hex) => void>()
+  readonly pendingFull = new Set<(tx: TransactionJson) => void>()
+  /** Absent when built with `fullPending: false`: a source that cannot send full transactions. */
+  readonly onPendingTransactionFull?: (listener: (tx: TransactionJson) => void) => () => void
+
+  constructor(options: { fullPending?: boolean } = {}) {
+    if (options.fullPending === false) return
+    this.onPendingTransactionFull = (listener) => {
+      this.pendingFull.add(listener)
+      return () => this.pendingFull.delete(listener)
+    }
+  }
 
   onNewHead(listener: (header: unknown) => void): () => void {
     this.heads.add(listener)
@@ -23,7 +35,7 @@ export class FakeSubscriptionSource implements SubscriptionSource {
   }
 
   get listenerCount(): number {
-    return this.heads.size + this.logs.size + this.pending.size
+    return this.heads.size + this.logs.size + this.pending.size + this.pendingFull.size
   }
 
   pushHead(header: unknown): void {
@@ -36,6 +48,10 @@ export class FakeSubscriptionSource implements SubscriptionSource {
 
   pushPending(hash: Hex): void {
     for (const listener of this.pending) listener(hash)
+  }
+
+  pushPendingFull(tx: TransactionJson): void {
+    for (const listener of this.pendingFull) listener(tx)
   }
 }
 
@@ -57,4 +73,27 @@ export function fakeLog(overrides: Partial<LogRecord> = {}): LogRecord {
 
 export function bytes32(byte: number): Uint8Array {
   return new Uint8Array(32).fill(byte)
+}
+
+/** A pending transaction's JSON as a source delivers it. */
+export function fakeTransaction(overrides: Partial<TransactionJson> = {}): TransactionJson {
+  return {
+    blockHash: null,
+    blockNumber: null,
+    from: `0x${'aa'.repeat(20)}`,
+    gas: '0x5208',
+    gasPrice: '0x3b9aca00',
+    hash: `0x${'cc'.repeat(32)}`,
+    input: '0x',
+    nonce: '0x0',
+    to: `0x${'bb'.repeat(20)}`,
+    transactionIndex: null,
+    value: '0x1',
+    type: '0x0',
+    chainId: '0x1',
+    v: '0x25',
+    r: '0x1',
+    s: '0x2',
+    ...overrides,
+  }
 }

@@ -1,0 +1,328 @@
+import { bytesToBigInt, bytesToHex, eoaCode7702SignAuthorization, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
+import { type JsonRpcErrorObject, RpcError } from '@cairn/rpc'
+import { type TestChain, l1Block, startTestChain } from './testing/test-chain.ts'
+
+const chains: TestChain[] = []
+afterEach(async () => {
+  for (const chain of chains.splice(0)) await chain.close()
+})
+
+const account = (byte: number): Hex => bytesToHex(new Uint8Array(20).fill(byte))
+const word = (value: bigint | Uint8Array): Hex =>
+  typeof value === 'bigint' ? `0x${value.toString(16).padStart(64, '0')}` : bytesToHex(setLengthLeft(value, 32))
+const push2 = (n: number) => `61${n.toString(16).padStart(4, '0')}`
+
+/** What the context reader returns, one word each, in this order. */
+const CONTEXT_FIELDS = [
+  ['number', '43'], // NUMBER
+  ['timestamp', '42'], // TIMESTAMP
+  ['prevRandao', '44'], // PREVRANDAO
+  ['coinbase', '41'], // COINBASE
+  ['baseFee', '48'], // BASEFEE
+  ['gasLimit', '45'], // GASLIMIT
+  ['gasPrice', '3a'], // GASPRICE
+  ['ownBlockHash', '4340'], // BLOCKHASH(NUMBER)
+  ['parentBlockHash', '6001430340'], // BLOCKHASH(NUMBER - 1)
+  ['blobBaseFee', '4a'], // BLOBBASEFEE
+] as const
+type Context = Record<(typeof CONTEXT_FIELDS)[number][0], Hex>
+
+/** Returns the block context a call sees: each field MSTOREd in turn, then RETURN of all of them. */
+const CONTEXT_READER = account(0xc0)
+const CONTEXT_CODE: Hex = `0x${CONTEXT_FIELDS.map(([, op], i) => `${op}${push2(i * 32)}52`).join('')}${push2(
+  CONTEXT_FIELDS.length * 32,
+)}6000f3`
+
+/** Reads slot 1, writes 7 to slot 2, then asks for the balances of its caller, itself, precompile 1 and OTHER. */
+const STORAGE_USER = account(0x5e)
+const OTHER = account(0x07)
+const STORAGE_CODE: Hex = `0x${[
+  '60015450', // SLOAD(1)
+  '6007600255', // SSTORE(2, 7)
+  '333150', // BALANCE(CALLER)
+  '303150', // BALANCE(ADDRESS)
+  '60013150', // BALANCE(0x01)
+  `73${OTHER.slice(2)}3150`, // BALANCE(OTHER)
+  '00',
+].join('')}`
+
+/** Init code returning 24577 zero bytes: one more than EIP-170 allows. */
+const TOO_LARGE_INITCODE: Hex = '0x6160016000f3'
+
+async function testChain() {
+  const chain = await startTestChain({
+    anchor: true,
+    alloc: { [CONTEXT_READER]: { code: CONTEXT_CODE }, [STORAGE_USER]: { code: STORAGE_CODE } },
+  })
+  chains.push(chain)
+  // Three blocks, each anchored to its own L1 block, so each has a mixHash of its own.
+  for (let n = 1; n <= 3; n++) await chain.mine([], l1Block(n))
+  return chain
+}
+
+/** eth_call of the context reader from a funded account (priced calls must be paid for). */
+async function readContext(t: TestChain, ...params: unknown[]): Promise<Context> {
+  const [request, ...rest] = params
+  const from = DEV_ACCOUNTS[0]!.address
+  const output = (await t.call('eth_call', { from, to: CONTEXT_READER, ...(request as object) }, ...rest)) as Hex
+  const words = output.slice(2).match(/.{64}/g) ?? []
+  return Object.fromEntries(CONTEXT_FIELDS.map(([name], i) => [name, `0x${words[i]}`])) as Context
+}
+
+async function rpcError(promise: Promise<unknown>): Promise<JsonRpcErrorObject> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof RpcError) return error.toJSON()
+    throw error
+  }
+  throw new Error('expected an RPC error')
+}
+
+describe('the block a call runs in', () => {
+  it('is the requested block itself, for a number, a hash and latest', async () => {
+    const t = await testChain()
+    const [one, two, three] = await Promise.all(
+      [1n, 2n, 3n].map(async (n) => (await t.chain.getBlockByNumber(n))!.block),
+    )
+    const expected = (block: NonNullable<typeof two>, parent: NonNullable<typeof one>) => ({
+      number: word(block.header.number),
+      timestamp: word(block.header.timestamp),
+      // mixHash, which carries the L1 anchor hash: not zero, and not the next block's
+      prevRandao: word(block.header.mixHash),
+      coinbase: word(block.header.coinbase.bytes),
+      // an unpriced call sees a zero base fee, as in geth
+      baseFee: word(0n),
+      gasLimit: word(block.header.gasLimit),
+      gasPrice: word(0n),
+      ownBlockHash: word(0n),
+      parentBlockHash: word(parent.hash()),
+      blobBaseFee: word(1n),
+    })
+    expect(two!.header.mixHash).toEqual(l1Block(2).hash)
+    expect(await readContext(t, {}, '0x2')).toEqual(expected(two!, one!))
+    expect(await readContext(t, {}, { blockHash: bytesToHex(two!.hash()) })).toEqual(expected(two!, one!))
+    expect(await readContext(t, {}, 'latest')).toEqual(expected(three!, two!))
+    expect(await readContext(t, {})).toEqual(expected(three!, two!))
+    expect((await readContext(t, {}, 'earliest')).number).toBe(word(0n))
+  })
+
+  it('is the next block for pending', async () => {
+    const t = await testChain()
+    const head = t.chain.head()
+    const before = BigInt(Math.floor(Date.now() / 1000))
+    const context = await readContext(t, { maxFeePerGas: toQuantity(10n ** 10n) }, 'pending')
+    expect(context.number).toBe(word(head.header.number + 1n))
+    expect(BigInt(context.timestamp)).toBeGreaterThan(head.header.timestamp)
+    expect(BigInt(context.timestamp)).toBeGreaterThanOrEqual(before)
+    expect(context.baseFee).toBe(word(head.header.calcNextBaseFee()))
+    expect(context.prevRandao).toBe(word(0n))
+    expect(context.ownBlockHash).toBe(word(0n))
+    expect(context.parentBlockHash).toBe(word(head.hash()))
+  })
+
+  it('prices a call like geth: a lone maxFeePerGas pays the base fee and no tip', async () => {
+    const t = await testChain()
+    const block = (await t.chain.getBlockByNumber(2n))!.block
+    const baseFee = block.header.baseFeePerGas!
+    expect(baseFee).toBeGreaterThan(0n)
+    const priced = await readContext(t, { maxFeePerGas: toQuantity(baseFee * 10n) }, '0x2')
+    expect(priced.baseFee).toBe(word(baseFee))
+    expect(priced.gasPrice).toBe(word(baseFee))
+    const tipped = await readContext(t, { maxFeePerGas: toQuantity(baseFee * 10n), maxPriorityFeePerGas: '0x3' }, '0x2')
+    expect(tipped.gasPrice).toBe(word(baseFee + 3n))
+    const legacy = await readContext(t, { gasPrice: toQuantity(baseFee * 2n) }, '0x2')
+    expect(legacy.gasPrice).toBe(word(baseFee * 2n))
+  })
+
+  it('runs a zero-priced call on a chain with a base fee, and refuses one priced below it', async () => {
+    const t = await testChain()
+    const baseFee = t.chain.head().header.baseFeePerGas!
+    for (const fees of [
+      { gasPrice: '0x0' },
+      { maxFeePerGas: '0x0' },
+      { maxFeePerGas: '0x0', maxPriorityFeePerGas: '0x0' },
+    ]) {
+      expect((await readContext(t, fees)).baseFee).toBe(word(0n))
+      expect(await t.call('eth_estimateGas', { from: DEV_ACCOUNTS[0]!.address, to: CONTEXT_READER, ...fees })).toMatch(
+        /^0x[0-9a-f]+$/,
+      )
+    }
+    expect(await rpcError(readContext(t, { gasPrice: toQuantity(baseFee - 1n) }))).toEqual({
+      code: -32000,
+      message: 'max fee per gas less than block base fee',
+    })
+    expect(await rpcError(readContext(t, { maxPriorityFeePerGas: '0x1' }))).toEqual({
+      code: -32000,
+      message: 'max priority fee per gas higher than max fee per gas',
+    })
+  })
+
+  it('takes block overrides as the fourth argument of eth_call and eth_estimateGas', async () => {
+    const t = await testChain()
+    const overrides = {
+      number: '0x64',
+      time: '0x12345',
+      gasLimit: '0x1c9c380',
+      feeRecipient: account(0xfe),
+      prevRandao: word(0xabn),
+      baseFeePerGas: '0x7',
+      blobBaseFee: '0x9',
+    }
+    const overridden = await readContext(t, { gasPrice: '0x7' }, 'latest', null, overrides)
+    expect(overridden).toMatchObject({
+      number: word(100n),
+      timestamp: word(0x12345n),
+      gasLimit: word(30_000_000n),
+      coinbase: word(new Uint8Array(20).fill(0xfe)),
+      prevRandao: word(0xabn),
+      baseFee: word(7n),
+      gasPrice: word(7n),
+      blobBaseFee: word(9n),
+      // BLOCKHASH(99): this chain has no block 99
+      parentBlockHash: word(0n),
+    })
+    // geth's older names, and an unpriced call still sees a zero base fee
+    const older = await readContext(
+      t,
+      {},
+      'latest',
+      {},
+      { coinbase: account(0xfd), random: word(0xcdn), baseFee: '0x7' },
+    )
+    expect(older).toMatchObject({
+      coinbase: word(new Uint8Array(20).fill(0xfd)),
+      prevRandao: word(0xcdn),
+      baseFee: word(0n),
+    })
+    // the search for gas stops at the overridden block gas limit
+    expect(
+      await rpcError(
+        t.call('eth_estimateGas', { to: STORAGE_USER }, 'latest', null, { gasLimit: toQuantity(25_000n) }),
+      ),
+    ).toEqual({ code: -32000, message: 'gas required exceeds allowance (25000)' })
+    expect(
+      await rpcError(t.call('eth_call', { to: CONTEXT_READER }, 'latest', null, { beaconRoot: word(1n) })),
+    ).toEqual({
+      code: -32000,
+      message: 'block override "beaconRoot" is not supported for this RPC method',
+    })
+    expect(await rpcError(t.call('eth_call', { to: CONTEXT_READER }, 'latest', null, {}, {}))).toEqual({
+      code: -32602,
+      message: 'too many arguments, want at most 4',
+    })
+  })
+
+  it('is the same for debug_traceCall, which refuses pending like geth', async () => {
+    const t = await testChain()
+    const two = (await t.chain.getBlockByNumber(2n))!.block
+    const traced = (await t.call('debug_traceCall', { to: CONTEXT_READER }, '0x2', { tracer: 'callTracer' })) as {
+      output: Hex
+    }
+    expect(traced.output.slice(0, 66)).toBe(word(2n))
+    expect(traced.output.slice(130, 194)).toBe(word(two.header.mixHash).slice(2))
+    const overridden = (await t.call('debug_traceCall', { to: CONTEXT_READER }, '0x2', {
+      tracer: 'callTracer',
+      blockOverrides: { number: '0x9' },
+    })) as { output: Hex }
+    expect(overridden.output.slice(0, 66)).toBe(word(9n))
+    expect(await rpcError(t.call('debug_traceCall', { to: CONTEXT_READER }, 'pending'))).toEqual({
+      code: -32000,
+      message: 'tracing on top of pending is not supported',
+    })
+  })
+})
+
+describe('call failures read like geth', () => {
+  it('a bare revert carries empty data', async () => {
+    const t = await testChain()
+    for (const method of ['eth_call', 'eth_estimateGas']) {
+      expect(await rpcError(t.call(method, { data: '0x60006000fd' }))).toEqual({
+        code: 3,
+        message: 'execution reverted',
+        data: '0x',
+      })
+    }
+  })
+
+  it('eth_estimateGas returns an execution error itself, and only a lack of gas as the allowance', async () => {
+    const t = await testChain()
+    const from = DEV_ACCOUNTS[0]!.address
+    const cases: [Hex, string][] = [
+      [TOO_LARGE_INITCODE, 'max code size exceeded'],
+      ['0xfe', 'invalid opcode: INVALID'],
+      ['0x0c', 'invalid opcode: opcode 0xc not defined'],
+      ['0x600056', 'invalid jump destination'],
+      // RETURNDATACOPY of one byte with no return data
+      ['0x6001600060003e00', 'return data out of bounds'],
+    ]
+    for (const [data, message] of cases) {
+      expect(await rpcError(t.call('eth_estimateGas', { from, data })), data).toEqual({ code: -32000, message })
+      expect(await rpcError(t.call('eth_call', { from, data })), data).toEqual({ code: -32000, message })
+    }
+    // an endless loop runs out of gas at any limit
+    expect(await rpcError(t.call('eth_estimateGas', { from, data: '0x5b600056', gas: toQuantity(100_000n) }))).toEqual({
+      code: -32000,
+      message: 'gas required exceeds allowance (100000)',
+    })
+  })
+})
+
+describe('eth_createAccessList', () => {
+  it("lists the target's own slots and leaves out address-only touches of sender, target and precompiles", async () => {
+    const t = await testChain()
+    const from = DEV_ACCOUNTS[0]!.address
+    const result = (await t.call('eth_createAccessList', { from, to: STORAGE_USER })) as {
+      accessList: { address: Hex; storageKeys: Hex[] }[]
+      gasUsed: Hex
+    }
+    // sorted by address like geth's
+    expect(result.accessList).toEqual([
+      { address: OTHER, storageKeys: [] },
+      { address: STORAGE_USER, storageKeys: [word(1n), word(2n)] },
+    ])
+    // the list pays for itself: the call with it costs what createAccessList reports
+    expect(BigInt(result.gasUsed)).toBeGreaterThan(21_000n)
+  })
+
+  it('leaves out the authorities of an EIP-7702 list', async () => {
+    const t = await testChain()
+    const authority = DEV_ACCOUNTS[1]!
+    const [chainId, address, nonce, yParity, r, s] = eoaCode7702SignAuthorization(
+      { chainId: toQuantity(t.common.chainId()), address: CONTEXT_READER, nonce: '0x0' },
+      hexToBytes(authority.privateKey),
+    )
+    const quantity = (bytes: Uint8Array) => toQuantity(bytesToBigInt(bytes))
+    const signed = {
+      chainId: quantity(chainId),
+      address: bytesToHex(address),
+      nonce: quantity(nonce),
+      yParity: quantity(yParity),
+      r: quantity(r),
+      s: quantity(s),
+    }
+    // BALANCE of the authority, then of OTHER, from code the state override puts at the target
+    const target = account(0x43)
+    const code = `0x73${authority.address.slice(2)}315073${OTHER.slice(2)}315000`
+    const result = (await t.call('eth_createAccessList', { to: target, authorizationList: [signed] }, 'latest', {
+      [target]: { code },
+    })) as { accessList: unknown[] }
+    expect(result.accessList).toEqual([{ address: OTHER, storageKeys: [] }])
+  })
+
+  it('takes state overrides as its third argument', async () => {
+    const t = await testChain()
+    const target = account(0x42)
+    // SLOAD 3 at an address that has no code until the override gives it some
+    const overrides = { [target]: { code: '0x6003545000' } }
+    const result = (await t.call('eth_createAccessList', { to: target }, 'latest', overrides)) as {
+      accessList: unknown[]
+    }
+    expect(result.accessList).toEqual([{ address: target, storageKeys: [word(3n)] }])
+    expect(
+      ((await t.call('eth_createAccessList', { to: target }, 'latest')) as { accessList: unknown[] }).accessList,
+    ).toEqual([])
+  })
+})

@@ -1,0 +1,165 @@
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { bytesToBigInt, bytesToHex, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ANCHOR_ADDRESS, DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
+import { RpcError, formatBlock } from '@cairn/rpc'
+import { type TestChain, type TestChainOptions, l1Block, startTestChain } from './testing/test-chain.ts'
+
+const chains: TestChain[] = []
+afterEach(async () => {
+  for (const chain of chains.splice(0)) await chain.close()
+})
+
+async function testChain(options: TestChainOptions = {}) {
+  const chain = await startTestChain(options)
+  chains.push(chain)
+  return chain
+}
+
+async function rejection(promise: Promise<unknown>): Promise<{ rpcCode: number; message: string }> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
+    throw error
+  }
+  throw new Error('expected a rejection')
+}
+
+interface ProofJson {
+  codeHash: Hex
+  storageHash: Hex
+  balance: Hex
+  nonce: Hex
+  accountProof: Hex[]
+  storageProof: { key: Hex; value: Hex; proof: Hex[] }[]
+}
+
+const ZERO_HASH = bytesToHex(new Uint8Array(32))
+const FULL_KEY_ONE = bytesToHex(setLengthLeft(Uint8Array.of(1), 32))
+
+describe('eth_getProof', () => {
+  it('answers a missing account with zero hashes and one empty entry per requested key', async () => {
+    const t = await testChain()
+    const proof = (await t.call(
+      'eth_getProof',
+      `0x${'de'.repeat(20)}`,
+      ['0x1', FULL_KEY_ONE, '02'],
+      'latest',
+    )) as ProofJson
+    expect(proof).toMatchObject({ balance: '0x0', nonce: '0x0', codeHash: ZERO_HASH, storageHash: ZERO_HASH })
+    expect(proof.accountProof.length).toBeGreaterThan(0)
+    expect(proof.storageProof).toEqual([
+      { key: '0x1', value: '0x0', proof: [] },
+      { key: FULL_KEY_ONE, value: '0x0', proof: [] },
+      { key: '0x2', value: '0x0', proof: [] },
+    ])
+  })
+
+  it('echoes a 32-byte key as given and a shorter one as a quantity, like geth', async () => {
+    const t = await testChain({ anchor: true })
+    await t.mine([], l1Block(7))
+    // Anchor's slot 0 packs lastL1BlockNumber (7) and lastAnchoredL2Block (1).
+    const packed = await t.call('eth_getStorageAt', ANCHOR_ADDRESS, '0x0', 'latest')
+    expect(BigInt(packed as Hex)).toBe((1n << 64n) | 7n)
+    const keys = ['0x0', '0x00', '0', ZERO_HASH, FULL_KEY_ONE.toUpperCase().replace('0X', '0x'), '0X1']
+    const proof = (await t.call('eth_getProof', ANCHOR_ADDRESS, keys, 'latest')) as ProofJson
+    expect(proof.storageProof.map((entry) => entry.key)).toEqual(['0x0', '0x0', '0x0', ZERO_HASH, FULL_KEY_ONE, '0x1'])
+    // Slot 1 is lastL1BlockHash.
+    const [slotZero, slotOne] = [toQuantity((1n << 64n) | 7n), toQuantity(bytesToBigInt(l1Block(7).hash))]
+    expect(proof.storageProof.map((entry) => entry.value)).toEqual([
+      slotZero,
+      slotZero,
+      slotZero,
+      slotZero,
+      slotOne,
+      slotOne,
+    ])
+    for (const entry of proof.storageProof) expect(entry.proof.length).toBeGreaterThan(0)
+  })
+
+  it('refuses keys geth refuses, with geth’s words', async () => {
+    const t = await testChain()
+    const long = `0x${'11'.repeat(33)}`
+    expect(await rejection(t.call('eth_getProof', ANCHOR_ADDRESS, [long], 'latest'))).toEqual({
+      rpcCode: -32602,
+      message: `storage key too long (want at most 32 bytes): "${long}"`,
+    })
+    expect(await rejection(t.call('eth_getProof', ANCHOR_ADDRESS, ['0xzz'], 'latest'))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid hex in storage key: "0xzz"',
+    })
+    expect(await rejection(t.call('eth_getProof', ANCHOR_ADDRESS, Array(1025).fill('0x1'), 'latest'))).toEqual({
+      rpcCode: -32602,
+      message: 'too many storage keys requested (max 1024, got 1025)',
+    })
+    expect(await rejection(t.call('eth_getStorageAt', ANCHOR_ADDRESS, long, 'latest'))).toMatchObject({
+      rpcCode: -32602,
+    })
+  })
+})
+
+describe('eth_feeHistory', () => {
+  it('takes the block count as a number, a decimal string or hex, like geth’s HexOrDecimal64', async () => {
+    const t = await testChain()
+    for (let i = 0; i < 4; i++) await t.mine()
+    const expected = await t.call('eth_feeHistory', '0x3', 'latest')
+    expect((expected as { gasUsedRatio: number[] }).gasUsedRatio).toHaveLength(3)
+    for (const count of [3, '3', '0x03', '0X3'])
+      expect(await t.call('eth_feeHistory', count, 'latest')).toEqual(expected)
+    expect(await rejection(t.call('eth_feeHistory', '3.0', 'latest'))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid argument 0: invalid hex or decimal integer "3.0"',
+    })
+  })
+})
+
+describe('txpool_content and txpool_inspect', () => {
+  it('key accounts and name recipients by their EIP-55 checksummed address', async () => {
+    let t: TestChain | undefined
+    const pool = () => {
+      const creation = t!.transaction({ nonce: 2, from: 2 })
+      const transfer = t!.transaction({
+        nonce: 0,
+        to: DEV_ACCOUNTS[3]!.address.toLowerCase() as Hex,
+        from: 2,
+        value: 9n,
+      })
+      const sender = DEV_ACCOUNTS[2]!.address.toLowerCase() as Hex
+      return {
+        pending: new Map([[sender, new Map<bigint, TypedTransaction>([[0n, transfer]])]]),
+        queued: new Map([[sender, new Map<bigint, TypedTransaction>([[2n, creation]])]]),
+      }
+    }
+    t = await testChain({ mempool: { content: pool } })
+    const checksummed = toChecksumAddress(DEV_ACCOUNTS[2]!.address)
+    expect(checksummed).not.toBe(checksummed.toLowerCase())
+    const content = (await t.call('txpool_content')) as Record<string, Record<string, Record<string, { nonce: Hex }>>>
+    expect(Object.keys(content.pending!)).toEqual([checksummed])
+    expect(Object.keys(content.queued!)).toEqual([checksummed])
+    expect(content.pending![checksummed]!['0']!.nonce).toBe('0x0')
+
+    const inspect = (await t.call('txpool_inspect')) as Record<string, Record<string, Record<string, string>>>
+    expect(Object.keys(inspect.pending!)).toEqual([checksummed])
+    expect(inspect.pending![checksummed]!['0']).toMatch(
+      new RegExp(`^${toChecksumAddress(DEV_ACCOUNTS[3]!.address)}: 9 wei \\+ 200000 gas × \\d+ wei$`),
+    )
+  })
+})
+
+describe('eth_getHeaderByNumber and eth_getHeaderByHash', () => {
+  it('return the block’s header fields only, and null for an unknown block', async () => {
+    const t = await testChain()
+    const record = await t.mine([t.transaction({ nonce: 0, to: DEV_ACCOUNTS[1]!.address as Hex, value: 1n })])
+    const { size, uncles, transactions, withdrawals, ...header } = formatBlock(record.block, {
+      fullTransactions: false,
+      senders: record.senders,
+    })
+    expect([size, uncles, transactions, withdrawals].every((field) => field !== undefined)).toBe(true)
+    expect(await t.call('eth_getHeaderByNumber', '0x1')).toEqual(header)
+    expect(await t.call('eth_getHeaderByNumber', 'latest')).toEqual(header)
+    expect(await t.call('eth_getHeaderByHash', header.hash)).toEqual(header)
+    expect(await t.call('eth_getHeaderByNumber', '0x9')).toBeNull()
+    expect(await t.call('eth_getHeaderByHash', bytesToHex(new Uint8Array(32).fill(1)))).toBeNull()
+  })
+})

@@ -1,0 +1,128 @@
+import { bytesToHex, setLengthLeft } from '@ethereumjs/util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { wasmKeccak256 } from '@cairn/executor'
+import { ANCHOR_ADDRESS, type GenesisAccount, type Hex, toQuantity } from '@cairn/primitives'
+import { RpcError } from '@cairn/rpc'
+import { type TestChain, l1Block, startTestChain } from './testing/test-chain.ts'
+
+const chains: TestChain[] = []
+afterEach(async () => {
+  for (const chain of chains.splice(0)) await chain.close()
+})
+
+async function testChain(options: Parameters<typeof startTestChain>[0]) {
+  const chain = await startTestChain(options)
+  chains.push(chain)
+  return chain
+}
+
+const selector = (signature: string): Hex =>
+  bytesToHex(wasmKeccak256(new TextEncoder().encode(signature)).subarray(0, 4))
+const word = (value: bigint | Uint8Array): Hex =>
+  bytesToHex(setLengthLeft(typeof value === 'bigint' ? Uint8Array.of(Number(value)) : value, 32))
+/** Returns BLOCKHASH(1): PUSH1 1 BLOCKHASH PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN. */
+const BLOCKHASH_READER: Hex = '0x000000000000000000000000000000000000b10c'
+const alloc: Record<string, GenesisAccount> = {
+  [BLOCKHASH_READER]: { balance: '0x0', code: '0x60014060005260206000f3' },
+}
+const CALL_TRACER = { tracer: 'callTracer' }
+
+async function rejection(promise: Promise<unknown>): Promise<{ rpcCode: number; message: string }> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
+    throw error
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('trace replays', () => {
+  it('run the anchor system call before the block’s transactions, as execution did', async () => {
+    const t = await testChain({ anchor: true })
+    // Block 1 is anchored to L1 block 5; its transaction reads what the anchor call just recorded.
+    const readAnchor = t.transaction({ nonce: 0, to: ANCHOR_ADDRESS, data: selector('lastL1BlockNumber()') })
+    const record = await t.mine([readAnchor], l1Block(5))
+    expect(record.receipts[0]!.status).toBe(1)
+
+    const traced = (await t.call('debug_traceTransaction', bytesToHex(readAnchor.hash()), CALL_TRACER)) as {
+      output: Hex
+    }
+    expect(traced.output).toBe(word(5n))
+    const [inBlock] = (await t.call('debug_traceBlockByNumber', '0x1', CALL_TRACER)) as { result: { output: Hex } }[]
+    expect(inBlock!.result.output).toBe(word(5n))
+  })
+
+  it('traces every transaction of a block in order, by number and by hash, as traceTransaction does', async () => {
+    const t = await testChain({ anchor: true, alloc })
+    await t.mine([], l1Block(1))
+    const txs = [
+      t.transaction({ nonce: 0, to: bytesToHex(new Uint8Array(20).fill(0x77)), value: 10n }),
+      t.transaction({ nonce: 1, to: ANCHOR_ADDRESS, data: selector('lastL1BlockNumber()') }),
+      t.transaction({ nonce: 2, to: BLOCKHASH_READER }),
+    ]
+    const record = await t.mine(txs, l1Block(2))
+    const hashes = txs.map((tx) => bytesToHex(tx.hash()))
+
+    for (const options of [CALL_TRACER, {}, { disableStack: true, enableMemory: true }]) {
+      const byNumber = (await t.call('debug_traceBlockByNumber', '0x2', options)) as { txHash: Hex; result: unknown }[]
+      expect(byNumber.map((entry) => entry.txHash)).toEqual(hashes)
+      for (const [i, hash] of hashes.entries()) {
+        expect(byNumber[i]!.result).toEqual(await t.call('debug_traceTransaction', hash, options))
+      }
+      expect(await t.call('debug_traceBlockByHash', bytesToHex(record.block.hash()), options)).toEqual(byNumber)
+      expect(await t.call('debug_traceBlockByNumber', 'latest', options)).toEqual(byNumber)
+    }
+    const calls = (await t.call('debug_traceBlockByNumber', '0x2', CALL_TRACER)) as { result: { output?: Hex } }[]
+    expect(calls.map((entry) => entry.result.output)).toEqual([
+      undefined,
+      word(2n),
+      word((await t.chain.getBlockByNumber(1n))!.block.hash()),
+    ])
+    expect(await t.call('debug_traceBlockByNumber', '0x1', CALL_TRACER)).toEqual([])
+  })
+
+  it('trace a side-branch block on its own ancestry and leave the shared VMs on the canonical chain', async () => {
+    const t = await testChain({ anchor: true, alloc })
+    const genesis = t.chain.head()
+    const canonicalOne = await t.mine([], l1Block(1))
+    await t.mine([], l1Block(2))
+    // A branch from genesis that is not canonical: its block 1 differs from the canonical one.
+    const sideOne = await t.putSideBlock(genesis, [], l1Block(1), genesis.header.timestamp + 3n)
+    const read = t.transaction({ nonce: 0, to: BLOCKHASH_READER })
+    const sideTwo = await t.putSideBlock(sideOne.block, [read], l1Block(2), genesis.header.timestamp + 5n)
+    expect(bytesToHex((await t.chain.getBlockByNumber(1n))!.block.hash())).toBe(bytesToHex(canonicalOne.block.hash()))
+
+    // The anchor call checks BLOCKHASH(number - 1) against the parent hash: on the canonical
+    // chain's hashes the replay of this block would fail.
+    const [traced] = (await t.call('debug_traceBlockByHash', bytesToHex(sideTwo.block.hash()), CALL_TRACER)) as {
+      result: { output: Hex }
+    }[]
+    expect(traced!.result.output).toBe(word(sideOne.block.hash()))
+
+    // Calls afterwards see the canonical chain again.
+    const blockOne = await t.call('eth_call', { to: BLOCKHASH_READER }, 'latest')
+    expect(blockOne).toBe(word(canonicalOne.block.hash()))
+  })
+
+  it('answers geth’s errors for blocks it cannot trace', async () => {
+    const t = await testChain({ anchor: true })
+    await t.mine([], l1Block(1))
+    expect(await rejection(t.call('debug_traceBlockByNumber', '0x0'))).toEqual({
+      rpcCode: -32000,
+      message: 'genesis is not traceable',
+    })
+    expect(await rejection(t.call('debug_traceBlockByNumber', toQuantity(99n)))).toEqual({
+      rpcCode: -32000,
+      message: 'block #99 not found',
+    })
+    const unknown = bytesToHex(new Uint8Array(32).fill(0xab))
+    expect(await rejection(t.call('debug_traceBlockByHash', unknown))).toEqual({
+      rpcCode: -32000,
+      message: `block ${unknown} not found`,
+    })
+    expect((await rejection(t.call('debug_traceBlockByNumber', '0x1', { tracer: 'nope' }))).message).toBe(
+      'tracer not found: nope',
+    )
+  })
+})
