@@ -8,12 +8,14 @@
  * It also reports, from the nodes' metrics, how the transactions reached the sequencer: by gossip, or
  * fetched after a follower re-announced them (gossip dropped them: validation shed or timed out).
  *   npx tsx bench/p2p.bench.ts [rate=500] [seconds=30] [--keep-logs]   (logs: $TMPDIR/cairn-p2p-bench-N.log)
+ * CAIRN_BENCH_NODE_ARGS adds Node.js flags to every node (e.g. "--cpu-prof --cpu-prof-dir=DIR").
  */
 import '@cairn/primitives/polyfills'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
+import { processCpuMicros } from '../packages/executor/bench/cpu.ts'
 import { type RunningNode, freePort, rpc, startNode } from '../test/src/node-process.ts'
 import { benchWorkload } from './e2e.bench.ts'
 import { createPoster, percentiles } from './http-load.ts'
@@ -32,6 +34,8 @@ export interface P2PBenchResult {
   sequencerTxs: { gossip: number; fetched: number; shed: number }
   /** Hashes the followers re-announced (each counted once per round, summed over followers). */
   reannounced: number
+  /** CPU of each node process (every thread) per transfer sent, µs, from sending the first to the last included: sequencer first. */
+  nodeMicrosPerTx: number[]
 }
 
 interface LogLine {
@@ -82,10 +86,12 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
   const nodes: RunningNode[] = []
   const metricsPorts = await Promise.all([0, 1, 2, 3].map(() => freePort()))
   const metricsArgs = (i: number) => ['--metrics.port', String(metricsPorts[i])]
+  const nodeArgs = process.env.CAIRN_BENCH_NODE_ARGS?.split(' ').filter(Boolean)
   try {
     const p2pPort = await freePort()
     const sequencer = await startNode({
       blockTime: 1,
+      nodeArgs,
       extraArgs: ['--genesis', genesisPath, '--p2p.port', String(p2pPort), ...pool, ...metricsArgs(0)],
     })
     nodes.push(sequencer)
@@ -94,6 +100,7 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
       [1, 2, 3].map((i) =>
         startNode({
           dev: false,
+          nodeArgs,
           extraArgs: [
             '--genesis',
             genesisPath,
@@ -118,6 +125,7 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
     }
     const startBlock = BigInt(await rpc<string>(sequencer.rpcUrl, 'eth_blockNumber'))
     const posters = followers.map((f) => createPoster(f.rpcUrl, 8))
+    const cpuAtStart = nodes.map((node) => processCpuMicros(node.process.pid))
     const started = performance.now()
     let sent = 0
     let refused = 0
@@ -155,6 +163,7 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
       if (included < count) await new Promise((r) => setTimeout(r, 100))
     }
     const lastBlock = next - 1n
+    const nodeMicrosPerTx = nodes.map((node, i) => (processCpuMicros(node.process.pid) - cpuAtStart[i]!) / count)
     // Give the followers a moment to import the last block.
     await new Promise((r) => setTimeout(r, 1_500))
 
@@ -174,12 +183,7 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
         imported.push(line.time - at)
       }
     }
-    const txResults = (result: string, reason?: string) =>
-      metric(metricsPorts[0]!, 'cairn_p2p_validation_results_total', {
-        topic: 'tx',
-        result,
-        ...(reason === undefined ? {} : { reason }),
-      })
+    const txResults = (result: string) => metric(metricsPorts[0]!, 'cairn_p2p_gossip_txs_total', { result })
     const reannounced = await Promise.all(
       [1, 2, 3].map((i) => metric(metricsPorts[i]!, 'cairn_p2p_txs_reannounced_total')),
     )
@@ -195,9 +199,10 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
       sequencerTxs: {
         gossip: await txResults('accept'),
         fetched: await metric(metricsPorts[0]!, 'cairn_p2p_fetched_txs_total', { result: 'accept' }),
-        shed: await txResults('ignore', 'overloaded'),
+        shed: await txResults('shed'),
       },
       reannounced: reannounced.reduce((a, b) => a + b, 0),
+      nodeMicrosPerTx,
     }
   } finally {
     if (process.argv.includes('--keep-logs')) {
@@ -220,4 +225,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `  sequencer admitted ${r.sequencerTxs.gossip} by gossip (shed ${r.sequencerTxs.shed} under load) and ${r.sequencerTxs.fetched} fetched after a re-announce; followers re-announced ${r.reannounced} hashes`,
   )
+  const [sequencerCpu, ...followerCpu] = r.nodeMicrosPerTx.map((us) => us.toFixed(0))
+  console.log(`  CPU per transfer (all threads): sequencer ${sequencerCpu} µs, followers ${followerCpu.join(' / ')} µs`)
 }

@@ -2,7 +2,7 @@ import { type Block, createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
 import type { BlockRecord, ChainStore } from '@cairn/chain'
-import type { BlockExecutor } from '@cairn/executor'
+import { type BlockExecutor, adoptRecoveredSender } from '@cairn/executor'
 import type { Mempool } from '@cairn/mempool'
 import { type P2PService, type SignedBlock, type ValidationResult, readBlockHeader } from '@cairn/p2p'
 import { CairnError, type SerialLock } from '@cairn/primitives'
@@ -274,6 +274,10 @@ export class PreconfImporter {
    */
   private async importBlock(block: Block, source: Trigger | 'sync'): Promise<ImportResult> {
     const { chain, state, executor, mempool, lock, logger } = this.options
+    for (const tx of block.transactions) {
+      const pooled = mempool.get(tx.hash())
+      if (pooled !== undefined) adoptRecoveredSender(tx, pooled)
+    }
     const outcome = await lock.run(async (): Promise<ImportResult | BlockRecord[]> => {
       const parent = await chain.getBlockRecord(block.header.parentHash)
       if (parent === undefined) {

@@ -16,4 +16,9 @@ export {
 export { createGenesisBlock } from './genesis.ts'
 export { nativeCustomCrypto, nativeEcrecover } from './native-crypto.ts'
 export { wasmKeccak256 } from './keccak.ts'
-export { type SenderRecovery, createSenderRecovery, defaultRecoveryThreads } from './sender-recovery.ts'
+export {
+  type SenderRecovery,
+  adoptRecoveredSender,
+  createSenderRecovery,
+  defaultRecoveryThreads,
+} from './sender-recovery.ts'

@@ -6,13 +6,20 @@ import {
   createEOACode7702Tx,
   createFeeMarket1559Tx,
   createLegacyTx,
+  createTxFromRLP,
 } from '@ethereumjs/tx'
 import { SECP256K1_ORDER, bytesToBigInt, bytesToHex, concatBytes, hexToBytes, publicToAddress } from '@ethereumjs/util'
 import { RLP } from '@ethereumjs/rlp'
 import secp256k1 from 'secp256k1'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
-import { type SenderRecovery, createSenderRecovery, nativeCustomCrypto, wasmKeccak256 } from './index.ts'
+import {
+  type SenderRecovery,
+  adoptRecoveredSender,
+  createSenderRecovery,
+  nativeCustomCrypto,
+  wasmKeccak256,
+} from './index.ts'
 import { signedFieldsOf } from './sender-recovery.ts'
 
 const common = createChainCommon(devGenesis(), nativeCustomCrypto())
@@ -175,6 +182,24 @@ describe('SenderRecovery', () => {
     await expect(primed).resolves.toBeUndefined()
     // After close, priming is a no-op rather than a hang.
     await expect(recover.prime(everyType())).resolves.toBeUndefined()
+  })
+
+  it('lets a copy of a recovered transaction take its sender, so priming the copy recovers nothing', async () => {
+    const recover = recovery(1)
+    for (const known of everyType()) {
+      await recover.prime([known])
+      const copy = createTxFromRLP(known.serialize(), { common })
+      adoptRecoveredSender(copy, known)
+      expect(cachedKey(copy)).toBe(cachedKey(known))
+      expect(copy.getSenderAddress().equals(known.getSenderAddress())).toBe(true)
+    }
+    // Nothing to take from a transaction not recovered yet; the copy is then recovered as usual.
+    const [fresh] = everyType()
+    const copy = createTxFromRLP(fresh!.serialize(), { common })
+    adoptRecoveredSender(copy, fresh!)
+    expect(cachedKey(copy)).toBeUndefined()
+    await recover.prime([copy])
+    expect(cachedKey(copy)).toBeDefined()
   })
 })
 

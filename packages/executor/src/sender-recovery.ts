@@ -212,6 +212,20 @@ function release(batch: Pending[]): void {
   for (const pending of batch) pending.resolve()
 }
 
+/**
+ * Gives `tx` the sender already recovered for `known`, the same signed transaction decoded
+ * elsewhere (the caller matched their hashes): a follower's pool has recovered most transactions of
+ * a gossiped block when it admitted them, so the block's import need not recover them again.
+ */
+export function adoptRecoveredSender(tx: TypedTransaction, known: TypedTransaction): void {
+  if (!Object.isFrozen(tx)) return
+  const from = known.cache as { senderPubKey?: Uint8Array; senderAddress?: Address }
+  const to = tx.cache as { senderPubKey?: Uint8Array; senderAddress?: Address }
+  if (from.senderPubKey === undefined || to.senderPubKey !== undefined) return
+  to.senderPubKey = from.senderPubKey
+  to.senderAddress = from.senderAddress
+}
+
 /** Signed, frozen (ethereumjs caches only on frozen transactions) and not recovered yet. */
 function needsRecovery(tx: TypedTransaction): boolean {
   return Object.isFrozen(tx) && tx.isSigned() && tx.cache.senderPubKey === undefined

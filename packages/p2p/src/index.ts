@@ -42,3 +42,4 @@ export {
   topicName,
 } from './topics.ts'
 export { DEFAULT_REANNOUNCE, type ReannounceConfig, ReannounceSchedule } from './tx-reannounce.ts'
+export { DEFAULT_TX_BATCH, type TxBatchConfig, decodeTxBatch, encodeTxBatch } from './tx-batch.ts'

@@ -10,6 +10,7 @@ export class P2PMetrics {
   readonly messagesReceived: Counter<'topic'>
   readonly messagesPublished: Counter<'topic'>
   readonly validationResults: Counter<'topic' | 'result' | 'reason'>
+  readonly gossipTxs: Counter<'result'>
   readonly blockArrivalLatency: Histogram
   readonly reqRespRequests: Counter<'protocol' | 'direction' | 'result'>
   readonly peerPenalties: Counter<'offence'>
@@ -38,6 +39,12 @@ export class P2PMetrics {
       name: 'cairn_p2p_validation_results_total',
       help: 'Gossip validation outcomes per topic; reason says which check decided',
       labelNames: ['topic', 'result', 'reason'],
+      registers,
+    })
+    this.gossipTxs = new Counter({
+      name: 'cairn_p2p_gossip_txs_total',
+      help: 'Transactions in gossiped batches (first copy of each batch), by validation result (accept, reject, ignore) or shed (the batch was dropped unvalidated under load)',
+      labelNames: ['result'],
       registers,
     })
     this.blockArrivalLatency = new Histogram({

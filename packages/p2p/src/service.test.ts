@@ -84,6 +84,34 @@ describe('P2PService', () => {
     expect(a.seen.tx).toHaveLength(2)
   })
 
+  it('gossips transactions in batches; a batch with an invalid one is rejected and not forwarded, its valid ones kept', async () => {
+    // A line B — A — C: everything C gets came through A.
+    const a = await node()
+    const b = await node({ bootnodes: [bootnode(a)], maxPeers: 1 })
+    const c = await node({ bootnodes: [bootnode(a)], maxPeers: 1 })
+    await waitFor('tx subscriptions', () => a.service.gossipPeers('tx') === 2 && c.service.gossipPeers('tx') === 1)
+    await waitFor('B sees A subscribed', () => b.service.gossipPeers('tx') === 1)
+    const txResults = (n: TestNode, result: string) => metricValue(n.registry, 'cairn_p2p_gossip_txs_total', { result })
+
+    // Published in one turn: one message.
+    await Promise.all([tx(1), tx(2), tx(3, false)].map((raw) => b.service.publishTransaction(raw)))
+    await waitFor('A validating the batch', async () => (await txResults(a, 'reject')) === 1)
+    expect(await metricValue(b.registry, 'cairn_p2p_messages_published_total', { topic: 'tx' })).toBe(1)
+    expect(await txResults(a, 'accept')).toBe(2)
+    expect(a.received.tx).toEqual([tx(1), tx(2)])
+    expect(await metricValue(a.registry, 'cairn_p2p_validation_results_total', { topic: 'tx', result: 'reject' })).toBe(
+      1,
+    )
+    expect(a.service.peers().find((p) => p.peerId === b.service.peerId.toString())?.score).toBeLessThan(0)
+
+    await Promise.all([tx(4), tx(5)].map((raw) => b.service.publishTransaction(raw)))
+    await waitFor('the valid batch at C', () => c.received.tx.length === 2)
+    expect(c.received.tx).toEqual([tx(4), tx(5)])
+    // C never saw the rejected batch: A did not forward it.
+    expect(c.seen.tx).toEqual([tx(4), tx(5)])
+    expect(await metricValue(c.registry, 'cairn_p2p_messages_received_total', { topic: 'tx' })).toBe(1)
+  })
+
   it('accepts a block signed by the preconfer and rejects a forged one without forwarding it', async () => {
     // A line B — A — C: B and C may hold one peer each, so everything C gets came through A.
     const a = await node()

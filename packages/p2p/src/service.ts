@@ -59,6 +59,7 @@ import {
   protocolId,
   topicName,
 } from './topics.ts'
+import { DEFAULT_TX_BATCH, type TxBatchConfig, TxBatcher, decodeTxBatch, maxTxBatchBytes } from './tx-batch.ts'
 import { DEFAULT_REANNOUNCE, type ReannounceConfig, ReannounceSchedule } from './tx-reannounce.ts'
 
 /** The node's checks, run before a gossip message is delivered or forwarded. */
@@ -124,6 +125,8 @@ export interface P2PServiceOptions {
   discoveryIntervalMs?: number
   /** Re-announcing pooled transactions to peers (see `ReannounceSchedule`); `ageMs: 0` turns it off. */
   reannounce?: Partial<ReannounceConfig>
+  /** How gossiped transactions are gathered into batches (see `TxBatcher`). */
+  txBatch?: Partial<TxBatchConfig>
 }
 
 export interface P2PPeer {
@@ -188,6 +191,8 @@ export class P2PService {
   private readonly blockPeerHandlers = new Set<(peer: PeerId) => void>()
   private readonly lastDialAttempt = new Map<string, number>()
   private readonly reannounceSchedule: ReannounceSchedule
+  private readonly txBatch: TxBatchConfig
+  private readonly txBatcher: TxBatcher
   /** Hashes of announced transactions fetched lately, with expiry: one fetch per hash, whoever announces it. */
   private readonly recentTxFetches = new Map<string, number>()
   private provider: BlockProvider | undefined
@@ -219,6 +224,8 @@ export class P2PService {
     this.topics = { tx: topicName(options.chainId, 'tx'), 'preconf-block': topicName(options.chainId, 'preconf-block') }
     this.topicKinds = new Map(TOPIC_KINDS.map((kind) => [this.topics[kind], kind]))
     this.reannounceSchedule = new ReannounceSchedule({ ...DEFAULT_REANNOUNCE, ...options.reannounce })
+    this.txBatch = { ...DEFAULT_TX_BATCH, ...options.txBatch }
+    this.txBatcher = new TxBatcher(this.txBatch, (batch) => this.publish('tx', batch))
   }
 
   static async create(options: P2PServiceOptions): Promise<P2PService> {
@@ -333,6 +340,7 @@ export class P2PService {
 
   async stop(): Promise<void> {
     if (!this.running) return
+    this.txBatcher.flush()
     this.running = false
     if (this.timer !== undefined) clearInterval(this.timer)
     if (this.reannounceTimer !== undefined) clearInterval(this.reannounceTimer)
@@ -408,9 +416,21 @@ export class P2PService {
 
   // ---- gossip ---------------------------------------------------------------------------------
 
-  /** Gossips a raw transaction the node has already admitted; returns how many peers it was sent to. */
+  /**
+   * Gossips a raw transaction the node has already admitted, in the next batch (at most
+   * `txBatch.delayMs` later); resolves with how many peers the batch was sent to.
+   */
   async publishTransaction(raw: Uint8Array): Promise<number> {
-    return this.publish('tx', raw)
+    if (!this.running) throw new CairnError('P2P_NOT_STARTED', 'the p2p service is not running')
+    if (raw.length > this.limits.maxTxBytes) {
+      throw new CairnError(
+        'P2P_MESSAGE_TOO_LARGE',
+        `transaction of ${raw.length} bytes exceeds the ${this.limits.maxTxBytes}-byte gossip limit`,
+      )
+    }
+    // Nobody to send to: skip the batch (see `publish`).
+    if (this.node.services.pubsub.getSubscribers(this.topics.tx).length === 0) return 0
+    return this.txBatcher.add(raw)
   }
 
   /** Gossips a signed preconfirmed block; returns how many peers it was sent to. */
@@ -459,7 +479,7 @@ export class P2PService {
   }
 
   private sizeLimit(kind: TopicKind): number {
-    return kind === 'tx' ? this.limits.maxTxBytes : this.limits.maxBlockBytes + 65
+    return kind === 'tx' ? maxTxBatchBytes(this.txBatch, this.limits.maxTxBytes) : this.limits.maxBlockBytes + 65
   }
 
   private readonly onGossipMessage = (event: CustomEvent<GossipsubMessage>): void => {
@@ -478,52 +498,71 @@ export class P2PService {
     const settle = (result: ValidationResult, reason: string): void => {
       router.reportMessageValidationResult(msgId, from, RESULT[result])
       this.metrics.validation(kind, result, reason)
-    }
-    if (this.scores.isBanned(from)) return settle('ignore', 'banned-peer')
-    if (msg.data.length > this.sizeLimit(kind)) {
-      settle('reject', 'too-large')
-      this.penalize(from, 'oversized-message')
-      return
-    }
-    if (!this.gossipLimiters[kind].allow(from)) {
-      settle('ignore', 'rate-limited')
-      this.penalize(from, 'rate-limited')
-      return
-    }
-    // Only transactions are shed under load: a flood of them must never crowd out preconfirmed blocks.
-    if (kind === 'tx' && this.overloaded()) return settle('ignore', 'overloaded')
-    let signed: SignedBlock | undefined
-    let raw: Uint8Array | undefined
-    if (kind === 'tx') {
-      raw = new Uint8Array(msg.data)
-    } else {
-      try {
-        signed = decodeSignedBlock(msg.data)
-      } catch {
-        settle('reject', 'decode')
-        this.penalize(from, 'invalid-message')
-        return
+      if (result === 'reject') {
+        this.options.logger.debug({ topic: kind, peer: from, reason }, 'rejected gossip message')
+        this.penalize(from, reason === 'too-large' ? 'oversized-message' : 'invalid-message')
       }
     }
-    const { validators } = this.options
-    const result = await this.runValidator(kind, from, () =>
-      raw !== undefined
-        ? validators.transaction(raw, propagationSource)
-        : validators.block(signed as SignedBlock, propagationSource),
-    )
+    if (this.scores.isBanned(from)) return settle('ignore', 'banned-peer')
+    if (msg.data.length > this.sizeLimit(kind)) return settle('reject', 'too-large')
+    if (kind === 'tx') return this.validateTxBatch(msg.data, propagationSource, settle)
+
+    if (!this.gossipLimiters[kind].allow(from)) return this.rateLimited(from, settle)
+    let signed: SignedBlock
+    try {
+      signed = decodeSignedBlock(msg.data)
+    } catch {
+      return settle('reject', 'decode')
+    }
+    const result = await this.runValidator(kind, from, () => this.options.validators.block(signed, propagationSource))
     settle(result, 'validator')
-    if (result === 'reject') {
-      this.options.logger.debug({ topic: kind, peer: from }, 'rejected gossip message')
-      this.penalize(from, 'invalid-message')
-      return
-    }
     if (result !== 'accept') return
-    if (kind === 'tx' && raw !== undefined) {
-      this.deliver(this.txHandlers, raw, propagationSource)
-    } else if (signed !== undefined) {
-      this.observeBlockLatency(signed.block)
-      this.deliver(this.blockHandlers, signed, propagationSource)
+    this.observeBlockLatency(signed.block)
+    this.deliver(this.blockHandlers, signed, propagationSource)
+  }
+
+  /**
+   * A gossiped transaction batch: each transaction goes through the node's validator. The message is
+   * rejected (not forwarded, the peer penalized) if any transaction is invalid everywhere, accepted
+   * (forwarded) if any was new and valid here, and ignored otherwise.
+   */
+  private async validateTxBatch(
+    data: Uint8Array,
+    source: PeerId,
+    settle: (result: ValidationResult, reason: string) => void,
+  ): Promise<void> {
+    const from = source.toString()
+    let raws: Uint8Array[]
+    try {
+      raws = decodeTxBatch(data, { maxTxBytes: this.limits.maxTxBytes, maxCount: this.txBatch.maxCount })
+    } catch {
+      return settle('reject', 'decode')
     }
+    // The rate limit and the validation budget count transactions, not messages.
+    if (!this.gossipLimiters.tx.allow(from, raws.length)) return this.rateLimited(from, settle)
+    // Only transactions are shed under load: a flood of them must never crowd out preconfirmed blocks.
+    if (this.overloaded()) {
+      this.metrics.gossipTxs.inc({ result: 'shed' }, raws.length)
+      return settle('ignore', 'overloaded')
+    }
+    const { validators } = this.options
+    const results = await Promise.all(
+      raws.map((raw) => this.runValidator('tx', from, () => validators.transaction(raw, source))),
+    )
+    const count: Record<ValidationResult, number> = { accept: 0, reject: 0, ignore: 0 }
+    for (const result of results) count[result]++
+    for (const result of ['accept', 'reject', 'ignore'] as const) {
+      if (count[result] > 0) this.metrics.gossipTxs.inc({ result }, count[result])
+    }
+    settle(count.reject > 0 ? 'reject' : count.accept > 0 ? 'accept' : 'ignore', 'validator')
+    for (const [i, raw] of raws.entries()) {
+      if (results[i] === 'accept') this.deliver(this.txHandlers, raw, source)
+    }
+  }
+
+  private rateLimited(peer: string, settle: (result: ValidationResult, reason: string) => void): void {
+    settle('ignore', 'rate-limited')
+    this.penalize(peer, 'rate-limited')
   }
 
   private overloaded(): boolean {

@@ -3,8 +3,11 @@ export type TopicKind = 'tx' | 'preconf-block'
 
 export const TOPIC_KINDS: readonly TopicKind[] = ['tx', 'preconf-block']
 
+/** Wire format versions: transactions went from one per message (1) to batches (2, `tx-batch.ts`). */
+const TOPIC_VERSIONS: Record<TopicKind, number> = { tx: 2, 'preconf-block': 1 }
+
 export function topicName(chainId: bigint, kind: TopicKind): string {
-  return `/cairn/${chainId}/${kind}/1`
+  return `/cairn/${chainId}/${kind}/${TOPIC_VERSIONS[kind]}`
 }
 
 /**
