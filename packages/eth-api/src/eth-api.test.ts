@@ -2,8 +2,8 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToBigInt, bytesToHex, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ANCHOR_ADDRESS, DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
-import { RpcError, formatBlock } from '@cairn/rpc'
-import { type TestChain, type TestChainOptions, l1Block, startTestChain } from './testing/test-chain.ts'
+import { formatBlock } from '@cairn/rpc'
+import { type TestChain, type TestChainOptions, l1Block, rejection, startTestChain } from './testing/test-chain.ts'
 
 const chains: TestChain[] = []
 afterEach(async () => {
@@ -14,16 +14,6 @@ async function testChain(options: TestChainOptions = {}) {
   const chain = await startTestChain(options)
   chains.push(chain)
   return chain
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ rpcCode: number; message: string }> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
-    throw error
-  }
-  throw new Error('expected a rejection')
 }
 
 interface ProofJson {

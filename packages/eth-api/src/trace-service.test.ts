@@ -2,8 +2,7 @@ import { bytesToHex, setLengthLeft } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { wasmKeccak256 } from '@cairn/executor'
 import { ANCHOR_ADDRESS, type GenesisAccount, type Hex, toQuantity } from '@cairn/primitives'
-import { RpcError } from '@cairn/rpc'
-import { type TestChain, l1Block, startTestChain } from './testing/test-chain.ts'
+import { type TestChain, l1Block, rejection, startTestChain } from './testing/test-chain.ts'
 
 const chains: TestChain[] = []
 afterEach(async () => {
@@ -26,16 +25,6 @@ const alloc: Record<string, GenesisAccount> = {
   [BLOCKHASH_READER]: { balance: '0x0', code: '0x60014060005260206000f3' },
 }
 const CALL_TRACER = { tracer: 'callTracer' }
-
-async function rejection(promise: Promise<unknown>): Promise<{ rpcCode: number; message: string }> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
-    throw error
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('trace replays', () => {
   it('run the anchor system call before the block’s transactions, as execution did', async () => {

@@ -8,7 +8,7 @@ import { anchorGenesisAlloc } from '@cairn/contracts'
 import { type BlockRecord, ChainStore, NodeDatabase } from '@cairn/chain'
 import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
 import { DEV_ACCOUNTS, type GenesisAccount, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
-import type { RpcCallContext, RpcMethods } from '@cairn/rpc'
+import { type RpcCallContext, RpcError, type RpcMethods } from '@cairn/rpc'
 import { StateDB } from '@cairn/state'
 import { CallRunner } from '../call-runner.ts'
 import { type RpcMempool, ethMethods } from '../eth-api.ts'
@@ -20,6 +20,17 @@ export const l1Block = (n: number): L1Anchor => ({
   hash: setLengthLeft(Uint8Array.of(n, 0xaa), 32),
   stateRoot: setLengthLeft(Uint8Array.of(n, 0xbb), 32),
 })
+
+/** The JSON-RPC error `promise` rejects with; fails the test if it resolves or throws something else. */
+export async function rejection(promise: Promise<unknown>): Promise<{ rpcCode: number; message: string }> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
+    throw error
+  }
+  throw new Error('expected a rejection')
+}
 
 export interface TestChainOptions {
   /** Install the Anchor predeploy (as a rollup genesis does); a plain dev chain has none. */
