@@ -8,6 +8,7 @@ import {
   defineChain,
   defineKzg,
   http,
+  keccak256,
   parseEther,
   parseGwei,
   stringToHex,
@@ -256,6 +257,25 @@ describe('transaction pool rejections read like geth', () => {
     await rpc(node.rpcUrl, 'eth_sendRawTransaction', [raw])
     const error = await errorOf('eth_sendRawTransaction', [raw])
     expect(error).toEqual({ code: -32000, message: 'already known' })
+    await expectServing()
+  })
+
+  it('a fee above --rpc.txfeecap (1 ether by default)', async () => {
+    const { account, publicClient } = clients(DEV_ACCOUNTS[8]!.privateKey)
+    const nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' })
+    const raw = await account.signTransaction({
+      type: 'eip1559',
+      chainId: CHAIN_ID,
+      nonce,
+      to: DEV_ACCOUNTS[0]!.address,
+      value: 1n,
+      gas: 21_000n,
+      maxFeePerGas: parseGwei('50000'), // 1.05 ether at most
+      maxPriorityFeePerGas: parseGwei('1'),
+    })
+    const error = await errorOf('eth_sendRawTransaction', [raw])
+    expect(error).toEqual({ code: -32000, message: 'tx fee (1.05 ether) exceeds the configured cap (1.00 ether)' })
+    expect(await rpc(node.rpcUrl, 'eth_getTransactionByHash', [keccak256(raw)])).toBeNull()
     await expectServing()
   })
 

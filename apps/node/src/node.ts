@@ -247,6 +247,8 @@ export class CairnNode {
         limits: { ...logLimits, maxFeeHistoryBlocks: 1024 },
         traces: createTraceService(chain, calls),
         peerCount: () => p2p?.peerCount() ?? 0,
+        // Ether to wei, to the gwei (the setting is a float, as geth's).
+        txFeeCap: BigInt(Math.round(config.rpcTxFeeCap * 1e9)) * 10n ** 9n,
       }),
       ...filterMethods(filters),
       cairn_syncStatus: () => syncStatus(chain, derivation),

@@ -106,6 +106,14 @@ export const nodeSettings = {
     schema: parse.positiveInt(),
     default: 50_000_000,
   }),
+  rpcTxFeeCap: setting({
+    flag: 'rpc.txfeecap',
+    env: 'CAIRN_RPC_TXFEECAP',
+    description:
+      'largest fee eth_sendRawTransaction accepts, in ether (gas limit × fee cap, as geth); 0 turns the check off. Gossiped transactions are not capped',
+    schema: parse.nonNegativeNumber(),
+    default: 1,
+  }),
   rpcBatchLimit: setting({
     flag: 'rpc.batch-limit',
     env: 'CAIRN_RPC_BATCH_LIMIT',

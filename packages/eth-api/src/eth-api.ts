@@ -41,7 +41,7 @@ import { createLogReader } from './logs.ts'
 
 /** What the RPC needs from the mempool. */
 export interface RpcMempool {
-  addRaw(raw: Uint8Array): Promise<Uint8Array>
+  addRaw(raw: Uint8Array, options?: { maxTxFee?: bigint }): Promise<Uint8Array>
   get(hash: Uint8Array): TypedTransaction | undefined
   pendingNonce(address: Address): Promise<bigint>
   status(): { pending: number; queued: number }
@@ -76,6 +76,8 @@ export interface EthApiOptions {
   traces?: TraceService
   /** Number of connected peers, for net_peerCount. */
   peerCount?: () => number
+  /** Largest fee (gas limit × fee cap, wei) eth_sendRawTransaction accepts; 0 or none: no cap. */
+  txFeeCap?: bigint
 }
 
 /**
@@ -366,7 +368,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
 
     eth_sendRawTransaction: async (params) => {
       const [raw] = parseParams(params, [dataSchema])
-      return bytesToHex(await mempool.addRaw(raw))
+      return bytesToHex(await mempool.addRaw(raw, { maxTxFee: options.txFeeCap }))
     },
     eth_sendTransaction: () => {
       throw serverError('unknown account: this node holds no keys; sign the transaction and use eth_sendRawTransaction')

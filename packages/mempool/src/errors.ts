@@ -20,6 +20,7 @@ export const MempoolErrorCode = {
   FloorDataGasTooLow: 'FLOOR_DATA_GAS_TOO_LOW',
   GasLimitExceeded: 'GAS_LIMIT_EXCEEDED',
   TipAboveFeeCap: 'TIP_ABOVE_FEE_CAP',
+  TxFeeCapExceeded: 'TX_FEE_CAP_EXCEEDED',
   Underpriced: 'UNDERPRICED',
   ReplacementUnderpriced: 'REPLACEMENT_UNDERPRICED',
   TxPoolFull: 'TXPOOL_FULL',

@@ -4,6 +4,7 @@ export { MempoolError, MempoolErrorCode, isMempoolError } from './errors.ts'
 export { type JournalLoadResult, MempoolJournal } from './journal.ts'
 export {
   type AccountStateReader,
+  type AddOptions,
   Mempool,
   type MempoolOptions,
   type MempoolStats,

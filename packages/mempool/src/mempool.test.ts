@@ -80,6 +80,24 @@ describe('Mempool admission', () => {
     expect(await pool.add(t)).toEqual(t.hash())
   })
 
+  it('refuses a fee above the caller’s cap with geth’s text, and caps nothing unless asked', async () => {
+    const { pool } = setup()
+    // 21,000 gas × 50,000 gwei = 1.05 ether.
+    const costly = tx(alice, { feeCap: 50_000n * GWEI })
+    expect(await rejection(pool.addRaw(costly.serialize(), { maxTxFee: ETH }))).toEqual({
+      code: 'TX_FEE_CAP_EXCEEDED',
+      message: 'tx fee (1.05 ether) exceeds the configured cap (1.00 ether)',
+    })
+    expect(pool.has(costly.hash())).toBe(false)
+    const legacy = legacyTx(bob, { gasPrice: 50_000n * GWEI }, common)
+    expect((await rejection(pool.addRaw(legacy.serialize(), { maxTxFee: ETH }))).code).toBe('TX_FEE_CAP_EXCEEDED')
+    // Just under the cap, with no cap (0), and for a caller that sets none (a transaction from a peer): admitted.
+    const atCap = tx(alice, { feeCap: ETH / 21_000n })
+    expect(await pool.addRaw(atCap.serialize(), { maxTxFee: ETH })).toEqual(atCap.hash())
+    expect(await pool.addRaw(legacy.serialize(), { maxTxFee: 0n })).toEqual(legacy.hash())
+    expect(await pool.addRaw(tx(alice, { nonce: 1n, feeCap: 50_000n * GWEI }).serialize())).toBeDefined()
+  })
+
   it('rejects a transaction it already holds with already known', async () => {
     const { pool } = setup()
     const t = tx(alice)

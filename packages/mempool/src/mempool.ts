@@ -14,6 +14,14 @@ export interface AccountStateReader {
   getAccount(address: Address): Promise<{ nonce: bigint; balance: bigint }>
 }
 
+export interface AddOptions {
+  /**
+   * Largest fee the transaction may offer, gas limit × fee cap, in wei (geth's `--rpc.txfeecap`,
+   * which guards the node's own users against a mistyped fee; transactions from peers are not capped).
+   */
+  maxTxFee?: bigint
+}
+
 export interface MempoolOptions {
   /** The L2 chain's Common; give it `customCrypto.ecrecover` (native) or admission costs ~1.3 ms per tx. */
   common: Common
@@ -178,7 +186,7 @@ export class Mempool {
   }
 
   /** Validates and adds an encoded transaction; resolves to its hash once it is pooled (and journaled). */
-  async addRaw(raw: Uint8Array): Promise<Uint8Array> {
+  async addRaw(raw: Uint8Array, options: AddOptions = {}): Promise<Uint8Array> {
     try {
       // A resubmission (client retry, gossip echo) is answered before paying for decoding and recovery.
       const keccak = this.common.customCrypto.keccak256
@@ -189,6 +197,7 @@ export class Mempool {
         if (this.byHash.has(known.hashHex)) throw alreadyKnown()
       }
       const tx = parseTransaction(raw, this.common, this.config)
+      if (options.maxTxFee !== undefined) checkTxFee(tx, options.maxTxFee)
       await this.recoverSenders([tx])
       return await this.admit(checkSender(tx, raw, this.config, known), true)
     } catch (error) {
@@ -863,6 +872,24 @@ function outbids(incoming: DecodedTransaction, existing: PooledTx, percent: numb
 
 function evictsBefore(a: HeapEntry, b: HeapEntry): boolean {
   return a.tx.priority < b.tx.priority || (a.tx.priority === b.tx.priority && a.tx.seq > b.tx.seq)
+}
+
+const WEI_PER_ETHER = 10n ** 18n
+
+/** Wei as ether with two decimals, as geth prints the fee cap, e.g. `1.05`. */
+function etherText(wei: bigint): string {
+  return (Number(wei) / Number(WEI_PER_ETHER)).toFixed(2)
+}
+
+function checkTxFee(tx: TypedTransaction, maxTxFee: bigint): void {
+  const price = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
+  const fee = price * tx.gasLimit
+  if (maxTxFee > 0n && fee > maxTxFee) {
+    throw new MempoolError(
+      MempoolErrorCode.TxFeeCapExceeded,
+      `tx fee (${etherText(fee)} ether) exceeds the configured cap (${etherText(maxTxFee)} ether)`,
+    )
+  }
 }
 
 function alreadyKnown(): MempoolError {
