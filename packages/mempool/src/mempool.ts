@@ -2,7 +2,7 @@ import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { type Address, type PrefixedHexString, bytesToHex, eoaCode7702RecoverAuthority } from '@ethereumjs/util'
 import { type MempoolConfig, resolveMempoolConfig } from './config.ts'
-import { type DecodedTransaction, checkSender, effectiveTip, parseTransaction } from './decode.ts'
+import { type DecodedTransaction, checkSender, effectiveTip, feeCaps, parseTransaction } from './decode.ts'
 import { MempoolError, MempoolErrorCode, isMempoolError } from './errors.ts'
 import { BinaryHeap } from './heap.ts'
 import type { MempoolJournal } from './journal.ts'
@@ -882,8 +882,7 @@ function etherText(wei: bigint): string {
 }
 
 function checkTxFee(tx: TypedTransaction, maxTxFee: bigint): void {
-  const price = 'maxFeePerGas' in tx ? tx.maxFeePerGas : (tx as { gasPrice: bigint }).gasPrice
-  const fee = price * tx.gasLimit
+  const fee = feeCaps(tx).feeCap * tx.gasLimit
   if (maxTxFee > 0n && fee > maxTxFee) {
     throw new MempoolError(
       MempoolErrorCode.TxFeeCapExceeded,
