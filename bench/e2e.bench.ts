@@ -8,11 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { bytesToHex, privateToAddress, setLengthLeft } from '@ethereumjs/util'
-import { nativeCustomCrypto, wasmKeccak256 } from '@cairn/executor'
-import { type GenesisAccount, createChainCommon, devGenesis, toQuantity } from '@cairn/primitives'
-import { benchAlloc, benchSenderKeys } from '../packages/executor/bench/executor.bench.ts'
+import { devGenesis, toQuantity } from '@cairn/primitives'
 import {
   mainThreadCpuMicros,
   mainThreadRunQueueMicros,
@@ -21,7 +17,7 @@ import {
   threadCpuLines,
   threadCpuMicros,
 } from '../packages/executor/bench/cpu.ts'
-import { compileBenchToken } from '../packages/executor/bench/erc20.ts'
+import { type BenchWorkload, benchWorkload } from '../packages/executor/bench/workload.ts'
 import { rpc, startNode } from '../test/src/node-process.ts'
 import { createPoster, percentiles, runConcurrently } from './http-load.ts'
 
@@ -70,7 +66,6 @@ export interface E2eBenchResult {
   headPollMillis: { p50: number; p99: number; max: number }
 }
 
-const TOKEN = '0x00000000000000000000000000000000000c0ffe'
 /**
  * The bench chain's block gas limit. The dev genesis's 60M, one block a second, caps the chain at
  * 2,857 ETH transfers/s (~1,170 ERC-20): on a fast enough machine that cap, not the node, bounded
@@ -78,66 +73,12 @@ const TOKEN = '0x00000000000000000000000000000000000c0ffe'
  * what is measured is the node.
  */
 const BENCH_BLOCK_GAS_LIMIT = 300_000_000n
-const SENDERS = 2000
 /**
  * Clients sending at once, each waiting for its answer before the next. With the RPC on its own
  * thread a call crosses two more threads, and at 32 clients the node's main thread sat idle part
  * of the time, waiting for requests.
  */
 const CONCURRENCY = Number(process.env.CAIRN_BENCH_CONCURRENCY ?? 64)
-
-/** OpenZeppelin ERC20 v5 storage: _balances at slot 0, _totalSupply at slot 2. */
-function tokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance: bigint): GenesisAccount {
-  const storage: Record<`0x${string}`, `0x${string}`> = {}
-  const word = (n: bigint) =>
-    bytesToHex(setLengthLeft(Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex')), 32))
-  for (const holder of holders) {
-    const slot = wasmKeccak256(new Uint8Array([...setLengthLeft(holder, 32), ...new Uint8Array(32)]))
-    storage[bytesToHex(slot)] = word(balance)
-  }
-  storage[word(2n)] = word(balance * BigInt(holders.length))
-  return { balance: '0x0', code: bytesToHex(runtime), storage }
-}
-
-/**
- * Pre-signed transfers from SENDERS keys (round by round, so each nonce is executable when it
- * arrives) and the genesis accounts that fund them (and, for ERC-20, the token with their balances).
- */
-export function benchWorkload(
-  kind: 'eth' | 'erc20',
-  count: number,
-): { alloc: Record<string, GenesisAccount>; raws: `0x${string}`[] } {
-  const senders = benchSenderKeys(SENDERS)
-  const alloc = benchAlloc(senders)
-  const token = kind === 'erc20' ? compileBenchToken() : undefined
-  if (token) alloc[TOKEN] = tokenAlloc(token.runtime, senders.map(privateToAddress), 10n ** 24n)
-  const common = createChainCommon(devGenesis({ extraAlloc: alloc }), nativeCustomCrypto())
-  const raws: `0x${string}`[] = []
-  for (let i = 0; raws.length < count; i++) {
-    const key = senders[i % SENDERS]!
-    const nonce = BigInt(Math.floor(i / SENDERS))
-    const recipient: `0x${string}` = `0x${(0x100000 + i).toString(16).padStart(40, '0')}`
-    const tx: TypedTransaction =
-      kind === 'eth'
-        ? createFeeMarket1559Tx(
-            { nonce, to: recipient, value: 1n, gasLimit: 21_000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 1n },
-            { common },
-          ).sign(key)
-        : createFeeMarket1559Tx(
-            {
-              nonce,
-              to: TOKEN,
-              gasLimit: 100_000n,
-              data: token!.abiTransfer(recipient, 1n),
-              maxFeePerGas: 10n ** 11n,
-              maxPriorityFeePerGas: 1n,
-            },
-            { common },
-          ).sign(key)
-    raws.push(bytesToHex(tx.serialize()))
-  }
-  return { alloc, raws }
-}
 
 export async function benchEndToEnd(
   kind: 'eth' | 'erc20',
@@ -151,11 +92,15 @@ export async function benchEndToEnd(
      * its caches filled by them, as in a node that has been running.
      */
     warmup?: number
+    /** The transactions (the warm-up's first): by default a fresh workload of `warmup + count`. */
+    workload?: BenchWorkload
   } = {},
 ): Promise<E2eBenchResult> {
   const batch = options.batch ?? 1
   const warmup = options.warmup ?? 0
-  const { alloc, raws } = benchWorkload(kind, warmup + count)
+  const { alloc, raws } = options.workload ?? benchWorkload(kind, warmup + count)
+  if (options.workload && (options.workload.kind !== kind || raws.length < warmup + count))
+    throw new Error(`the workload is ${raws.length} ${options.workload.kind} transfers, not ${warmup + count} ${kind}`)
   const genesis = { ...devGenesis({ extraAlloc: alloc }), gasLimit: toQuantity(BENCH_BLOCK_GAS_LIMIT) }
   const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-bench-'))
   const genesisPath = join(dir, 'genesis.json')

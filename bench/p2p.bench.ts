@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
 import { processCpuMicros } from '../packages/executor/bench/cpu.ts'
 import { type RunningNode, freePort, rpc, startNode } from '../test/src/node-process.ts'
-import { benchWorkload } from './e2e.bench.ts'
+import { benchWorkload } from '../packages/executor/bench/workload.ts'
 import { createPoster, percentiles } from './http-load.ts'
 
 export interface P2PBenchResult {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, http, type PublicClient } from 'viem'
 import { type ProposedBatchEvent, proposedBatches, startTestDevnet, syncStatus } from '../test/src/devnet-helpers.ts'
-import { benchWorkload } from './e2e.bench.ts'
+import { benchWorkload } from '../packages/executor/bench/workload.ts'
 import { createPoster, runConcurrently } from './http-load.ts'
 
 export interface RollupBenchResult {

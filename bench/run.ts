@@ -8,7 +8,8 @@
  */
 import { spawnSync } from 'node:child_process'
 import { shebangNodeFlags } from '../deploy/src/devnet-process.ts'
-import { benchExecutor } from '../packages/executor/bench/executor.bench.ts'
+import { benchExecutorInFreshProcess } from '../packages/executor/bench/executor.bench.ts'
+import { type BenchWorkload, benchWorkload } from '../packages/executor/bench/workload.ts'
 import { CAIRN_BIN } from '../test/src/node-process.ts'
 import { benchEndToEnd } from './e2e.bench.ts'
 import { benchRollup, formatRollupResult } from './rollup.bench.ts'
@@ -32,11 +33,12 @@ function add(...added: string[][]): void {
   rows.push(...added)
 }
 /**
- * (a) and (b) do the same work: the raw executor builds as many transfers (in blocks of 1,000) as
- * the node is sent, to as many fresh recipients, so both end on a state of the same size. Each runs
- * twice: from a fresh start ("cold": the first blocks include V8 compiling the code and empty
- * caches), and after a warm-up of half as many transfers outside the timing ("warm": a node that
- * has been running). Each end-to-end figure is compared with the raw figure of the same run.
+ * (a) and (b) do the same work: the raw executor builds, in blocks of 1,000, the very transactions
+ * (one workload) the node is sent. Each runs twice: from a fresh start ("cold": the first blocks
+ * include V8 compiling the code and empty caches), and after a warm-up of half as many transfers
+ * outside the timing ("warm": a node that has been running). Both start as new processes, (a) too:
+ * run in this process, it was warmed by the runs before it. Each end-to-end figure is compared
+ * with the raw figure made just before it.
  *
  * The runs are sized to last ~10 s end to end, ten of the node's 1 s block slots: a run's first
  * block waits for its slot (0–1 s), a cost of the block time and not of load, which took 10–25% of
@@ -47,17 +49,24 @@ const TX_PER_BLOCK = 1000
 const RUNS = { eth: 36000, erc20: 12000 } as const
 const BURST = 12000
 const kindName = (kind: 'eth' | 'erc20') => (kind === 'eth' ? 'ETH' : 'ERC-20')
-const runRaw = async (kind: 'eth' | 'erc20', txs: number, warm: boolean, label: string) => {
+const runRaw = async (workload: BenchWorkload, txs: number, warm: boolean, label: string) => {
+  const { kind } = workload
   const blocks = txs / TX_PER_BLOCK
-  const r = await benchExecutor(kind, { txPerBlock: TX_PER_BLOCK, blocks, warmupBlocks: warm ? blocks / 2 : 0 })
+  const r = await benchExecutorInFreshProcess(kind, {
+    txPerBlock: TX_PER_BLOCK,
+    blocks,
+    warmupBlocks: warm ? blocks / 2 : 0,
+    workload,
+  })
   add([
     `(a) executor ${kindName(kind)} transfers${label}`,
     `${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (building thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waiting for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run)`,
   ])
   return r.txPerSecond
 }
-const runEndToEnd = async (kind: 'eth' | 'erc20', txs: number, warm: boolean, label: string, against: number) => {
-  const r = await benchEndToEnd(kind, txs, { warmup: warm ? txs / 2 : 0 })
+const runEndToEnd = async (workload: BenchWorkload, txs: number, warm: boolean, label: string, against: number) => {
+  const { kind } = workload
+  const r = await benchEndToEnd(kind, txs, { warmup: warm ? txs / 2 : 0, workload })
   add([
     `(b) end-to-end ${kindName(kind)} transfers${label}`,
     `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / against).toFixed(0)}% of raw; first block after ${r.firstBlockSeconds.toFixed(2)} s, after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waiting for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run; all threads ${r.nodeMicrosPerTx.toFixed(0)}; peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
@@ -68,13 +77,15 @@ let rawEthCold = 0
 for (const kind of ['eth', 'erc20'] as const) {
   for (const warm of [false, true]) {
     const label = warm ? ', warm' : ''
-    const against = await runRaw(kind, RUNS[kind], warm, label)
+    const workload = benchWorkload(kind, warm ? RUNS[kind] * 1.5 : RUNS[kind])
+    const against = await runRaw(workload, RUNS[kind], warm, label)
     if (kind === 'eth' && !warm) rawEthCold = against
-    await runEndToEnd(kind, RUNS[kind], warm, label, against)
+    await runEndToEnd(workload, RUNS[kind], warm, label, against)
   }
 }
 const burstLabel = `, warm, burst of ${BURST.toLocaleString('en-US')}`
-await runEndToEnd('eth', BURST, true, burstLabel, await runRaw('eth', BURST, true, burstLabel))
+const burst = benchWorkload('eth', BURST * 1.5)
+await runEndToEnd(burst, BURST, true, burstLabel, await runRaw(burst, BURST, true, burstLabel))
 {
   // The same ETH run with 16 transactions per HTTP request (a JSON-RPC batch): the HTTP share of admission.
   const r = await benchEndToEnd('eth', RUNS.eth, { batch: 16 })

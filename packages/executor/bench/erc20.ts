@@ -1,6 +1,29 @@
 import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { bigIntToBytes, bytesToHex, privateToAddress, setLengthLeft } from '@ethereumjs/util'
+import type { GenesisAccount } from '@cairn/primitives'
+import { wasmKeccak256 } from '../src/index.ts'
+
+/** Where the benchmarks' token lives: in genesis, with the senders' balances already in its storage. */
+export const BENCH_TOKEN = '0x00000000000000000000000000000000000c0ffe'
+
+/**
+ * The genesis account of the bench token (runtime code from compileBenchToken) holding `balance`
+ * for each of `holders` (private keys): OpenZeppelin ERC20 v5 keeps _balances at slot 0 and
+ * _totalSupply at slot 2. Balances in genesis, not handed out by transfers, so no token code runs
+ * before a benchmark's timing starts.
+ */
+export function benchTokenAlloc(runtime: Uint8Array, holders: Uint8Array[], balance = 10n ** 24n): GenesisAccount {
+  const word = (n: bigint) => bytesToHex(setLengthLeft(bigIntToBytes(n), 32))
+  const storage: Record<`0x${string}`, `0x${string}`> = {}
+  for (const key of holders) {
+    const slot = wasmKeccak256(new Uint8Array([...setLengthLeft(privateToAddress(key), 32), ...new Uint8Array(32)]))
+    storage[bytesToHex(slot)] = word(balance)
+  }
+  storage[word(2n)] = word(balance * BigInt(holders.length))
+  return { balance: '0x0', code: bytesToHex(runtime), storage }
+}
 
 /** An OpenZeppelin ERC-20 compiled with npm solc, for benchmarks: the deployer gets 10^30 units. */
 export function compileBenchToken(): {

@@ -2,15 +2,19 @@
  * Raw executor throughput on level: blocks of pre-signed transfers from distinct senders to fresh
  * recipients, each sealed (state root, tx and receipt tries) and persisted in one batch.
  * Run: npx tsx packages/executor/bench/executor.bench.ts [txPerBlock] [blocks] [warm-up blocks]
+ * (`--json WORKLOAD_FILE kind txPerBlock blocks warmupBlocks` is benchExecutorInFreshProcess's child.)
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Block } from '@ethereumjs/block'
-import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { KECCAK256_RLP, bytesToHex, generateAddress, hexToBytes, privateToAddress } from '@ethereumjs/util'
+import { type TypedTransaction, createTxFromRLP } from '@ethereumjs/tx'
+import { KECCAK256_RLP, hexToBytes } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { DEV_ACCOUNTS, type GenesisAccount, createChainCommon, devGenesis } from '@cairn/primitives'
+import { createChainCommon, devGenesis } from '@cairn/primitives'
 import { StateDB } from '@cairn/state'
 import {
   BlockExecutor,
@@ -21,7 +25,7 @@ import {
   nativeCustomCrypto,
 } from '../src/index.ts'
 import { mainThreadCpuMicros, mainThreadRunQueueMicros, threadCpuLines, threadCpuMicros } from './cpu.ts'
-import { compileBenchToken } from './erc20.ts'
+import { type BenchWorkload, benchWorkload } from './workload.ts'
 
 export interface ExecutorBenchResult {
   kind: 'eth' | 'erc20'
@@ -49,21 +53,14 @@ export interface ExecutorBenchOptions {
   warmupBlocks?: number
   /** Called right before the measured blocks (e.g. to start a profiler). */
   onStart?: () => Promise<void> | void
+  /**
+   * The transactions, the warm-up's first, in blocks of `txPerBlock`: by default a fresh workload
+   * with `txPerBlock` senders. They are decoded before the timing, as the node decodes them on arrival.
+   */
+  workload?: BenchWorkload
 }
 
-const FEE = { maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }
-
-/** Deterministic bench sender keys: 0x…01, 0x…02, … */
-export function benchSenderKeys(count: number): Uint8Array[] {
-  return Array.from({ length: count }, (_, i) => hexToBytes(`0x${(i + 1).toString(16).padStart(64, '0')}`))
-}
-
-/** Geth genesis alloc funding the bench senders. */
-export function benchAlloc(keys: Uint8Array[]): Record<string, GenesisAccount> {
-  const alloc: Record<string, GenesisAccount> = {}
-  for (const key of keys) alloc[bytesToHex(privateToAddress(key))] = { balance: '0xffffffffffffffffffff' }
-  return alloc
-}
+const _FEE = { maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }
 
 export async function benchExecutor(
   kind: 'eth' | 'erc20',
@@ -72,8 +69,11 @@ export async function benchExecutor(
   const txPerBlock = options.txPerBlock ?? 1000
   const blocks = options.blocks ?? 5
   const warmupBlocks = options.warmupBlocks ?? 0
-  const senders = benchSenderKeys(txPerBlock)
-  const genesisFile = devGenesis({ extraAlloc: benchAlloc(senders) })
+  const count = (warmupBlocks + blocks) * txPerBlock
+  const { alloc, raws } = options.workload ?? benchWorkload(kind, count, txPerBlock)
+  if (options.workload && (options.workload.kind !== kind || raws.length < count))
+    throw new Error(`the workload is ${raws.length} ${options.workload.kind} transfers, not ${count} ${kind}`)
+  const genesisFile = devGenesis({ extraAlloc: alloc })
   const common = createChainCommon(genesisFile, nativeCustomCrypto())
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'))
   const database = await NodeDatabase.open(dir)
@@ -104,52 +104,12 @@ export async function benchExecutor(
       return executed.block
     }
 
-    let token: `0x${string}` | undefined
-    let transferData: ((to: string, amount: bigint) => Uint8Array) | undefined
-    if (kind === 'erc20') {
-      // Setup (not measured): deploy the token from a dev account and hand every sender a balance.
-      const { bytecode, abiTransfer } = compileBenchToken()
-      transferData = abiTransfer
-      const deployer = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
-      const deploy = createFeeMarket1559Tx(
-        { nonce: 0n, gasLimit: 3_000_000n, data: bytecode, ...FEE },
-        { common },
-      ).sign(deployer)
-      await seal([deploy])
-      token = bytesToHex(generateAddress(privateToAddress(deployer), new Uint8Array(0)))
-      const fund = senders.map((key, i) =>
-        createFeeMarket1559Tx(
-          {
-            nonce: BigInt(i + 1),
-            to: token,
-            gasLimit: 100_000n,
-            data: abiTransfer(bytesToHex(privateToAddress(key)), 10n ** 24n),
-            ...FEE,
-          },
-          { common },
-        ).sign(deployer),
-      )
-      await seal(fund)
-    }
-
-    // Signed up front: signing is the client's work, not the executor's.
+    // Decoded up front: signing is the client's work, decoding the node's RPC's, not the executor's.
     const signed: TypedTransaction[][] = []
-    for (let b = 0; b < warmupBlocks + blocks; b++) {
+    for (let b = 0; b < warmupBlocks + blocks; b++)
       signed.push(
-        senders.map((key, i) => {
-          const recipient: `0x${string}` = `0x${(0x10000 + b * txPerBlock + i).toString(16).padStart(40, '0')}`
-          return kind === 'eth'
-            ? createFeeMarket1559Tx(
-                { nonce: BigInt(b), to: recipient, value: 1n, gasLimit: 21_000n, ...FEE },
-                { common },
-              ).sign(key)
-            : createFeeMarket1559Tx(
-                { nonce: BigInt(b), to: token, gasLimit: 100_000n, data: transferData!(recipient, 1n), ...FEE },
-                { common },
-              ).sign(key)
-        }),
+        raws.slice(b * txPerBlock, (b + 1) * txPerBlock).map((raw) => createTxFromRLP(hexToBytes(raw), { common })),
       )
-    }
 
     for (const blockTxs of signed.splice(0, warmupBlocks)) {
       await senderRecovery.prime(blockTxs)
@@ -189,15 +149,62 @@ export async function benchExecutor(
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const txPerBlock = Number(process.argv[2] ?? 1000)
-  const blocks = Number(process.argv[3] ?? 5)
-  const warmupBlocks = Number(process.argv[4] ?? 0)
-  for (const kind of ['eth', 'erc20'] as const) {
-    const r = await benchExecutor(kind, { txPerBlock, blocks, warmupBlocks })
-    console.log(
-      `executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (${r.txs} txs in ${r.seconds.toFixed(2)} s; main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waited for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run)`,
+/**
+ * benchExecutor in a process of its own, started for this run, with this process's Node.js flags:
+ * a cold run is then as cold as the end-to-end bench's fresh node, not warmed by earlier runs of
+ * this process (or by signing the workload, which is done here and handed over serialized).
+ */
+export async function benchExecutorInFreshProcess(
+  kind: 'eth' | 'erc20',
+  options: Omit<ExecutorBenchOptions, 'onStart' | 'recoveryThreads'> = {},
+): Promise<ExecutorBenchResult> {
+  const txPerBlock = options.txPerBlock ?? 1000
+  const blocks = options.blocks ?? 5
+  const warmupBlocks = options.warmupBlocks ?? 0
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-workload-'))
+  try {
+    const workloadFile = join(dir, 'workload.json')
+    writeFileSync(
+      workloadFile,
+      JSON.stringify(options.workload ?? benchWorkload(kind, (warmupBlocks + blocks) * txPerBlock, txPerBlock)),
     )
-    console.log(`threads:\n  ${r.threads.join('\n  ')}`)
+    const args = ['--json', workloadFile, kind, txPerBlock, blocks, warmupBlocks].map(String)
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    const [code] = (await once(child, 'close')) as [number | null]
+    if (code !== 0) throw new Error(`the executor bench process exited with ${code}`)
+    return JSON.parse(stdout) as ExecutorBenchResult
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv[2] === '--json') {
+    const [workloadFile, kind, txPerBlock, blocks, warmupBlocks] = process.argv.slice(3)
+    const workload = JSON.parse(readFileSync(workloadFile!, 'utf8')) as BenchWorkload
+    const r = await benchExecutor(kind as 'eth' | 'erc20', {
+      txPerBlock: Number(txPerBlock),
+      blocks: Number(blocks),
+      warmupBlocks: Number(warmupBlocks),
+      workload,
+    })
+    process.stdout.write(JSON.stringify(r))
+  } else {
+    const txPerBlock = Number(process.argv[2] ?? 1000)
+    const blocks = Number(process.argv[3] ?? 5)
+    const warmupBlocks = Number(process.argv[4] ?? 0)
+    for (const kind of ['eth', 'erc20'] as const) {
+      const r = await benchExecutor(kind, { txPerBlock, blocks, warmupBlocks })
+      console.log(
+        `executor ${kind === 'eth' ? 'ETH' : 'ERC-20'} transfers: ${r.txPerSecond.toFixed(0)} tx/s, ${r.mgasPerSecond.toFixed(1)} Mgas/s (${r.txs} txs in ${r.seconds.toFixed(2)} s; main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waited for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run)`,
+      )
+      console.log(`threads:\n  ${r.threads.join('\n  ')}`)
+    }
   }
 }

@@ -29,7 +29,7 @@ import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } fr
 import { DEV_ACCOUNTS, type GethGenesisFile, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
 import { StateDB } from '@cairn/state'
 import { compileBenchToken } from '../../executor/bench/erc20.ts'
-import { benchAlloc, benchSenderKeys } from '../../executor/bench/executor.bench.ts'
+import { benchAlloc, benchSenderKeys } from '../../executor/bench/workload.ts'
 import { buildBatchWitness, executeWitness, parseWitness, serializeWitness } from '../src/index.ts'
 
 export interface WitnessBenchResult {
