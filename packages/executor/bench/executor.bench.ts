@@ -60,8 +60,6 @@ export interface ExecutorBenchOptions {
   workload?: BenchWorkload
 }
 
-const _FEE = { maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n }
-
 export async function benchExecutor(
   kind: 'eth' | 'erc20',
   options: ExecutorBenchOptions = {},
@@ -105,13 +103,13 @@ export async function benchExecutor(
     }
 
     // Decoded up front: signing is the client's work, decoding the node's RPC's, not the executor's.
-    const signed: TypedTransaction[][] = []
+    const decoded: TypedTransaction[][] = []
     for (let b = 0; b < warmupBlocks + blocks; b++)
-      signed.push(
+      decoded.push(
         raws.slice(b * txPerBlock, (b + 1) * txPerBlock).map((raw) => createTxFromRLP(hexToBytes(raw), { common })),
       )
 
-    for (const blockTxs of signed.splice(0, warmupBlocks)) {
+    for (const blockTxs of decoded.splice(0, warmupBlocks)) {
       await senderRecovery.prime(blockTxs)
       await seal(blockTxs)
     }
@@ -124,8 +122,8 @@ export async function benchExecutor(
     const waitAtStart = mainThreadRunQueueMicros()
     const started = performance.now()
     // As the node runs it: senders are recovered on worker threads, ahead of the block being built here.
-    const recovered = signed.map((blockTxs) => senderRecovery.prime(blockTxs))
-    for (const [b, blockTxs] of signed.entries()) {
+    const recovered = decoded.map((blockTxs) => senderRecovery.prime(blockTxs))
+    for (const [b, blockTxs] of decoded.entries()) {
       await recovered[b]
       const block = await seal(blockTxs)
       txs += block.transactions.length
