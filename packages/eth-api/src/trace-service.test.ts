@@ -94,6 +94,42 @@ describe('trace replays', () => {
     expect(blockOne).toBe(word(canonicalOne.block.hash()))
   })
 
+  it('serve prestateTracer (diffMode too) and 4byteTracer through debug_traceTransaction and debug_traceCall', async () => {
+    const t = await testChain({})
+    const recipient = bytesToHex(new Uint8Array(20).fill(0x77))
+    const transfer = t.transaction({ nonce: 0, to: recipient, value: 10n, data: '0xaabbccdd00' })
+    const record = await t.mine([transfer])
+    const sender = transfer.getSenderAddress().toString()
+    const coinbase = record.block.header.coinbase.toString()
+    const balance = async (address: string, block: string) => (await t.call('eth_getBalance', address, block)) as Hex
+    const hash = bytesToHex(transfer.hash())
+
+    const pre = await t.call('debug_traceTransaction', hash, { tracer: 'prestateTracer' })
+    // The recipient and the coinbase (the dev chain's zero address) were empty before: geth omits them.
+    expect(await balance(coinbase, '0x0')).toBe('0x0')
+    expect(pre).toEqual({ [sender]: { balance: await balance(sender, '0x0') } })
+    const diff = (await t.call('debug_traceTransaction', hash, {
+      tracer: 'prestateTracer',
+      tracerConfig: { diffMode: true },
+    })) as { pre: Record<string, unknown>; post: Record<string, unknown> }
+    expect(diff.pre).toEqual(pre)
+    expect(diff.post).toEqual({
+      [sender]: { balance: await balance(sender, '0x1'), nonce: 1 },
+      [recipient]: { balance: '0xa' },
+      [coinbase]: { balance: await balance(coinbase, '0x1') },
+    })
+
+    expect(await t.call('debug_traceTransaction', hash, { tracer: '4byteTracer' })).toEqual({ '0xaabbccdd-1': 1 })
+    const request = { from: sender, to: recipient, data: '0x0102030405060708' }
+    expect(await t.call('debug_traceCall', request, 'latest', { tracer: '4byteTracer' })).toEqual({ '0x01020304-4': 1 })
+    // An unpriced call pays the coinbase nothing, but geth still records its state.
+    expect(await t.call('debug_traceCall', request, 'latest', { tracer: 'prestateTracer' })).toEqual({
+      [coinbase]: { balance: await balance(coinbase, 'latest') },
+      [recipient]: { balance: '0xa' },
+      [sender]: { balance: await balance(sender, 'latest'), nonce: 1 },
+    })
+  })
+
   it('answers geth’s errors for blocks it cannot trace', async () => {
     const t = await testChain({ anchor: true })
     await t.mine([], l1Block(1))

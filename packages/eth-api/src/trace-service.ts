@@ -46,7 +46,7 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
         for (let i = 0; i < count; i++) {
           const tx = block.transactions[i]!
           const tracer = tracerAt(i)
-          tracer?.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset })
+          tracer?.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset, vm, coinbase: block.header.coinbase })
           try {
             const run = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasBefore(i) })
             if (tracer !== undefined) results.push(tracer.result(run))
@@ -93,7 +93,7 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
       return calls.withVm(env, async (vm) => {
         const callBlock = calls.callBlock(env, request)
         const gasLimit = calls.gasLimitFor(request)
-        tracer.attach(vm.evm, { gasLimit })
+        tracer.attach(vm.evm, { gasLimit, vm, coinbase: callBlock.header.coinbase })
         try {
           const { result } = await calls.run(vm, callBlock, request, gasLimit)
           return tracer.result(result)

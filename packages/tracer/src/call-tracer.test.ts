@@ -341,6 +341,27 @@ describe('call tracer, less common frames', () => {
     })
   })
 
+  it('traces a LOG whose memory could never be paid for as the out-of-gas failure it is', async () => {
+    const chain = await TestChain.create()
+    const target = TestChain.address('0x00000000000000000000000000000000000000de')
+    // LOG0 of 2^256 - 1 bytes at offset 0: the step is seen before the opcode's gas check fails.
+    await chain.vm.stateManager.putCode(target, new Uint8Array([0x7f, ...new Array(32).fill(0xff), 0x60, 0x00, 0xa0]))
+    const { result } = await chain.trace(
+      chain.tx({ to: target, gasLimit: 50_000n }),
+      createCallTracer({ withLog: true }),
+    )
+    expect(result).toStrictEqual({
+      from: chain.sender.toString(),
+      gas: hex(50_000n),
+      gasUsed: hex(50_000n),
+      to: target.toString(),
+      input: '0x',
+      error: 'out of gas',
+      value: '0x0',
+      type: 'CALL',
+    })
+  })
+
   it('records a call refused for insufficient balance as geth does, with no gas used', async () => {
     const chain = await TestChain.create()
     // Payer holds no ether, so its 5-wei call is refused before any callee frame starts.

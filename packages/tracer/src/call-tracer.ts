@@ -4,6 +4,7 @@ import type { RunTxResult } from '@ethereumjs/vm'
 import { TracerError } from './errors.ts'
 import { bytesHex, quantityHex, wordHex } from './hex.ts'
 import { decodeRevertReason } from './revert-reason.ts'
+import { readMemory } from './memory.ts'
 import { invalidOpcodeByte } from './opcode-names.ts'
 import type { EvmTracer, TraceContext } from './types.ts'
 import { CODE_STORE_OUT_OF_GAS, gethErrorMessage, isCodeDepositOutOfGas, REVERT_ERROR } from './vm-errors.ts'
@@ -148,7 +149,9 @@ export function createCallTracer(config: CallTracerConfig = {}): EvmTracer & { r
     for (let i = 0; i < topicCount; i++) topics.push(wordHex(stack[n - 3 - i] as bigint))
     const index = (context.logIndexOffset ?? 0) + liveLogs
     liveLogs++
-    if (!withLog) return
+    // A LOG's data costs 8 gas a byte: one with more than the gas left fails, and with it its frame and
+    // the log. Its size can be any word, far beyond what memory can hold, so it is not read.
+    if (!withLog || size * LOG_DATA_GAS > step.gasLeft) return
     frame.logs.push({
       address: step.address.toString(),
       topics,
@@ -359,14 +362,8 @@ function refusedCallFrame(parent: OpenFrame, step: InterpreterStep): OpenFrame {
   return frame
 }
 
-/** Memory bytes [offset, offset+size), zero-filled past what the frame has touched (as geth's expanded memory reads). */
-function readMemory(memory: Uint8Array, offset: bigint, size: bigint): Uint8Array {
-  if (size === 0n) return EMPTY
-  const out = new Uint8Array(Number(size))
-  const start = Number(offset)
-  if (start < memory.length) out.set(memory.subarray(start, Math.min(memory.length, start + out.length)))
-  return out
-}
+/** Gas per byte of LOG data (G_logdata). */
+const LOG_DATA_GAS = 8n
 
 function addressFromWord(word: bigint): string {
   return `0x${(word & ((1n << 160n) - 1n)).toString(16).padStart(40, '0')}`

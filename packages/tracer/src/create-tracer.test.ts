@@ -53,8 +53,8 @@ describe('createTracer', () => {
     expect(js.code).toBe('TRACER_NOT_SUPPORTED')
     expect(js.message).toMatch(/JavaScript tracers are not supported/)
     expect(traceError(() => createTracer({ tracer: 'opcountTracer' })).code).toBe('TRACER_NOT_SUPPORTED')
-    expect(traceError(() => createTracer({ tracer: 'prestateTracer' })).message).toBe(
-      'tracer not supported: prestateTracer; use the default struct logger or "callTracer"',
+    expect(traceError(() => createTracer({ tracer: 'flatCallTracer' })).message).toBe(
+      'tracer not supported: flatCallTracer; use the default struct logger or one of the native tracers "callTracer", "prestateTracer", "4byteTracer", "noopTracer"',
     )
   })
 

@@ -1,5 +1,7 @@
 import { type CallTracerConfig, createCallTracer } from './call-tracer.ts'
 import { TracerError } from './errors.ts'
+import { createFourByteTracer } from './four-byte-tracer.ts'
+import { type PrestateTracerConfig, createPrestateTracer } from './prestate-tracer.ts'
 import { createStructLogger } from './struct-logger.ts'
 import type { EvmTracer } from './types.ts'
 
@@ -28,14 +30,17 @@ const JS_TRACER_NAMES = new Set([
   'callTracerLegacy',
 ])
 // Native tracers geth ships that Cairn does not implement yet.
-const UNIMPLEMENTED_NATIVE = new Set(['prestateTracer', '4byteTracer', 'flatCallTracer', 'muxTracer', 'erc7562Tracer'])
+const UNIMPLEMENTED_NATIVE = new Set(['flatCallTracer', 'muxTracer', 'erc7562Tracer'])
+/** How error messages name what can be used instead. */
+const SUPPORTED =
+  'use the default struct logger or one of the native tracers "callTracer", "prestateTracer", "4byteTracer", "noopTracer"'
 
 const STRUCT_LOGGER_FLAGS = ['disableStorage', 'disableStack', 'enableMemory', 'enableReturnData', 'debug'] as const
 
 /**
  * Maps a `debug_trace*` options object to a tracer the way geth does: no `tracer` selects the struct
- * logger (configured by the top-level flags), `callTracer` the call tracer (configured by `tracerConfig`),
- * `noopTracer` an empty result. JavaScript tracers and unknown names are refused with a TracerError.
+ * logger (configured by the top-level flags), `callTracer` and `prestateTracer` the native tracers
+ * configured by `tracerConfig`, `4byteTracer` the selector counter, `noopTracer` an empty result. JavaScript tracers and unknown names are refused with a TracerError.
  */
 export function createTracer(options: TraceOptions = {}): EvmTracer {
   if (typeof options !== 'object' || options === null) {
@@ -57,37 +62,52 @@ export function createTracer(options: TraceOptions = {}): EvmTracer {
   switch (name) {
     case 'callTracer':
       return createCallTracer(callTracerConfig(options.tracerConfig))
+    case 'prestateTracer':
+      return createPrestateTracer(prestateTracerConfig(options.tracerConfig))
+    case '4byteTracer':
+      // geth's 4byteTracer ignores tracerConfig.
+      return createFourByteTracer()
     case 'noopTracer':
       return createNoopTracer()
   }
   if (JS_TRACER_NAMES.has(name) || looksLikeJavaScript(name)) {
-    throw new TracerError(
-      'TRACER_NOT_SUPPORTED',
-      'JavaScript tracers are not supported; use the default struct logger or tracer "callTracer"',
-      { details: { tracer: name.length > 64 ? `${name.slice(0, 64)}…` : name } },
-    )
+    throw new TracerError('TRACER_NOT_SUPPORTED', `JavaScript tracers are not supported; ${SUPPORTED}`, {
+      details: { tracer: name.length > 64 ? `${name.slice(0, 64)}…` : name },
+    })
   }
   if (UNIMPLEMENTED_NATIVE.has(name)) {
-    throw new TracerError(
-      'TRACER_NOT_SUPPORTED',
-      `tracer not supported: ${name}; use the default struct logger or "callTracer"`,
-      {
-        details: { tracer: name },
-      },
-    )
+    throw new TracerError('TRACER_NOT_SUPPORTED', `tracer not supported: ${name}; ${SUPPORTED}`, {
+      details: { tracer: name },
+    })
   }
   throw new TracerError('TRACER_NOT_FOUND', `tracer not found: ${name}`, { details: { tracer: name } })
 }
 
 function callTracerConfig(raw: unknown): CallTracerConfig {
-  if (raw === undefined || raw === null) return {}
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TracerError('TRACER_INVALID_CONFIG', 'tracerConfig for callTracer must be an object')
-  }
-  const config = raw as Record<string, unknown>
+  const config = configObject(raw, 'callTracer')
   expectType(config.onlyTopCall, 'boolean', 'tracerConfig.onlyTopCall')
   expectType(config.withLog, 'boolean', 'tracerConfig.withLog')
   return { onlyTopCall: config.onlyTopCall === true, withLog: config.withLog === true }
+}
+
+function prestateTracerConfig(raw: unknown): PrestateTracerConfig {
+  const config = configObject(raw, 'prestateTracer')
+  const flags = ['diffMode', 'disableCode', 'disableStorage', 'includeEmpty'] as const
+  for (const flag of flags) expectType(config[flag], 'boolean', `tracerConfig.${flag}`)
+  return {
+    diffMode: config.diffMode === true,
+    disableCode: config.disableCode === true,
+    disableStorage: config.disableStorage === true,
+    includeEmpty: config.includeEmpty === true,
+  }
+}
+
+function configObject(raw: unknown, tracer: string): Record<string, unknown> {
+  if (raw === undefined || raw === null) return {}
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TracerError('TRACER_INVALID_CONFIG', `tracerConfig for ${tracer} must be an object`)
+  }
+  return raw as Record<string, unknown>
 }
 
 function expectType(value: unknown, type: 'boolean' | 'number', field: string): void {

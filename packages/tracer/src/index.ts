@@ -1,6 +1,13 @@
 export { type CallFrame, type CallLog, type CallTracerConfig, type CallType, createCallTracer } from './call-tracer.ts'
 export { createTracer, type TraceOptions } from './create-tracer.ts'
 export { TracerError, type TracerErrorCode } from './errors.ts'
+export { createFourByteTracer } from './four-byte-tracer.ts'
+export {
+  createPrestateTracer,
+  type PrestateAccount,
+  type PrestateResult,
+  type PrestateTracerConfig,
+} from './prestate-tracer.ts'
 export { decodeRevertReason } from './revert-reason.ts'
 export {
   createStructLogger,

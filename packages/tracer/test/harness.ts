@@ -178,7 +178,7 @@ export class TestChain {
     tracer: EvmTracer,
     context: TraceContext = {},
   ): Promise<{ run: RunTxResult; result: unknown }> {
-    tracer.attach(this.vm.evm, { gasLimit: tx.gasLimit, ...context })
+    tracer.attach(this.vm.evm, { gasLimit: tx.gasLimit, vm: this.vm, coinbase: this.block.header.coinbase, ...context })
     try {
       const run = await this.run(tx)
       return { run, result: tracer.result(run) }
