@@ -2,6 +2,7 @@ import type { EVMInterface, EVMResult, InterpreterStep, Message } from '@ethereu
 import type { Address } from '@ethereumjs/util'
 import type { RunTxResult } from '@ethereumjs/vm'
 import { TracerError } from './errors.ts'
+import { eventsToTrace } from './evm-events.ts'
 import { bytesHex, quantityHex, wordHex } from './hex.ts'
 import { decodeRevertReason } from './revert-reason.ts'
 import { readMemory } from './memory.ts'
@@ -249,16 +250,7 @@ export function createCallTracer(config: CallTracerConfig = {}): EvmTracer & { r
 
   return {
     attach(evm: EVMInterface, traceContext: TraceContext = {}): void {
-      const events = evm.events
-      if (events === undefined) {
-        throw new TracerError(
-          'TRACER_NOT_SUPPORTED',
-          'this EVM does not emit execution events; tracing needs an @ethereumjs/evm EVM',
-        )
-      }
-      if (attached !== undefined) throw new TracerError('TRACER_INVALID_CONFIG', 'tracer is already attached to an EVM')
-      if (used)
-        throw new TracerError('TRACER_INVALID_CONFIG', 'a tracer follows one transaction; create a new one per trace')
+      const events = eventsToTrace(evm, { attached: attached !== undefined, used })
       used = true
       context = traceContext
       if (needsSteps) events.on('step', onStep)

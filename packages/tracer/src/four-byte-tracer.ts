@@ -1,6 +1,7 @@
 import type { EVMInterface, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
 import { TracerError } from './errors.ts'
+import { eventsToTrace } from './evm-events.ts'
 import { unprefixedHex } from './hex.ts'
 import { readMemory } from './memory.ts'
 import type { EvmTracer } from './types.ts'
@@ -67,16 +68,7 @@ export function createFourByteTracer(): EvmTracer & { result(): Record<string, n
 
   return {
     attach(evm: EVMInterface): void {
-      const events = evm.events
-      if (events === undefined) {
-        throw new TracerError(
-          'TRACER_NOT_SUPPORTED',
-          'this EVM does not emit execution events; tracing needs an @ethereumjs/evm EVM',
-        )
-      }
-      if (attached !== undefined) throw new TracerError('TRACER_INVALID_CONFIG', 'tracer is already attached to an EVM')
-      if (used)
-        throw new TracerError('TRACER_INVALID_CONFIG', 'a tracer follows one transaction; create a new one per trace')
+      const events = eventsToTrace(evm, { attached: attached !== undefined, used })
       used = true
       precompiles = evm.precompiles
       events.on('step', onStep)

@@ -14,6 +14,7 @@ import {
 } from '@ethereumjs/util'
 import type { RunTxResult } from '@ethereumjs/vm'
 import { TracerError } from './errors.ts'
+import { eventsToTrace } from './evm-events.ts'
 import { bytesHex, quantityHex, wordHex } from './hex.ts'
 import { readMemory } from './memory.ts'
 import type { EvmTracer, TraceContext } from './types.ts'
@@ -372,13 +373,6 @@ export function createPrestateTracer(
 
   return {
     attach(target: EVMInterface, context: TraceContext = {}): void {
-      const events = target.events
-      if (events === undefined) {
-        throw new TracerError(
-          'TRACER_NOT_SUPPORTED',
-          'this EVM does not emit execution events; tracing needs an @ethereumjs/evm EVM',
-        )
-      }
       const { vm } = context
       if (vm === undefined || context.coinbase === undefined) {
         throw new TracerError(
@@ -386,9 +380,7 @@ export function createPrestateTracer(
           'prestateTracer needs the VM running the transaction and the block coinbase in its trace context',
         )
       }
-      if (attached !== undefined) throw new TracerError('TRACER_INVALID_CONFIG', 'tracer is already attached to an EVM')
-      if (used)
-        throw new TracerError('TRACER_INVALID_CONFIG', 'a tracer follows one transaction; create a new one per trace')
+      const events = eventsToTrace(target, { attached: attached !== undefined, used })
       used = true
       evm = target
       state = target.stateManager

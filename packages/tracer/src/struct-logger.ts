@@ -1,6 +1,6 @@
 import type { EVMInterface, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { RunTxResult } from '@ethereumjs/vm'
-import { TracerError } from './errors.ts'
+import { eventsToTrace } from './evm-events.ts'
 import { bytesHex, quantityHex, unprefixedHex, wordHex } from './hex.ts'
 import { gethOpName, invalidOpcodeByte } from './opcode-names.ts'
 import type { EvmTracer, TraceContext } from './types.ts'
@@ -190,16 +190,7 @@ export function createStructLogger(
 
   return {
     attach(evm: EVMInterface, _context?: TraceContext): void {
-      const events = evm.events
-      if (events === undefined) {
-        throw new TracerError(
-          'TRACER_NOT_SUPPORTED',
-          'this EVM does not emit execution events; tracing needs an @ethereumjs/evm EVM',
-        )
-      }
-      if (attached !== undefined) throw new TracerError('TRACER_INVALID_CONFIG', 'tracer is already attached to an EVM')
-      if (used)
-        throw new TracerError('TRACER_INVALID_CONFIG', 'a tracer follows one transaction; create a new one per trace')
+      const events = eventsToTrace(evm, { attached: attached !== undefined, used })
       used = true
       events.on('step', onStep)
       events.on('beforeMessage', onBeforeMessage)
