@@ -236,6 +236,25 @@ describe('the block a call runs in', () => {
 })
 
 describe('call failures read like geth', () => {
+  it("runs a call from a contract with the sender's code in place, as geth does", async () => {
+    const t = await testChain()
+    // Returns EXTCODEHASH(CALLER): geth skips the EIP-3607 check for calls and leaves the sender as it is.
+    const hashReader = account(0x43)
+    const overrides = { [hashReader]: { code: '0x333f60005260206000f3' } }
+    const from = STORAGE_USER
+    const { codeHash } = (await t.call('eth_getProof', from, [], 'latest')) as { codeHash: Hex }
+    expect(codeHash).not.toBe(word(0n))
+    expect(await t.call('eth_call', { from, to: hashReader }, 'latest', overrides)).toBe(codeHash)
+    // A tracer reads the sender's state before the transaction: its code and code hash are there too.
+    const pre = (await t.call('debug_traceCall', { from, to: hashReader }, 'latest', {
+      tracer: 'prestateTracer',
+      stateOverrides: overrides,
+    })) as Record<string, { code?: Hex; codeHash?: Hex }>
+    expect(pre[from]).toMatchObject({ code: STORAGE_CODE, codeHash })
+    // eth_estimateGas takes the same path.
+    expect(await t.call('eth_estimateGas', { from, to: CONTEXT_READER })).toMatch(/^0x[1-9a-f][0-9a-f]*$/)
+  })
+
   it('a bare revert carries empty data', async () => {
     const t = await testChain()
     for (const method of ['eth_call', 'eth_estimateGas']) {

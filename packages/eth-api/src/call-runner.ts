@@ -15,6 +15,7 @@ import {
   equalsBytes,
   generateAddress,
 } from '@ethereumjs/util'
+import type { Message } from '@ethereumjs/evm'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import type { BlockHashSource } from '@cairn/executor'
 import { blockchainFor } from '@cairn/executor'
@@ -213,26 +214,8 @@ export class CallRunner {
     const sender = tx.getSenderAddress()
     const stateManager = vm.stateManager as MerkleStateManager
     await stateManager.checkpoint()
-    let restoreCode: (() => Promise<void>) | undefined
+    const hiding = await hideSenderCode(vm, sender)
     try {
-      // geth skips the EIP-3607 sender check for calls, so simulations "from" a contract work.
-      const account = await stateManager.getAccount(sender)
-      if (account !== undefined && !equalsBytes(account.codeHash, KECCAK256_NULL)) {
-        const code = await stateManager.getCode(sender)
-        if (!equalsBytes(code.subarray(0, 3), DELEGATION_PREFIX)) {
-          await stateManager.putAccount(
-            sender,
-            new Account(account.nonce, account.balance, account.storageRoot, KECCAK256_NULL),
-          )
-          restoreCode = async () => {
-            const after = (await stateManager.getAccount(sender)) ?? new Account()
-            await stateManager.putAccount(
-              sender,
-              new Account(after.nonce, after.balance, after.storageRoot, account.codeHash),
-            )
-          }
-        }
-      }
       const result = await runTx(vm, {
         tx,
         block,
@@ -240,11 +223,12 @@ export class CallRunner {
         skipBlockGasLimitValidation: true,
         skipHardForkValidation: true,
       })
-      await restoreCode?.()
+      hiding?.check()
       return { result, tx }
     } catch (error) {
       throw toCallError(error)
     } finally {
+      hiding?.stop()
       await stateManager.revert()
     }
   }
@@ -463,6 +447,46 @@ function paysNothing(request: CallRequest): boolean {
 }
 
 /** An authorization in the JSON form ethereumjs reads. */
+/**
+ * geth skips the EIP-3607 sender check for calls, so a simulation "from" a contract runs, and the
+ * sender keeps its code while it does (a callee may call it back or read its code size). ethereumjs
+ * refuses a sender with code outright, so the code hash is hidden from that check alone: after the
+ * VM's `beforeTx` listeners (a tracer reads the sender's true pre-state there) and back before the
+ * top-level message starts. Undefined when the sender has no code or is EIP-7702-delegated (allowed).
+ */
+async function hideSenderCode(vm: VM, sender: Address): Promise<{ check(): void; stop(): void } | undefined> {
+  const state = vm.stateManager
+  const account = await state.getAccount(sender)
+  if (account === undefined || equalsBytes(account.codeHash, KECCAK256_NULL)) return undefined
+  if (equalsBytes((await state.getCode(sender)).subarray(0, 3), DELEGATION_PREFIX)) return undefined
+  const { codeHash } = account
+  let failure: unknown
+  const withCodeHash = async (hash: Uint8Array) => {
+    const now = (await state.getAccount(sender)) ?? new Account()
+    await state.putAccount(sender, new Account(now.nonce, now.balance, now.storageRoot, hash))
+  }
+  // Awaited listeners (two parameters); a failure is kept for check(), as a rejected listener would stall the VM.
+  const settle = (work: Promise<void>, resolve: () => void) =>
+    work.then(resolve, (error: unknown) => {
+      failure ??= error
+      resolve()
+    })
+  const hide = (_tx: unknown, resolve?: () => void) => settle(withCodeHash(KECCAK256_NULL), () => resolve?.())
+  const reveal = (message: Message, resolve?: () => void) =>
+    message.depth === 0 ? settle(withCodeHash(codeHash), () => resolve?.()) : resolve?.()
+  vm.events.on('beforeTx', hide)
+  vm.evm.events?.on('beforeMessage', reveal)
+  return {
+    check() {
+      if (failure !== undefined) throw failure
+    },
+    stop() {
+      vm.events.off('beforeTx', hide)
+      vm.evm.events?.off('beforeMessage', reveal)
+    },
+  }
+}
+
 function authorizationJson(a: Authorization): EOACode7702AuthorizationListItem {
   return {
     chainId: `0x${a.chainId.toString(16)}`,
