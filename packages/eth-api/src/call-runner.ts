@@ -446,10 +446,9 @@ function paysNothing(request: CallRequest): boolean {
   return (request.gasPrice ?? request.maxFeePerGas ?? 0n) === 0n
 }
 
-/** An authorization in the JSON form ethereumjs reads. */
 /**
  * geth skips the EIP-3607 sender check for calls, so a simulation "from" a contract runs, and the
- * sender keeps its code while it does (a callee may call it back or read its code size). ethereumjs
+ * sender keeps its code while it does (a callee may call it back or read its code hash). ethereumjs
  * refuses a sender with code outright, so the code hash is hidden from that check alone: after the
  * VM's `beforeTx` listeners (a tracer reads the sender's true pre-state there) and back before the
  * top-level message starts. Undefined when the sender has no code or is EIP-7702-delegated (allowed).
@@ -487,6 +486,7 @@ async function hideSenderCode(vm: VM, sender: Address): Promise<{ check(): void;
   }
 }
 
+/** An authorization in the JSON form ethereumjs reads. */
 function authorizationJson(a: Authorization): EOACode7702AuthorizationListItem {
   return {
     chainId: `0x${a.chainId.toString(16)}`,
