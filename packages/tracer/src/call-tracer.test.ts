@@ -1,20 +1,11 @@
 import { bytesToHex } from '@ethereumjs/util'
-import { beforeAll, describe, expect, it } from 'vitest'
-import { type Compiled, TestChain, calldata, compile, word } from '../test/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { TestChain, calldata, word, compiledContracts } from '../test/harness.ts'
 import { type CallFrame, type StructLoggerResult, createCallTracer, createStructLogger } from './index.ts'
 
 const QUANTITY = expect.stringMatching(/^0x(0|[1-9a-f][0-9a-f]*)$/)
 
-let contracts: Record<string, Compiled>
-beforeAll(() => {
-  contracts = compile()
-})
-
-function contract(name: string): Compiled {
-  const found = contracts[name]
-  if (found === undefined) throw new Error(`no contract ${name}`)
-  return found
-}
+const contract = compiledContracts()
 
 function hex(value: bigint): string {
   return `0x${value.toString(16)}`

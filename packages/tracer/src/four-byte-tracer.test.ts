@@ -1,18 +1,9 @@
 import { Account, type Address, hexToBytes } from '@ethereumjs/util'
-import { beforeAll, describe, expect, it } from 'vitest'
-import { type Compiled, TestChain, calldata, compile } from '../test/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { TestChain, calldata, compiledContracts } from '../test/harness.ts'
 import { createFourByteTracer, createTracer } from './index.ts'
 
-let contracts: Record<string, Compiled>
-beforeAll(() => {
-  contracts = compile()
-})
-
-function contract(name: string): Compiled {
-  const found = contracts[name]
-  if (found === undefined) throw new Error(`no contract ${name}`)
-  return found
-}
+const contract = compiledContracts()
 
 const addr = (suffix: string): Address => TestChain.address(`0x${suffix.padStart(40, '0')}`)
 

@@ -1,6 +1,6 @@
 import { Account, type Address, bytesToHex, hexToBytes, setLengthLeft } from '@ethereumjs/util'
-import { beforeAll, describe, expect, it } from 'vitest'
-import { type Compiled, TestChain, calldata, compile } from '../test/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { TestChain, calldata, compiledContracts } from '../test/harness.ts'
 import { TracerError, createPrestateTracer, createTracer } from './index.ts'
 
 // TestChain prices every tx at min(maxFee 100, baseFee 7 + tip 1) = 8 wei per gas; the coinbase earns the tip.
@@ -9,16 +9,7 @@ const SENDER_FUNDS = 10n ** 21n
 const COINBASE = '0x00000000000000000000000000000000000000c0'
 const ZERO_HASH = `0x${'0'.repeat(64)}`
 
-let contracts: Record<string, Compiled>
-beforeAll(() => {
-  contracts = compile()
-})
-
-function contract(name: string): Compiled {
-  const found = contracts[name]
-  if (found === undefined) throw new Error(`no contract ${name}`)
-  return found
-}
+const contract = compiledContracts()
 
 const hex = (value: bigint): `0x${string}` => `0x${value.toString(16)}`
 const word = (value: bigint): string => `0x${value.toString(16).padStart(64, '0')}`

@@ -1,20 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest'
-import { type Compiled, TestChain, calldata, compile, word } from '../test/harness.ts'
+import { describe, expect, it } from 'vitest'
+import { TestChain, calldata, word, compiledContracts } from '../test/harness.ts'
 import { type StructLog, type StructLoggerResult, createStructLogger } from './index.ts'
 
 const HEX_QUANTITY = /^0x(0|[1-9a-f][0-9a-f]*)$/
 const HEX_WORD = /^0x[0-9a-f]{64}$/
 
-let contracts: Record<string, Compiled>
-beforeAll(() => {
-  contracts = compile()
-})
-
-function contract(name: string): Compiled {
-  const found = contracts[name]
-  if (found === undefined) throw new Error(`no contract ${name}`)
-  return found
-}
+const contract = compiledContracts()
 
 function slot(value: bigint): string {
   return `0x${value.toString(16).padStart(64, '0')}`

@@ -11,6 +11,7 @@ import {
 } from '@ethereumjs/util'
 import { createVM, runTx, type RunTxResult, type VM } from '@ethereumjs/vm'
 import solc from 'solc'
+import { beforeAll } from 'vitest'
 import type { EvmTracer, TraceContext } from '../src/index.ts'
 
 /** Test contracts, compiled once per test file with the npm solc. */
@@ -220,3 +221,19 @@ function encodeWords(prefix: string, words: (bigint | Address)[]): Uint8Array {
 }
 
 export { bytesToHex }
+
+/**
+ * The test source's contracts by name, for a test file: compiled once in a `beforeAll` of the file
+ * that calls this at its top level; the returned lookup throws for a name the source lacks.
+ */
+export function compiledContracts(): (name: string) => Compiled {
+  let contracts: Record<string, Compiled> = {}
+  beforeAll(() => {
+    contracts = compile()
+  })
+  return (name) => {
+    const found = contracts[name]
+    if (found === undefined) throw new Error(`no contract ${name}`)
+    return found
+  }
+}
