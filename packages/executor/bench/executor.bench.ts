@@ -12,18 +12,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Block } from '@ethereumjs/block'
 import { type TypedTransaction, createTxFromRLP } from '@ethereumjs/tx'
-import { KECCAK256_RLP, hexToBytes } from '@ethereumjs/util'
-import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { createChainCommon, devGenesis } from '@cairn/primitives'
-import { StateDB } from '@cairn/state'
-import {
-  BlockExecutor,
-  arraySource,
-  createGenesisBlock,
-  createSenderRecovery,
-  defaultRecoveryThreads,
-  nativeCustomCrypto,
-} from '../src/index.ts'
+import { hexToBytes } from '@ethereumjs/util'
+import { devGenesis } from '@cairn/primitives'
+import { arraySource, createSenderRecovery, defaultRecoveryThreads } from '../src/index.ts'
+import { openGenesisChain } from '../src/testing/genesis-chain.ts'
 import { mainThreadCpuMicros, mainThreadRunQueueMicros, threadCpuLines, threadCpuMicros } from './cpu.ts'
 import { type BenchWorkload, benchWorkload } from './workload.ts'
 
@@ -72,21 +64,11 @@ export async function benchExecutor(
   if (options.workload && (options.workload.kind !== kind || raws.length < count))
     throw new Error(`the workload is ${raws.length} ${options.workload.kind} transfers, not ${count} ${kind}`)
   const genesisFile = devGenesis({ extraAlloc: alloc })
-  const common = createChainCommon(genesisFile, nativeCustomCrypto())
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-'))
-  const database = await NodeDatabase.open(dir)
+  const { common, database, chain, state, executor } = await openGenesisChain(dir, genesisFile)
   const senderRecovery = createSenderRecovery(options.recoveryThreads ?? defaultRecoveryThreads())
   try {
-    const chain = new ChainStore(database, common)
-    const state = new StateDB(database.sublevel('state'), common)
-    const genesis = await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP))
-    await chain.initGenesis(genesis, state.pendingBatch())
-    const executor = await BlockExecutor.create({
-      common,
-      state: state.headState(genesis.header.stateRoot),
-      blockHashes: chain,
-    })
-    let parent: Block = genesis
+    let parent: Block = chain.head()
     const seal = async (txs: TypedTransaction[]) => {
       const { executed, rejected } = await executor.build(
         parent,

@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createBlock } from '@ethereumjs/block'
-import { KECCAK256_RLP, bytesToHex, createAddressFromString, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import { bytesToHex, createAddressFromString, hexToBytes, setLengthLeft } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { anchorGenesisAlloc } from '@cairn/contracts'
-import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { ANCHOR_ADDRESS, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
-import { StateDB } from '@cairn/state'
-import { BlockExecutor, anchorOf, arraySource, createGenesisBlock, nativeCustomCrypto, wasmKeccak256 } from './index.ts'
+import { ANCHOR_ADDRESS, type L1Anchor, devGenesis } from '@cairn/primitives'
+import type { StateDB } from '@cairn/state'
+import { anchorOf, arraySource, wasmKeccak256 } from './index.ts'
+import { openGenesisChain } from './testing/genesis-chain.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -24,21 +24,7 @@ const l1 = (n: number): L1Anchor => ({
 async function anchoredChain() {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-anchor-'))
   dirs.push(dir)
-  const genesisFile = devGenesis({ extraAlloc: anchorGenesisAlloc() })
-  const common = createChainCommon(genesisFile, nativeCustomCrypto())
-  const database = await NodeDatabase.open(dir)
-  const chain = new ChainStore(database, common)
-  const state = new StateDB(database.sublevel('state'), common)
-  await chain.initGenesis(
-    await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP)),
-    state.pendingBatch(),
-  )
-  const executor = await BlockExecutor.create({
-    common,
-    state: state.headState(chain.head().header.stateRoot),
-    blockHashes: chain,
-  })
-  return { database, chain, state, executor, common }
+  return openGenesisChain(dir, devGenesis({ extraAlloc: anchorGenesisAlloc() }))
 }
 
 /** Anchor.l1BlockHashes[l1Number]: the mapping is slot 3 of Anchor.sol, so its entry is at keccak(pad(key) ‖ pad(3)). */

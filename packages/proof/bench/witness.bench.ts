@@ -15,20 +15,14 @@ import { join } from 'node:path'
 import { type Block, createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
-import {
-  KECCAK256_RLP,
-  bytesToHex,
-  generateAddress,
-  hexToBytes,
-  privateToAddress,
-  setLengthLeft,
-} from '@ethereumjs/util'
-import { ChainStore, NodeDatabase } from '@cairn/chain'
+import { bytesToHex, generateAddress, hexToBytes, privateToAddress, setLengthLeft } from '@ethereumjs/util'
+import type { ChainStore } from '@cairn/chain'
 import { anchorGenesisAlloc } from '@cairn/contracts'
-import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
-import { DEV_ACCOUNTS, type GethGenesisFile, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
-import { StateDB } from '@cairn/state'
+import { type BlockExecutor, arraySource } from '@cairn/executor'
+import { DEV_ACCOUNTS, type GethGenesisFile, type L1Anchor, devGenesis } from '@cairn/primitives'
+import type { StateDB } from '@cairn/state'
 import { compileBenchToken } from '../../executor/bench/erc20.ts'
+import { openGenesisChain } from '@cairn/executor/testing'
 import { benchAlloc, benchSenderKeys } from '../../executor/bench/workload.ts'
 import { buildBatchWitness, executeWitness, parseWitness, serializeWitness } from '../src/index.ts'
 
@@ -84,18 +78,8 @@ interface BenchNode {
 }
 
 async function openNode(genesisFile: GethGenesisFile): Promise<BenchNode> {
-  const common = createChainCommon(genesisFile, nativeCustomCrypto())
   const dir = mkdtempSync(join(tmpdir(), 'cairn-witness-bench-'))
-  const database = await NodeDatabase.open(dir)
-  const chain = new ChainStore(database, common)
-  const state = new StateDB(database.sublevel('state'), common)
-  const genesis = await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP))
-  await chain.initGenesis(genesis, state.pendingBatch())
-  const executor = await BlockExecutor.create({
-    common,
-    state: state.headState(genesis.header.stateRoot),
-    blockHashes: chain,
-  })
+  const { common, database, chain, state, executor } = await openGenesisChain(dir, genesisFile)
   return {
     common,
     chain,

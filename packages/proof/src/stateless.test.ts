@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { KECCAK256_RLP, bytesToHex, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes, setLengthLeft } from '@ethereumjs/util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type BatchMeta, anchorGenesisAlloc } from '@cairn/contracts'
-import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
-import { DEV_ACCOUNTS, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
-import { StateDB } from '@cairn/state'
+import type { ChainStore, NodeDatabase } from '@cairn/chain'
+import { arraySource } from '@cairn/executor'
+import { openGenesisChain } from '@cairn/executor/testing'
+import { DEV_ACCOUNTS, type L1Anchor, type createChainCommon, devGenesis } from '@cairn/primitives'
+import type { StateDB } from '@cairn/state'
 import { recoverAddress } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import {
@@ -72,19 +73,9 @@ beforeAll(async () => {
       },
     },
   })
-  common = createChainCommon(genesisFile, nativeCustomCrypto())
-  database = await NodeDatabase.open(dir)
-  chain = new ChainStore(database, common)
-  state = new StateDB(database.sublevel('state'), common)
-  await chain.initGenesis(
-    await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP)),
-    state.pendingBatch(),
-  )
-  const executor = await BlockExecutor.create({
-    common,
-    state: state.headState(chain.head().header.stateRoot),
-    blockHashes: chain,
-  })
+  const opened = await openGenesisChain(dir, genesisFile)
+  ;({ common, database, chain, state } = opened)
+  const { executor } = opened
   const key = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
   let nonce = 0
   const tx = (to: `0x${string}`, value: bigint, baseFee: bigint) =>

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { KECCAK256_RLP, type PrefixedHexString, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import { type PrefixedHexString, hexToBytes, setLengthLeft } from '@ethereumjs/util'
 import { anchorGenesisAlloc } from '@cairn/contracts'
-import { type BlockRecord, ChainStore, NodeDatabase } from '@cairn/chain'
-import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
-import { DEV_ACCOUNTS, type GenesisAccount, type L1Anchor, createChainCommon, devGenesis } from '@cairn/primitives'
+import type { BlockRecord } from '@cairn/chain'
+import { arraySource } from '@cairn/executor'
+import { openGenesisChain } from '@cairn/executor/testing'
+import { DEV_ACCOUNTS, type GenesisAccount, type L1Anchor, devGenesis } from '@cairn/primitives'
 import { type RpcCallContext, RpcError, type RpcMethods } from '@cairn/rpc'
-import { StateDB } from '@cairn/state'
 import { CallRunner } from '../call-runner.ts'
 import { type RpcMempool, ethMethods } from '../eth-api.ts'
 import { createTraceService } from '../trace-service.ts'
@@ -52,19 +52,7 @@ export async function startTestChain(options: TestChainOptions = {}) {
   const genesisFile = devGenesis({
     extraAlloc: { ...(options.anchor ? anchorGenesisAlloc() : {}), ...options.alloc },
   })
-  const common = createChainCommon(genesisFile, nativeCustomCrypto())
-  const database = await NodeDatabase.open(dir)
-  const chain = new ChainStore(database, common)
-  const state = new StateDB(database.sublevel('state'), common)
-  await chain.initGenesis(
-    await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP)),
-    state.pendingBatch(),
-  )
-  const executor = await BlockExecutor.create({
-    common,
-    state: state.headState(chain.head().header.stateRoot),
-    blockHashes: chain,
-  })
+  const { common, database, chain, state, executor } = await openGenesisChain(dir, genesisFile)
   const calls = new CallRunner(common, state, chain, 50_000_000n)
   const mempool: RpcMempool = {
     addRaw: async () => {
