@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { KECCAK256_RLP, createAddressFromString, hexToBytes } from '@ethereumjs/util'
+import { createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from '@cairn/executor'
+import { arraySource, nativeCustomCrypto } from '@cairn/executor'
+import { openGenesisChain } from '@cairn/executor/testing'
 import { Mempool } from '@cairn/mempool'
 import { DEV_ACCOUNTS, SerialLock, createChainCommon, devGenesis } from '@cairn/primitives'
-import { StateDB } from '@cairn/state'
 import { createLogger, createMetricsRegistry } from '@cairn/telemetry'
 import { HeadStateReader } from './head-state-reader.ts'
 import { PreconfImporter } from './preconf-import.ts'
@@ -26,19 +25,8 @@ afterEach(async () => {
 async function openChain() {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-preconf-'))
   dirs.push(dir)
-  const database = await NodeDatabase.open(dir)
+  const { database, chain, state, executor } = await openGenesisChain(dir, devGenesis(), common)
   closers.push(() => database.close())
-  const chain = new ChainStore(database, common)
-  const state = new StateDB(database.sublevel('state'), common)
-  await chain.initGenesis(
-    await createGenesisBlock(common, devGenesis(), state.headState(KECCAK256_RLP)),
-    state.pendingBatch(),
-  )
-  const executor = await BlockExecutor.create({
-    common,
-    state: state.headState(chain.head().header.stateRoot),
-    blockHashes: chain,
-  })
   /** Builds a block with `transfers` ETH transfers on the latest head and appends it. */
   const extend = async (transfers: number, timestampStep: bigint): Promise<Block> => {
     const parent = chain.head()

@@ -9,10 +9,13 @@ import { nativeCustomCrypto } from '../native-crypto.ts'
 /**
  * A chain at its genesis on a real level store in `dir`, composed as the node composes one: the
  * database, the chain store, the state and a block executor on the genesis head. For tests and
- * benchmarks; the caller closes `database`.
+ * benchmarks; the caller closes `database`. Chains meant to exchange blocks can share one `common`.
  */
-export async function openGenesisChain(dir: string, genesisFile: GethGenesisFile) {
-  const common = createChainCommon(genesisFile, nativeCustomCrypto())
+export async function openGenesisChain(
+  dir: string,
+  genesisFile: GethGenesisFile,
+  common = createChainCommon(genesisFile, nativeCustomCrypto()),
+) {
   const database = await NodeDatabase.open(dir)
   const chain = new ChainStore(database, common)
   const state = new StateDB(database.sublevel('state'), common)
