@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, type LogRecord } from '@cairn/primitives'
-import { RpcError } from './errors.ts'
 import { FILTER_TIMEOUT_MS, FilterManager, filterMethods } from './filters.ts'
 import type { LogCriteria } from './params.ts'
 import { bytes32, FakeSubscriptionSource, fakeLog, fakeTransaction } from './testing/fake-source.ts'
+import { rejection } from './testing/rejection.ts'
 
 const ctx = { transport: 'http' as const, connectionId: 'test' }
 
@@ -31,16 +31,6 @@ function setup(stored: LogRecord[] = []) {
       now += ms
     },
   }
-}
-
-async function rejection(promise: unknown): Promise<{ rpcCode: number; message: string }> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
-    throw error
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('FilterManager', () => {

@@ -9,7 +9,7 @@ import type { BlockRecord } from '@cairn/chain'
 import { arraySource } from '@cairn/executor'
 import { openGenesisChain } from '@cairn/executor/testing'
 import { DEV_ACCOUNTS, type GenesisAccount, type L1Anchor, devGenesis } from '@cairn/primitives'
-import { type RpcCallContext, RpcError, type RpcMethods } from '@cairn/rpc'
+import type { RpcCallContext, RpcMethods } from '@cairn/rpc'
 import { CallRunner } from '../call-runner.ts'
 import { type RpcMempool, ethMethods } from '../eth-api.ts'
 import { createTraceService } from '../trace-service.ts'
@@ -21,16 +21,7 @@ export const l1Block = (n: number): L1Anchor => ({
   stateRoot: setLengthLeft(Uint8Array.of(n, 0xbb), 32),
 })
 
-/** The JSON-RPC error `promise` rejects with; fails the test if it resolves or throws something else. */
-export async function rejection(promise: Promise<unknown>): Promise<{ rpcCode: number; message: string }> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof RpcError) return { rpcCode: error.rpcCode, message: error.message }
-    throw error
-  }
-  throw new Error('expected a rejection')
-}
+export { rejection } from '@cairn/rpc/testing/rejection'
 
 export interface TestChainOptions {
   /** Install the Anchor predeploy (as a rollup genesis does); a plain dev chain has none. */
