@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { bytesToHex, hexToBytes } from '@ethereumjs/util'
-import type { ChainStore } from '@cairn/chain'
+import { type ChainStore, encodeBlock } from '@cairn/chain'
 import type { BlockExecutor } from '@cairn/executor'
 import { type Mempool, MempoolErrorCode, isMempoolError } from '@cairn/mempool'
 import {
@@ -150,7 +150,7 @@ export class NodeP2P {
             for (const record of added) {
               const sealedAt = Date.now()
               const hash = record.block.hash()
-              const signed = signPreconfBlock(record.block.serialize(), hash, signingKey, chainId)
+              const signed = signPreconfBlock(encodeBlock(record.block), hash, signingKey, chainId)
               service.publishBlock(signed).then(
                 (peers) =>
                   logger.info(
@@ -259,7 +259,7 @@ function ownSignedHead(chain: ChainStore, key: Uint8Array, chainId: bigint): () 
     const latest = chain.head('latest')
     const hash = latest.hash()
     if (cached === undefined || cachedHash !== bytesToHex(hash)) {
-      cached = signPreconfBlock(latest.serialize(), hash, key, chainId)
+      cached = signPreconfBlock(encodeBlock(latest), hash, key, chainId)
       cachedHash = bytesToHex(hash)
     }
     return cached

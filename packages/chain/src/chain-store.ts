@@ -1,9 +1,17 @@
 import { type Block, createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
-import { bigIntToBytes, bytesToBigInt, bytesToHex, concatBytes, setLengthLeft } from '@ethereumjs/util'
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  bytesToHex,
+  concatBytes,
+  intToUnpaddedBytes,
+  setLengthLeft,
+} from '@ethereumjs/util'
 import { Bloom } from '@ethereumjs/vm'
-import { CairnError, type LogRecord, type ReceiptRecord } from '@cairn/primitives'
+import { CairnError, type LogRecord, type ReceiptRecord, encodeRlp } from '@cairn/primitives'
+import { encodeBlock } from './block-rlp.ts'
 import type { BatchOp, BytesSublevel, NodeDatabase } from './database.ts'
 import { type StoredReceipt, decodeReceipts, encodeReceipts } from './receipt-codec.ts'
 
@@ -397,7 +405,7 @@ export class ChainStore {
   private recordOps(record: BlockRecord): BatchOp[] {
     const hash = record.block.hash()
     return [
-      this.put(key(BLOCK, hash), record.block.serialize()),
+      this.put(key(BLOCK, hash), encodeBlock(record.block)),
       this.put(key(RECEIPTS, hash), encodeReceipts(record.receipts)),
       this.put(key(SENDERS, hash), concatBytes(...record.senders)),
     ]
@@ -409,7 +417,7 @@ export class ChainStore {
     const number = num8(block.header.number)
     const ops = [this.put(key(CANONICAL, number), hash)]
     for (const [i, tx] of block.transactions.entries())
-      ops.push(this.put(key(TX_INDEX, tx.hash()), RLP.encode([hash, i])))
+      ops.push(this.put(key(TX_INDEX, tx.hash()), encodeRlp([hash, intToUnpaddedBytes(i)])))
     for (const k of this.logIndexKeys(record)) ops.push(this.put(k, EMPTY))
     return ops
   }

@@ -10,4 +10,5 @@ export {
   type LogQueryLimits,
   type PendingBatch,
 } from './chain-store.ts'
+export { encodeBlock } from './block-rlp.ts'
 export { encodeReceipts, decodeReceipts, type RawLog, type StoredReceipt } from './receipt-codec.ts'

@@ -1,5 +1,6 @@
 import { RLP } from '@ethereumjs/rlp'
 import { bigIntToUnpaddedBytes, bytesToBigInt } from '@ethereumjs/util'
+import { encodeRlp } from '@cairn/primitives'
 
 /** A log as the EVM produced it: [address, topics, data]. */
 export type RawLog = [address: Uint8Array, topics: Uint8Array[], data: Uint8Array]
@@ -17,7 +18,7 @@ export interface StoredReceipt {
 const EMPTY = new Uint8Array(0)
 
 export function encodeReceipts(receipts: StoredReceipt[]): Uint8Array {
-  return RLP.encode(
+  return encodeRlp(
     receipts.map((r) => [
       r.status === 1 ? Uint8Array.of(1) : EMPTY,
       bigIntToUnpaddedBytes(r.cumulativeGasUsed),

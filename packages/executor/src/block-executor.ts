@@ -15,7 +15,7 @@ import {
   createZeroAddress,
   setLengthLeft,
 } from '@ethereumjs/util'
-import { type RunTxResult, type VM, createVM, encodeReceipt, runTx } from '@ethereumjs/vm'
+import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import { sha256 } from '@noble/hashes/sha2.js'
 import {
   ANCHOR_ADDRESS,
@@ -26,6 +26,7 @@ import {
   SYSTEM_SENDER,
 } from '@cairn/primitives'
 import { orderedTrieRoot } from './ordered-trie.ts'
+import { encodeReceiptRlp } from './receipt-rlp.ts'
 import type { SenderRecovery } from './sender-recovery.ts'
 
 /** Where BLOCKHASH looks up ancestors: the canonical index, or the parent links of a side branch. */
@@ -319,7 +320,7 @@ export class BlockExecutor {
     const encodedReceipts: Uint8Array[] = []
     for (const [i, result] of results.entries()) {
       if (this.turns?.due()) await this.turns.take()
-      encodedReceipts.push(encodeReceipt(result.receipt, transactions[i]!.type))
+      encodedReceipts.push(encodeReceiptRlp(result.receipt, transactions[i]!.type))
     }
     const header = createBlockHeader(
       {

@@ -1,7 +1,8 @@
-import { RLP } from '@ethereumjs/rlp'
-import { KECCAK256_RLP } from '@ethereumjs/util'
-import type { EventLoopTurns } from '@cairn/primitives'
+import { KECCAK256_RLP, intToUnpaddedBytes } from '@ethereumjs/util'
+import { type EventLoopTurns, type RlpInput, encodeRlp } from '@cairn/primitives'
 import { compareNibbles, hexPrefix, toNibbles } from '@cairn/state'
+
+const EMPTY = new Uint8Array(0)
 
 /** Subtrees of at most this many values are encoded without a turn (~1 ms of transfers' receipts). */
 const SUBTREE_IN_ONE_GO = 128
@@ -24,13 +25,13 @@ export async function orderedTrieRoot(
   turns?: EventLoopTurns,
 ): Promise<Uint8Array> {
   if (values.length === 0) return KECCAK256_RLP
-  const items: Item[] = values.map((value, i) => ({ nibbles: toNibbles(RLP.encode(i)), value }))
+  const items: Item[] = values.map((value, i) => ({ nibbles: toNibbles(encodeRlp(intToUnpaddedBytes(i))), value }))
   items.sort((a, b) => compareNibbles(a.nibbles, b.nibbles))
-  const reference = (node: unknown): unknown => {
-    const encoded = RLP.encode(node as never)
+  const reference = (node: RlpInput): RlpInput => {
+    const encoded = encodeRlp(node)
     return encoded.length < 32 ? node : keccak256(encoded)
   }
-  const encodeNode = (depth: number, from: number, to: number): unknown => {
+  const encodeNode = (depth: number, from: number, to: number): RlpInput => {
     const shape = nodeShape(items, depth, from, to)
     switch (shape.kind) {
       case 'leaf':
@@ -45,7 +46,7 @@ export async function orderedTrieRoot(
     }
   }
   // Above SUBTREE_IN_ONE_GO values the same walk, with a turn before each subtree when one is due.
-  const encodeLarge = async (depth: number, from: number, to: number): Promise<unknown> => {
+  const encodeLarge = async (depth: number, from: number, to: number): Promise<RlpInput> => {
     if (turns === undefined || to - from <= SUBTREE_IN_ONE_GO) return encodeNode(depth, from, to)
     const shape = nodeShape(items, depth, from, to)
     switch (shape.kind) {
@@ -54,7 +55,7 @@ export async function orderedTrieRoot(
       case 'extension':
         return [shape.path, reference(await encodeLarge(depth + shape.nibbles, from, to))]
       case 'branch': {
-        const references: unknown[] = []
+        const references: RlpInput[] = []
         for (const child of shape.children) {
           if (turns.due()) await turns.take()
           references.push(reference(await encodeLarge(depth + 1, child.from, child.to)))
@@ -65,7 +66,7 @@ export async function orderedTrieRoot(
   }
   const root = await encodeLarge(0, 0, items.length)
   // The root is always referenced by hash, even when its encoding is shorter than 32 bytes.
-  return keccak256(RLP.encode(root as never))
+  return keccak256(encodeRlp(root))
 }
 
 interface ChildRange {
@@ -75,7 +76,7 @@ interface ChildRange {
 }
 
 type NodeShape =
-  | { kind: 'leaf'; node: unknown }
+  | { kind: 'leaf'; node: RlpInput }
   /** `path` hex-prefix encoded, `nibbles` long. */
   | { kind: 'extension'; path: Uint8Array; nibbles: number }
   | { kind: 'branch'; children: ChildRange[] }
@@ -107,9 +108,9 @@ function nodeShape(items: readonly Item[], depth: number, from: number, to: numb
 }
 
 /** A branch node's items: each child's reference at its nibble, empty strings elsewhere. */
-function branchOf(children: readonly ChildRange[], references: readonly unknown[]): unknown[] {
-  const branch: unknown[] = new Array(17).fill(new Uint8Array(0))
-  for (const [i, child] of children.entries()) branch[child.nibble] = references[i]
+function branchOf(children: readonly ChildRange[], references: readonly RlpInput[]): RlpInput[] {
+  const branch: RlpInput[] = new Array(17).fill(EMPTY)
+  for (const [i, child] of children.entries()) branch[child.nibble] = references[i]!
   return branch
 }
 

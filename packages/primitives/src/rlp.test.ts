@@ -1,6 +1,15 @@
 import { RLP } from '@ethereumjs/rlp'
 import { describe, expect, it } from 'vitest'
-import { RlpError, type RlpValue, decodeRlpInPlace, readRlpItem, rlpList, rlpString } from './rlp.ts'
+import {
+  RlpError,
+  type RlpInput,
+  type RlpValue,
+  decodeRlpInPlace,
+  encodeRlp,
+  readRlpItem,
+  rlpList,
+  rlpString,
+} from './rlp.ts'
 
 /** Byte strings around every header boundary: empty, single bytes either side of 0x80, 55/56, 255/256, 65,535/65,536. */
 const strings = [0, 1, 2, 55, 56, 255, 256, 65_535, 65_536].flatMap((length) =>
@@ -22,6 +31,22 @@ describe('rlp', () => {
       const items = Array.from({ length: count }, (_, i) => strings[i % strings.length]!)
       expectSame(rlpList(items.map(rlpString)), RLP.encode(items))
     }
+  })
+
+  it('encodeRlp writes nested values byte for byte as @ethereumjs/rlp does, behind an optional type byte', () => {
+    for (const bytes of strings) expectSame(encodeRlp(bytes), RLP.encode(bytes))
+    // Lists whose payloads straddle the same boundaries, nested, with empty lists among them.
+    const nested = (depth: number, seed: number): RlpInput =>
+      depth === 0
+        ? strings[seed % strings.length]!
+        : Array.from({ length: seed % 5 }, (_, i) => nested(depth - 1, seed * 31 + i * 7 + 1))
+    for (let seed = 0; seed < 200; seed++) {
+      const value = nested(1 + (seed % 4), seed)
+      expectSame(encodeRlp(value), RLP.encode(value as never))
+    }
+    const wide: RlpInput = [Array.from({ length: 300 }, (_, i) => strings[i % strings.length]!), [], [[]]]
+    expectSame(encodeRlp(wide), RLP.encode(wide as never))
+    expectSame(encodeRlp(wide, 2), Uint8Array.from([2, ...RLP.encode(wide as never)]))
   })
 
   it('reads back what it wrote: kind, payload bounds, and where the next item starts', () => {

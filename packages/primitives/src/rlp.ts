@@ -81,6 +81,53 @@ function rlpValueAt(bytes: Uint8Array, item: RlpItem): RlpValue {
   return values
 }
 
+/** What {@link encodeRlp} encodes: a byte string, or a list of such values. */
+export type RlpInput = Uint8Array | readonly RlpInput[]
+
+/**
+ * RLP encoding of `input`, byte for byte as `@ethereumjs/rlp`'s `encode`, in one allocation: the
+ * lists' payload lengths are measured first, then every byte is written once. `@ethereumjs/rlp`
+ * copies each item into a new array at every level it is nested in; on a block's receipts, trie
+ * nodes and bodies that was ~30 µs of the building thread per transfer. With `typeByte`, the
+ * encoding follows that one byte (EIP-2718's `type ‖ rlp(fields)`).
+ */
+export function encodeRlp(input: RlpInput, typeByte?: number): Uint8Array {
+  const listLengths: number[] = []
+  const lead = typeByte === undefined ? 0 : 1
+  const out = new Uint8Array(lead + measure(input, listLengths))
+  if (typeByte !== undefined) out[0] = typeByte
+  let nextList = 0
+  const write = (item: RlpInput, at: number): number => {
+    if (item instanceof Uint8Array) {
+      if (item.length === 1 && item[0]! < 0x80) {
+        out[at] = item[0]!
+        return at + 1
+      }
+      at = writeHeader(out, at, 0x80, item.length)
+      out.set(item, at)
+      return at + item.length
+    }
+    at = writeHeader(out, at, 0xc0, listLengths[nextList++]!)
+    for (const child of item) at = write(child, at)
+    return at
+  }
+  write(input, lead)
+  return out
+}
+
+/** The encoded size of `input`; pushes each list's payload length, in the order the lists are written. */
+function measure(input: RlpInput, listLengths: number[]): number {
+  if (input instanceof Uint8Array) {
+    return input.length === 1 && input[0]! < 0x80 ? 1 : headerBytes(input.length) + input.length
+  }
+  const slot = listLengths.length
+  listLengths.push(0)
+  let payload = 0
+  for (const item of input) payload += measure(item, listLengths)
+  listLengths[slot] = payload
+  return headerBytes(payload) + payload
+}
+
 /** RLP encoding of a byte string. */
 export function rlpString(bytes: Uint8Array): Uint8Array {
   if (bytes.length === 1 && bytes[0]! < 0x80) return bytes
@@ -96,17 +143,28 @@ export function rlpList(items: readonly Uint8Array[]): Uint8Array {
 
 /** `parts`, `length` bytes in all, behind a string (0x80) or list (0xc0) header. */
 function withHeader(offset: 0x80 | 0xc0, length: number, parts: readonly Uint8Array[]): Uint8Array {
-  const lengthBytes = length < 56 ? 0 : length < 0x100 ? 1 : length < 0x10000 ? 2 : length < 0x1000000 ? 3 : 4
-  const out = new Uint8Array(1 + lengthBytes + length)
-  if (lengthBytes === 0) out[0] = offset + length
-  else {
-    out[0] = offset + 55 + lengthBytes
-    for (let i = 0; i < lengthBytes; i++) out[lengthBytes - i] = (length >>> (8 * i)) & 0xff
-  }
-  let at = 1 + lengthBytes
+  const out = new Uint8Array(headerBytes(length) + length)
+  let at = writeHeader(out, 0, offset, length)
   for (const part of parts) {
     out.set(part, at)
     at += part.length
   }
   return out
+}
+
+/** The size of the header in front of a payload of `length` bytes (lengths up to 2^32 − 1). */
+function headerBytes(length: number): number {
+  return length < 56 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5
+}
+
+/** Writes a string (0x80) or list (0xc0) header for a payload of `length` bytes at `at`; returns where the payload starts. */
+function writeHeader(out: Uint8Array, at: number, offset: 0x80 | 0xc0, length: number): number {
+  if (length < 56) {
+    out[at] = offset + length
+    return at + 1
+  }
+  const lengthBytes = headerBytes(length) - 1
+  out[at] = offset + 55 + lengthBytes
+  for (let i = 0; i < lengthBytes; i++) out[at + lengthBytes - i] = (length >>> (8 * i)) & 0xff
+  return at + 1 + lengthBytes
 }

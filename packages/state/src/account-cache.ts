@@ -1,5 +1,6 @@
 import { AccountCache } from '@ethereumjs/statemanager'
 import { Account, type Address, bytesToUnprefixedHex } from '@ethereumjs/util'
+import { encodeRlp } from '@cairn/primitives'
 
 /**
  * A cached account kept decoded; its RLP is made only when asked for (the flush asks once per
@@ -12,7 +13,8 @@ export class DecodedAccount {
   constructor(readonly account: Account) {}
 
   get accountRLP(): Uint8Array {
-    this.rlp ??= this.account.serialize()
+    // `account.serialize()`, in one allocation.
+    this.rlp ??= encodeRlp(this.account.raw())
     return this.rlp
   }
 }
