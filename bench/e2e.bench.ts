@@ -18,8 +18,8 @@ import {
   threadCpuMicros,
 } from '../packages/executor/bench/cpu.ts'
 import { type BenchWorkload, benchWorkload } from '../packages/executor/bench/workload.ts'
-import { rpc, startNode } from '../test/src/node-process.ts'
-import { createPoster, percentiles, runConcurrently } from './http-load.ts'
+import { startNode } from '../test/src/node-process.ts'
+import { createPoster, createRpcCaller, percentiles, runConcurrently } from './http-load.ts'
 
 export interface E2eBenchResult {
   kind: 'eth' | 'erc20'
@@ -121,6 +121,7 @@ export async function benchEndToEnd(
     ],
   })
   const poster = createPoster(node.rpcUrl, CONCURRENCY)
+  const headPoller = createRpcCaller(node.rpcUrl)
   const call = (i: number) => `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`
   /** Sends raws[from, to) from CONCURRENCY clients, `batch` per request; resolves when the node accepted them all. */
   const send = (from: number, to: number) =>
@@ -150,11 +151,11 @@ export async function benchEndToEnd(
       if (performance.now() > deadline)
         throw new Error(`only ${included} of ${count} transactions included after 300 s`)
       const asked = performance.now()
-      const head = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+      const head = BigInt(await headPoller.call<string>('eth_blockNumber'))
       polls.push(performance.now() - asked)
       for (; next <= head; next++) {
         const txs = Number(
-          BigInt(await rpc<string>(node.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`])),
+          BigInt(await headPoller.call<string>('eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`])),
         )
         included += txs
         if (txs > 0) blocks.push({ txs, seen: performance.now() })
@@ -164,7 +165,7 @@ export async function benchEndToEnd(
     return { head: next - 1n, blocks, polls }
   }
   try {
-    let startBlock = BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
+    let startBlock = BigInt(await headPoller.call<string>('eth_blockNumber'))
     if (warmup > 0) {
       await send(0, warmup)
       startBlock = (await waitIncluded(startBlock, warmup)).head
@@ -212,6 +213,7 @@ export async function benchEndToEnd(
     }
   } finally {
     poster.close()
+    headPoller.close()
     if (process.env.CAIRN_BENCH_LOG_LEVEL !== undefined) process.stderr.write(node.logs())
     await node.cleanup()
     rmSync(dir, { recursive: true, force: true })

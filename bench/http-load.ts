@@ -91,6 +91,26 @@ export function createPoster(url: string, connections: number) {
   }
 }
 
+/**
+ * JSON-RPC calls over one keep-alive connection of {@link createPoster}, for a bench's polls while the
+ * node is under load: ~70 µs of CPU a call on the test machine, against ~1.3 ms for `fetch`, CPU that
+ * the node it measures would not have.
+ */
+export function createRpcCaller(url: string) {
+  const poster = createPoster(url, 1)
+  return {
+    call: async <T>(method: string, params: unknown[] = []): Promise<T> => {
+      const response = JSON.parse(await poster.post(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }))) as {
+        result?: T
+        error?: { message: string }
+      }
+      if (response.error !== undefined) throw new Error(`${method}: ${response.error.message}`)
+      return response.result as T
+    },
+    close: () => poster.close(),
+  }
+}
+
 /** Runs `work(i)` for i in [0, count) on `concurrency` loops; bounded by count and by `seconds`. */
 export async function runConcurrently(
   count: number,
