@@ -175,4 +175,27 @@ describe('foundry against cairn', () => {
       expect(failure.stderr).toContain('counter says no')
     }
   })
+
+  it('cast send --sync gets the receipt in the same call (eth_sendRawTransactionSync)', async () => {
+    const recipient = '0x000000000000000000000000000000000000face'
+    const sent = JSON.parse(
+      await cast(
+        'send',
+        recipient,
+        '--value',
+        '5',
+        '--sync',
+        '--private-key',
+        DEV_ACCOUNTS[5]!.privateKey,
+        '--rpc-url',
+        node.rpcUrl,
+        '--json',
+      ),
+    ) as { transactionHash: string; status: string; blockNumber: string }
+    expect(sent.status).toBe('0x1')
+    expect(JSON.parse(await cast('receipt', sent.transactionHash, '--rpc-url', node.rpcUrl, '--json'))).toMatchObject(
+      sent,
+    )
+    expect(await cast('balance', recipient, '--rpc-url', node.rpcUrl)).toBe('5')
+  })
 })

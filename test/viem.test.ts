@@ -361,3 +361,61 @@ describe('viem transaction types and receipts', () => {
     expect(seen).toContain(hash)
   })
 })
+
+describe('viem synchronous sends (eth_sendRawTransactionSync, EIP-7966)', () => {
+  /** The JSON-RPC error with `code` in `error`'s cause chain. */
+  function rpcErrorWithCode(error: unknown, code: number): { code: number; data?: unknown } {
+    expect(error).toBeInstanceOf(BaseError)
+    const found = (error as BaseError).walk((e) => (e as { code?: unknown }).code === code)
+    expect(found, `no error with code ${code} in: ${String(error)}`).not.toBeNull()
+    return found as unknown as { code: number; data?: unknown }
+  }
+
+  it('returns receipts; refuses a nonce gap with code 5 and times out with code 4, both leaving the transaction pooled', async () => {
+    const transport = http(node.rpcUrl)
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 })
+    const account = privateKeyToAccount(DEV_ACCOUNTS[6]!.privateKey)
+    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+    const recipient = privateKeyToAccount(generatePrivateKey()).address
+
+    const receipt = await wallet.sendTransactionSync({ to: recipient, value: 7n })
+    expect(receipt.status).toBe('success')
+    expect(await publicClient.getTransactionReceipt({ hash: receipt.transactionHash })).toEqual(receipt)
+    expect(await publicClient.getBalance({ address: recipient })).toBe(7n)
+
+    // writeContractSync: the receipt carries the Transfer log
+    const { contractAddress } = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode }),
+    })
+    const transfer = await wallet.writeContractSync({
+      address: contractAddress!,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [recipient, 3n],
+    })
+    const [log] = parseEventLogs({ abi: token.abi, logs: transfer.logs, eventName: 'Transfer' })
+    expect(log?.args).toEqual({ from: account.address, to: recipient, value: 3n })
+
+    // A nonce one ahead waits in the pool for the missing one: code 5 at once, the hash as data.
+    const nonce = await publicClient.getTransactionCount({ address: account.address })
+    const sign = async (n: number) =>
+      wallet.signTransaction(await wallet.prepareTransactionRequest({ to: recipient, value: 1n, nonce: n }))
+    const gapped = await sign(nonce + 1)
+    const refused = await wallet.sendRawTransactionSync({ serializedTransaction: gapped }).catch((e: unknown) => e)
+    expect(rpcErrorWithCode(refused, 5).data).toBe(keccak256(gapped))
+
+    // The missing nonce with a 1 ms timeout: no 1 s block seals that fast, so code 4 and the hash.
+    const filler = await sign(nonce)
+    const late = await wallet
+      .sendRawTransactionSync({ serializedTransaction: filler, timeout: 1 })
+      .catch((e: unknown) => e)
+    expect(rpcErrorWithCode(late, 4).data).toBe(keccak256(filler))
+
+    // Both were kept and are sealed in order.
+    const [first, second] = await Promise.all(
+      [filler, gapped].map((raw) => publicClient.waitForTransactionReceipt({ hash: keccak256(raw) })),
+    )
+    expect([first!.status, second!.status]).toEqual(['success', 'success'])
+    expect(await publicClient.getBalance({ address: recipient })).toBe(9n)
+  })
+})

@@ -249,6 +249,10 @@ export class CairnNode {
         peerCount: () => p2p?.peerCount() ?? 0,
         // Ether to wei, to the gwei (the setting is a float, as geth's).
         txFeeCap: BigInt(Math.round(config.rpcTxFeeCap * 1e9)) * 10n ** 9n,
+        txSyncTimeoutMs: {
+          default: Math.round(config.rpcTxSyncDefaultTimeout * 1000),
+          max: Math.round(config.rpcTxSyncMaxTimeout * 1000),
+        },
       }),
       ...filterMethods(filters),
       cairn_syncStatus: () => syncStatus(chain, derivation),

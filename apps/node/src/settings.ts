@@ -114,6 +114,21 @@ export const nodeSettings = {
     schema: parse.nonNegativeNumber(),
     default: 1,
   }),
+  rpcTxSyncDefaultTimeout: setting({
+    flag: 'rpc.txsync.defaulttimeout',
+    env: 'CAIRN_RPC_TXSYNC_DEFAULTTIMEOUT',
+    description:
+      'seconds eth_sendRawTransactionSync (EIP-7966) waits for the receipt when the call names no timeout (cut to --rpc.txsync.maxtimeout)',
+    schema: parse.positiveNumber(),
+    default: 20,
+  }),
+  rpcTxSyncMaxTimeout: setting({
+    flag: 'rpc.txsync.maxtimeout',
+    env: 'CAIRN_RPC_TXSYNC_MAXTIMEOUT',
+    description: 'most seconds an eth_sendRawTransactionSync call may ask to wait; a longer timeout is cut to it',
+    schema: parse.positiveNumber(),
+    default: 60,
+  }),
   rpcBatchLimit: setting({
     flag: 'rpc.batch-limit',
     env: 'CAIRN_RPC_BATCH_LIMIT',

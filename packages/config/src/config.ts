@@ -54,6 +54,7 @@ export const parse = {
   port: () => z.coerce.number().int().min(0).max(65535),
   positiveInt: () => z.coerce.number().int().positive(),
   nonNegativeNumber: () => z.coerce.number().min(0),
+  positiveNumber: () => z.coerce.number().positive(),
   bool: () =>
     z
       .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])

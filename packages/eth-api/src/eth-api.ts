@@ -32,11 +32,14 @@ import {
   resourceNotFound,
   serverError,
   stateOverridesSchema,
+  txSyncNotReady,
+  txSyncTimeout,
   uint64Schema,
 } from '@cairn/rpc'
 import type { StateDB } from '@cairn/state'
 import type { CallEnvironment, CallRunner } from './call-runner.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
+import { InclusionWatcher } from './inclusion-watcher.ts'
 import { createLogReader } from './logs.ts'
 
 /** What the RPC needs from the mempool. */
@@ -78,6 +81,11 @@ export interface EthApiOptions {
   peerCount?: () => number
   /** Largest fee (gas limit × fee cap, wei) eth_sendRawTransaction accepts; 0 or none: no cap. */
   txFeeCap?: bigint
+  /**
+   * How long eth_sendRawTransactionSync waits for the receipt, in milliseconds: when the call names
+   * no timeout, and the most a call may name. geth's defaults: 20 s and 60 s.
+   */
+  txSyncTimeoutMs?: { default: number; max: number }
 }
 
 /**
@@ -91,6 +99,9 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
   const latestNumber = () => chain.head('latest').header.number
 
   const getLogs = createLogReader(chain, limits)
+  const inclusions = new InclusionWatcher(chain)
+  const txSyncMaxMs = options.txSyncTimeoutMs?.max ?? 60_000
+  const txSyncDefaultMs = Math.min(options.txSyncTimeoutMs?.default ?? 20_000, txSyncMaxMs)
 
   /** A block by number or tag; undefined when not (yet) there. */
   async function recordAt(selector: BlockNumberOrTag): Promise<BlockRecord | undefined> {
@@ -369,6 +380,41 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     eth_sendRawTransaction: async (params) => {
       const [raw] = parseParams(params, [dataSchema])
       return bytesToHex(await mempool.addRaw(raw, { maxTxFee: options.txFeeCap }))
+    },
+    // EIP-7966, as geth: the receipt once a block includes the transaction, or error 4 (data: the
+    // hash) when none has within the timeout. A transaction parked behind a nonce gap gets error 5 at
+    // once (the EIP's SHOULD; geth waits out the timeout instead): no block can take it meanwhile.
+    eth_sendRawTransactionSync: async (params) => {
+      const [raw, requested] = parseParams(params, [dataSchema, hexOrDecimal64Schema], 1)
+      const timeoutMs =
+        requested === undefined || requested === 0n ? txSyncDefaultMs : Math.min(Number(requested), txSyncMaxMs)
+      const hashBytes = await mempool.addRaw(raw, { maxTxFee: options.txFeeCap })
+      const hash = bytesToHex(hashBytes)
+      const wait = inclusions.watch(hash)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      try {
+        const location = await chain.getTransactionLocation(hashBytes)
+        if (location !== undefined) return formatReceipt(chain.receiptsOf(location.record)[location.index]!)
+        const pooled = mempool.get(hashBytes)
+        if (pooled !== undefined) {
+          const next = await mempool.pendingNonce(pooled.getSenderAddress())
+          if (pooled.nonce >= next) {
+            throw txSyncNotReady(
+              hash,
+              `The transaction was added to the transaction pool but wasn't processed due to a missing nonce: it has nonce ${pooled.nonce}, the sender's next is ${next}`,
+            )
+          }
+        }
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(txSyncTimeout(hash, timeoutMs)), timeoutMs)
+          // A wait must not hold a stopping node open.
+          timer.unref()
+        })
+        return formatReceipt(await Promise.race([wait.receipt, timedOut]))
+      } finally {
+        clearTimeout(timer)
+        wait.stop()
+      }
     },
     eth_sendTransaction: () => {
       throw serverError('unknown account: this node holds no keys; sign the transaction and use eth_sendRawTransaction')

@@ -10,6 +10,7 @@ import {
   methodNotFound,
   resourceNotFound,
   toJsonRpcError,
+  txSyncTimeout,
   type RpcLogger,
 } from './errors.ts'
 
@@ -26,6 +27,15 @@ describe('RPC errors', () => {
     expect(resourceNotFound('unknown block').rpcCode).toBe(-32001)
     expect(limitExceeded('too many').rpcCode).toBe(-32005)
     expect(methodNotFound('x')).toBeInstanceOf(CairnError)
+  })
+
+  it('words an eth_sendRawTransactionSync timeout as geth, in milliseconds or seconds', () => {
+    const hash = `0x${'ab'.repeat(32)}` as const
+    const text = (waited: string) =>
+      `The transaction was added to the transaction pool but wasn't processed in ${waited}`
+    expect(txSyncTimeout(hash, 20_000).toJSON()).toEqual({ code: 4, message: text('20s'), data: hash })
+    expect(txSyncTimeout(hash, 1500).message).toBe(text('1.5s'))
+    expect(txSyncTimeout(hash, 999).message).toBe(text('999ms'))
   })
 
   it('decodes Error(string) and Panic(uint256) reverts', () => {

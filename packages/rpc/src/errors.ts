@@ -12,6 +12,10 @@ export const RpcErrorCode = {
   ResourceNotFound: -32001,
   LimitExceeded: -32005,
   ExecutionReverted: 3,
+  /** EIP-7966: eth_sendRawTransactionSync's transaction is in the pool but no block took it in time. */
+  TxSyncTimeout: 4,
+  /** EIP-7966: eth_sendRawTransactionSync's transaction is in the pool but cannot run yet (a nonce gap). */
+  TxSyncNotReady: 5,
 } as const
 
 /** The `error` member of a JSON-RPC response. */
@@ -97,6 +101,24 @@ export function notificationsUnsupported(): RpcError {
   return new RpcError(RpcErrorCode.MethodNotFound, 'notifications not supported', {
     code: 'RPC_NOTIFICATIONS_UNSUPPORTED',
   })
+}
+
+/**
+ * eth_sendRawTransactionSync's timeout (EIP-7966 code 4, geth's message); `data` is the transaction
+ * hash, so the caller can go on waiting with eth_getTransactionReceipt.
+ */
+export function txSyncTimeout(hash: Hex, waitedMs: number): RpcError {
+  const waited = waitedMs < 1000 ? `${waitedMs}ms` : `${waitedMs / 1000}s`
+  return new RpcError(
+    RpcErrorCode.TxSyncTimeout,
+    `The transaction was added to the transaction pool but wasn't processed in ${waited}`,
+    { code: 'RPC_TX_SYNC_TIMEOUT', data: hash },
+  )
+}
+
+/** eth_sendRawTransactionSync's transaction waits in the pool for an earlier nonce (EIP-7966 code 5). */
+export function txSyncNotReady(hash: Hex, message: string): RpcError {
+  return new RpcError(RpcErrorCode.TxSyncNotReady, message, { code: 'RPC_TX_SYNC_NOT_READY', data: hash })
 }
 
 const ERROR_SELECTOR = '0x08c379a0'

@@ -16,6 +16,8 @@ export {
   serverError,
   silentLogger,
   toJsonRpcError,
+  txSyncNotReady,
+  txSyncTimeout,
   type JsonRpcErrorObject,
   type RpcLogger,
 } from './errors.ts'

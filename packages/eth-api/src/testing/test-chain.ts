@@ -11,7 +11,7 @@ import { openGenesisChain } from '@cairn/executor/testing'
 import { DEV_ACCOUNTS, type GenesisAccount, type L1Anchor, devGenesis } from '@cairn/primitives'
 import type { RpcCallContext, RpcMethods } from '@cairn/rpc'
 import { CallRunner } from '../call-runner.ts'
-import { type RpcMempool, ethMethods } from '../eth-api.ts'
+import { type EthApiOptions, type RpcMempool, ethMethods } from '../eth-api.ts'
 import { createTraceService } from '../trace-service.ts'
 
 /** The L1 block `n` of a test: hash and state root derived from `n`. */
@@ -30,6 +30,7 @@ export interface TestChainOptions {
   alloc?: Record<string, GenesisAccount>
   /** What the RPC reads of the mempool; an empty pool by default. */
   mempool?: Partial<RpcMempool>
+  txSyncTimeoutMs?: EthApiOptions['txSyncTimeoutMs']
 }
 
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>
@@ -64,6 +65,7 @@ export async function startTestChain(options: TestChainOptions = {}) {
     clientVersion: 'cairn/test',
     limits: { maxLogBlockRange: 1000, maxLogResults: 1000, maxFeeHistoryBlocks: 1024 },
     traces: createTraceService(chain, calls),
+    txSyncTimeoutMs: options.txSyncTimeoutMs,
   })
   const ctx: RpcCallContext = { transport: 'http', connectionId: 'test' }
 
