@@ -60,6 +60,17 @@ function revertOf(error: unknown): ContractFunctionRevertedError {
   return revert as ContractFunctionRevertedError
 }
 
+/** HTTP clients for dev account `index`: reads, and a wallet signing locally. */
+function httpClients(index: number) {
+  const transport = http(node.rpcUrl)
+  const account = privateKeyToAccount(DEV_ACCOUNTS[index]!.privateKey)
+  return {
+    account,
+    publicClient: createPublicClient({ chain, transport, pollingInterval: 200 }),
+    wallet: createWalletClient({ account, chain, transport, pollingInterval: 200 }),
+  }
+}
+
 const transports: [string, () => Transport, number][] = [
   ['HTTP', () => http(node.rpcUrl), 1],
   ['WebSocket', () => webSocket(node.wsUrl), 2],
@@ -292,10 +303,7 @@ describe('viem subscriptions over WebSocket', () => {
 
 describe('viem transaction types and receipts', () => {
   it('sends an EIP-7702 authorization, reports a reverted transaction and builds access lists', async () => {
-    const transport = http(node.rpcUrl)
-    const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 })
-    const account = privateKeyToAccount(DEV_ACCOUNTS[4]!.privateKey)
-    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+    const { publicClient, account, wallet } = httpClients(4)
 
     // EIP-7702: the EOA delegates to a contract and its code becomes the delegation designator.
     const delegate = '0x000000000000000000000000000000000000dEaD'
@@ -372,10 +380,7 @@ describe('viem synchronous sends (eth_sendRawTransactionSync, EIP-7966)', () => 
   }
 
   it('returns receipts; refuses a nonce gap with code 5 and times out with code 4, both leaving the transaction pooled', async () => {
-    const transport = http(node.rpcUrl)
-    const publicClient = createPublicClient({ chain, transport, pollingInterval: 200 })
-    const account = privateKeyToAccount(DEV_ACCOUNTS[6]!.privateKey)
-    const wallet = createWalletClient({ account, chain, transport, pollingInterval: 200 })
+    const { publicClient, account, wallet } = httpClients(6)
     const recipient = privateKeyToAccount(generatePrivateKey()).address
 
     const receipt = await wallet.sendTransactionSync({ to: recipient, value: 7n })
@@ -417,5 +422,49 @@ describe('viem synchronous sends (eth_sendRawTransactionSync, EIP-7966)', () => 
     )
     expect([first!.status, second!.status]).toEqual(['success', 'success'])
     expect(await publicClient.getBalance({ address: recipient })).toBe(9n)
+  })
+})
+
+describe('viem simulateCalls (eth_simulateV1)', () => {
+  it('simulates calls on the chain without changing it, with asset changes and a decoded revert', async () => {
+    const { publicClient, account, wallet } = httpClients(6)
+    const recipient = privateKeyToAccount(generatePrivateKey()).address
+    const { contractAddress } = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode }),
+    })
+    const tokenAddress = contractAddress!
+    const head = await publicClient.getBlockNumber()
+
+    const { results, assetChanges, block } = await publicClient.simulateCalls({
+      account: account.address,
+      calls: [
+        { to: recipient, value: parseEther('1') },
+        { to: tokenAddress, abi: token.abi, functionName: 'transfer', args: [recipient, 5n] },
+        { to: tokenAddress, abi: token.abi, functionName: 'transfer', args: [recipient, 10n ** 40n] },
+      ],
+      traceAssetChanges: true,
+    })
+    expect(block.number).toBeGreaterThan(head)
+    expect(results.map((r) => r.status)).toEqual(['success', 'success', 'failure'])
+    expect(results[1]!.result).toBe(true)
+    const [log] = parseEventLogs({ abi: token.abi, logs: results[1]!.logs ?? [], eventName: 'Transfer' })
+    expect(log?.args).toEqual({ from: account.address, to: recipient, value: 5n })
+    expect(results[2]!.error).toBeInstanceOf(BaseError)
+    const changes = Object.fromEntries(assetChanges.map((c) => [c.token.address.toLowerCase(), c.value.diff]))
+    expect(changes).toEqual({
+      '0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee': -parseEther('1'),
+      [tokenAddress.toLowerCase()]: -5n,
+    })
+
+    // nothing happened on the chain
+    expect(await publicClient.getBalance({ address: recipient })).toBe(0n)
+    expect(
+      await publicClient.readContract({
+        address: tokenAddress,
+        abi: token.abi,
+        functionName: 'balanceOf',
+        args: [recipient],
+      }),
+    ).toBe(0n)
   })
 })

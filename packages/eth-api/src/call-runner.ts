@@ -70,7 +70,8 @@ export class CallRunner {
     private readonly common: Common,
     private readonly state: StateDB,
     private readonly blockHashes: BlockHashSource,
-    private readonly gasCap: bigint,
+    /** The most gas a call may use (`--rpc.gascap`). */
+    readonly gasCap: bigint,
   ) {}
 
   private readonly idle: VM[] = []
@@ -82,9 +83,15 @@ export class CallRunner {
    * pooled (building one costs more than most calls): each call points a VM at its root (keeping
    * warm caches when the root is unchanged) and everything it does sits in a checkpoint that is
    * reverted afterwards, so nothing reaches the node store. Beyond the pool size calls queue: on
-   * one thread more VMs add no throughput, only garbage.
+   * one thread more VMs add no throughput, only garbage. Work that flushes the state inside the
+   * checkpoint (a state root, as eth_simulateV1 computes) passes `discardCaches`: ethereumjs' caches
+   * forget what a flush wrote over, so their revert cannot restore it, and they are emptied instead.
    */
-  async withVm<T>(env: CallEnvironment, work: (vm: VM) => Promise<T>): Promise<T> {
+  async withVm<T>(
+    env: CallEnvironment,
+    work: (vm: VM) => Promise<T>,
+    options: { discardCaches?: boolean } = {},
+  ): Promise<T> {
     const vm = await this.acquire()
     const stateManager = vm.stateManager as MerkleStateManager
     try {
@@ -97,6 +104,7 @@ export class CallRunner {
         return await work(vm)
       } finally {
         await stateManager.revert()
+        if (options.discardCaches === true) stateManager.clearCaches()
       }
     } finally {
       this.release(vm)
@@ -453,7 +461,7 @@ function paysNothing(request: CallRequest): boolean {
  * VM's `beforeTx` listeners (a tracer reads the sender's true pre-state there) and back before the
  * top-level message starts. Undefined when the sender has no code or is EIP-7702-delegated (allowed).
  */
-async function hideSenderCode(vm: VM, sender: Address): Promise<{ check(): void; stop(): void } | undefined> {
+export async function hideSenderCode(vm: VM, sender: Address): Promise<{ check(): void; stop(): void } | undefined> {
   const state = vm.stateManager
   const account = await state.getAccount(sender)
   if (account === undefined || equalsBytes(account.codeHash, KECCAK256_NULL)) return undefined
@@ -506,7 +514,7 @@ function accessListJson(request: CallRequest): AccessListJson[] {
   }))
 }
 
-async function applyOverride(state: MerkleStateManager, override: AccountOverride): Promise<void> {
+export async function applyOverride(state: MerkleStateManager, override: AccountOverride): Promise<void> {
   const address = new Address(override.address)
   const account = (await state.getAccount(address)) ?? new Account()
   if (override.balance !== undefined) account.balance = override.balance
@@ -521,7 +529,7 @@ async function applyOverride(state: MerkleStateManager, override: AccountOverrid
 }
 
 /** Maps ethereumjs's validation errors to geth's wording, which clients match on. */
-function toCallError(error: unknown): Error {
+export function toCallError(error: unknown): Error {
   const message = (error as Error).message ?? String(error)
   if (/INTRINSIC_GAS_TOO_LOW|gasLimit is too low|lower than the minimum gas limit/i.test(message))
     return serverError('intrinsic gas too low')

@@ -40,6 +40,7 @@ import type { StateDB } from '@cairn/state'
 import type { CallEnvironment, CallRunner } from './call-runner.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
 import { InclusionWatcher } from './inclusion-watcher.ts'
+import { Simulator, simulatePayloadSchema } from './simulate.ts'
 import { createLogReader } from './logs.ts'
 
 /** What the RPC needs from the mempool. */
@@ -100,6 +101,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
 
   const getLogs = createLogReader(chain, limits)
   const inclusions = new InclusionWatcher(chain)
+  const simulator = new Simulator(common, calls)
   const txSyncMaxMs = options.txSyncTimeoutMs?.max ?? 60_000
   const txSyncDefaultMs = Math.min(options.txSyncTimeoutMs?.default ?? 20_000, txSyncMaxMs)
 
@@ -451,6 +453,10 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         gasUsed: toQuantity(result.gasUsed),
         ...(result.error ? { error: result.error } : {}),
       }
+    },
+    eth_simulateV1: async (params) => {
+      const [payload, selector] = parseParams(params, [simulatePayloadSchema, blockSelectorSchema], 1)
+      return simulator.simulate(await stateBlock(selector), payload)
     },
 
     eth_getLogs: async (params) => {

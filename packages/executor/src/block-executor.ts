@@ -312,27 +312,10 @@ export class BlockExecutor {
       throw error
     }
 
-    const logsBloom = new Uint8Array(256)
-    for (const result of results) {
-      const bits = result.bloom.bitvector
-      for (let i = 0; i < 256; i++) logsBloom[i]! |= bits[i]!
-    }
-    const encodedReceipts: Uint8Array[] = []
-    for (const [i, result] of results.entries()) {
-      if (this.turns?.due()) await this.turns.take()
-      encodedReceipts.push(encodeReceiptRlp(result.receipt, transactions[i]!.type))
-    }
     const header = createBlockHeader(
       {
         ...headerData,
-        stateRoot: await state.getStateRoot(),
-        transactionsTrie: await orderedTrieRoot(
-          transactions.map((tx) => tx.serialize()),
-          this.keccak256,
-          this.turns,
-        ),
-        receiptTrie: await orderedTrieRoot(encodedReceipts, this.keccak256, this.turns),
-        logsBloom,
+        ...(await executionHeaderFields(transactions, results, await state.getStateRoot(), this.keccak256, this.turns)),
         gasUsed,
       },
       { common: this.common },
@@ -341,6 +324,40 @@ export class BlockExecutor {
     // recovered sender is lost); the executed objects are exactly the block's transactions.
     const block = new Block(header, transactions, [], [], { common: this.common })
     return { block, receipts, senders, results }
+  }
+}
+
+/**
+ * The header fields a block's execution decides besides gas used: the state, transactions and
+ * receipts roots and the logs bloom, from the executed transactions and their results in order.
+ * With `turns`, a large block gives the event loop turns while its tries are hashed.
+ */
+export async function executionHeaderFields(
+  transactions: readonly TypedTransaction[],
+  results: readonly RunTxResult[],
+  stateRoot: Uint8Array,
+  keccak256: (data: Uint8Array) => Uint8Array,
+  turns?: EventLoopTurns,
+): Promise<Pick<HeaderData, 'stateRoot' | 'transactionsTrie' | 'receiptTrie' | 'logsBloom'>> {
+  const logsBloom = new Uint8Array(256)
+  for (const result of results) {
+    const bits = result.bloom.bitvector
+    for (let i = 0; i < 256; i++) logsBloom[i]! |= bits[i]!
+  }
+  const encodedReceipts: Uint8Array[] = []
+  for (const [i, result] of results.entries()) {
+    if (turns?.due()) await turns.take()
+    encodedReceipts.push(encodeReceiptRlp(result.receipt, transactions[i]!.type))
+  }
+  return {
+    stateRoot,
+    transactionsTrie: await orderedTrieRoot(
+      transactions.map((tx) => tx.serialize()),
+      keccak256,
+      turns,
+    ),
+    receiptTrie: await orderedTrieRoot(encodedReceipts, keccak256, turns),
+    logsBloom,
   }
 }
 

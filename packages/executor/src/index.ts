@@ -6,6 +6,7 @@ export {
   beginBlock,
   blockchainFor,
   effectiveGasPrice,
+  executionHeaderFields,
   type BlockAttributes,
   type BlockHashSource,
   type ExecutedBlock,

@@ -228,11 +228,15 @@ describe('state overrides', () => {
     ])
   })
 
-  it('refuses bad addresses and state with stateDiff', () => {
+  it('refuses bad addresses, state with stateDiff and a precompile move it cannot do', () => {
     expect(failure(() => parseParam(stateOverridesSchema, { '0x12': {} }, 2)).message).toContain('account 0x12')
     expect(
       failure(() => parseParam(stateOverridesSchema, { [ADDRESS]: { state: {}, stateDiff: {} } }, 2)).message,
     ).toContain("has both 'state' and 'stateDiff'")
+    const move = { movePrecompileToAddress: `0x${'12'.repeat(20)}` }
+    expect(failure(() => parseParam(stateOverridesSchema, { [ADDRESS]: move }, 2)).message).toContain(
+      'movePrecompileToAddress is not supported',
+    )
   })
 })
 

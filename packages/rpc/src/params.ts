@@ -331,6 +331,8 @@ const accountOverrideSchema = z.object({
   code: dataSchema.nullish(),
   state: storageSchema.nullish(),
   stateDiff: storageSchema.nullish(),
+  // Read only to be refused: ignoring it would run the call against the wrong precompiles.
+  movePrecompileToAddress: z.unknown().nullish(),
 })
 
 /** `{ [address]: { balance?, nonce?, code?, state?, stateDiff? } }` as eth_call's third argument. */
@@ -346,6 +348,10 @@ export const stateOverridesSchema = z
       }
       if (account.state != null && account.stateDiff != null) {
         ctx.addIssue({ code: 'custom', message: `account ${key} has both 'state' and 'stateDiff'` })
+        return z.NEVER
+      }
+      if (account.movePrecompileToAddress != null) {
+        ctx.addIssue({ code: 'custom', message: `account ${key}: movePrecompileToAddress is not supported` })
         return z.NEVER
       }
       const override: AccountOverride = { address: address.data }
