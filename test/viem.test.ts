@@ -425,6 +425,32 @@ describe('viem synchronous sends (eth_sendRawTransactionSync, EIP-7966)', () => 
   })
 })
 
+describe('viem fillTransaction (eth_fillTransaction)', () => {
+  it('fills fees, gas and nonce in one request, which prepareTransactionRequest then uses', async () => {
+    const { publicClient, account } = httpClients(7)
+    const recipient = privateKeyToAccount(generatePrivateKey()).address
+    const { transaction } = await publicClient.fillTransaction({ account: account.address, to: recipient, value: 3n })
+    const nonce = await publicClient.getTransactionCount({ address: account.address })
+    expect(transaction).toMatchObject({ type: 'eip1559', gas: 21_000n, nonce, chainId: chain.id })
+    expect(transaction.maxFeePerGas).toBeGreaterThan(transaction.maxPriorityFeePerGas!)
+
+    const methods: string[] = []
+    const counting = createWalletClient({
+      account,
+      chain,
+      transport: http(node.rpcUrl, {
+        onFetchRequest: async (request) => {
+          methods.push((JSON.parse(await request.clone().text()) as { method: string }).method)
+        },
+      }),
+    })
+    const hash = await counting.sendTransaction({ to: recipient, value: 3n })
+    expect(methods).toEqual(['eth_fillTransaction', 'eth_sendRawTransaction'])
+    expect((await publicClient.waitForTransactionReceipt({ hash })).status).toBe('success')
+    expect(await publicClient.getBalance({ address: recipient })).toBe(3n)
+  })
+})
+
 describe('viem simulateCalls (eth_simulateV1)', () => {
   it('simulates calls on the chain without changing it, with asset changes and a decoded revert', async () => {
     const { publicClient, account, wallet } = httpClients(6)

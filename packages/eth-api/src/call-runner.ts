@@ -18,7 +18,7 @@ import {
 import type { Message } from '@ethereumjs/evm'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import type { BlockHashSource } from '@cairn/executor'
-import { blockchainFor } from '@cairn/executor'
+import { blockchainFor, wasmKeccak256 as keccak256 } from '@cairn/executor'
 import {
   type AccountOverride,
   type Authorization,
@@ -175,7 +175,7 @@ export class CallRunner {
         ? 4
         : request.maxFeePerGas !== undefined || request.maxPriorityFeePerGas !== undefined
           ? 2
-          : request.accessList !== undefined && request.gasPrice === undefined
+          : request.accessList !== undefined
             ? 1
             : request.type !== undefined && request.type <= 4 && request.type !== 3
               ? request.type
@@ -211,8 +211,16 @@ export class CallRunner {
       throw toCallError(error)
     }
     const from = request.from === undefined ? createZeroAddress() : new Address(request.from)
-    // The call is unsigned: the sender is whoever the request says it is.
-    ;(tx as { getSenderAddress: () => Address }).getSenderAddress = () => from
+    // The call is unsigned: the sender is whoever the request says it is, and its hash is geth's for
+    // an unsigned transaction, that of its encoding with a zero signature (what this one serializes to).
+    let hash: Uint8Array | undefined
+    Object.assign(tx, {
+      getSenderAddress: () => from,
+      hash: () => {
+        hash ??= keccak256(tx.serialize())
+        return hash
+      },
+    })
     return tx
   }
 

@@ -1,8 +1,9 @@
-import type { TypedTransaction } from '@ethereumjs/tx'
-import { bytesToBigInt, bytesToHex, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
+import { type TypedTransaction, createTxFromRLP } from '@ethereumjs/tx'
+import { bytesToBigInt, bytesToHex, hexToBytes, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ANCHOR_ADDRESS, DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
 import { formatBlock } from '@cairn/rpc'
+import { DEFAULT_TIP } from './fees.ts'
 import { type TestChain, type TestChainOptions, l1Block, rejection, startTestChain } from './testing/test-chain.ts'
 
 const chains: TestChain[] = []
@@ -151,5 +152,68 @@ describe('eth_getHeaderByNumber and eth_getHeaderByHash', () => {
     expect(await t.call('eth_getHeaderByHash', header.hash)).toEqual(header)
     expect(await t.call('eth_getHeaderByNumber', '0x9')).toBeNull()
     expect(await t.call('eth_getHeaderByHash', bytesToHex(new Uint8Array(32).fill(1)))).toBeNull()
+  })
+})
+
+describe('eth_fillTransaction', () => {
+  const to = DEV_ACCOUNTS[1]!.address as Hex
+  const from = DEV_ACCOUNTS[0]!.address as Hex
+
+  it('fills fees, nonce, gas and chain id as geth does, into bytes that sign and mine', async () => {
+    const t = await testChain({ mempool: { pendingNonce: async () => 0n } })
+    const nextBaseFee = t.chain.head().header.calcNextBaseFee()
+    const { raw, tx } = (await t.call('eth_fillTransaction', { from, to, value: '0x7' })) as {
+      raw: Hex
+      tx: Record<string, unknown>
+    }
+    expect(tx).toMatchObject({
+      type: '0x2',
+      chainId: toQuantity(t.common.chainId()),
+      nonce: '0x0',
+      gas: '0x5208',
+      maxPriorityFeePerGas: toQuantity(DEFAULT_TIP),
+      maxFeePerGas: toQuantity(DEFAULT_TIP + 2n * nextBaseFee),
+      value: '0x7',
+      r: '0x0',
+    })
+    expect(tx).not.toHaveProperty('gasPrice')
+    expect(tx).not.toHaveProperty('from')
+    // the raw bytes are the unsigned transaction: sign them as a wallet would and they are mined
+    const before = BigInt((await t.call('eth_getBalance', to, 'latest')) as Hex)
+    const signed = createTxFromRLP(hexToBytes(raw), { common: t.common }).sign(hexToBytes(DEV_ACCOUNTS[0]!.privateKey))
+    expect(bytesToHex(signed.getSenderAddress().bytes)).toBe(from.toLowerCase())
+    const mined = await t.mine([signed])
+    expect(mined.receipts[0]!.status).toBe(1)
+    expect(await t.call('eth_getBalance', to, 'latest')).toBe(toQuantity(before + 7n))
+  })
+
+  it('keeps what the request sets, and refuses what geth refuses', async () => {
+    const t = await testChain({ mempool: { pendingNonce: async () => 3n } })
+    const gasPrice = toQuantity(t.chain.head().header.calcNextBaseFee() * 2n)
+    const legacy = (await t.call('eth_fillTransaction', { from, to, gasPrice, gas: '0x6000' })) as {
+      tx: Record<string, unknown>
+    }
+    expect(legacy.tx).toMatchObject({ type: '0x0', gasPrice, gas: '0x6000', nonce: '0x3' })
+    const withList = (await t.call('eth_fillTransaction', {
+      from,
+      to,
+      gasPrice,
+      accessList: [{ address: to, storageKeys: [] }],
+    })) as { tx: Record<string, unknown> }
+    // type 1 (geth keeps the list with a legacy price); the estimate pays for the listed address
+    expect(withList.tx.type).toBe('0x1')
+    expect(BigInt(withList.tx.gas as Hex)).toBeGreaterThanOrEqual(21_000n + 2_400n)
+    const refusals: [unknown, string][] = [
+      [
+        { from, to, gasPrice: '0x1', maxFeePerGas: '0x2' },
+        'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified',
+      ],
+      [{ from, to, chainId: '0x1' }, `chainId does not match node's (have=1, want=${t.common.chainId()})`],
+      [{ from }, 'contract creation without any data provided'],
+      [{ from, to, maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' }, 'maxFeePerGas (1) < maxPriorityFeePerGas (2)'],
+    ]
+    for (const [request, message] of refusals) {
+      expect(await rejection(t.call('eth_fillTransaction', request))).toEqual({ rpcCode: -32000, message })
+    }
   })
 })

@@ -11,6 +11,7 @@ import {
   type BlockNumberOrTag,
   type BlockOverrides,
   type BlockSelector,
+  type CallRequest,
   type RpcMethods,
   addressSchema,
   blockNumberOrTagSchema,
@@ -192,6 +193,31 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     }
     return out
   }
+  /** geth's TransactionArgs.setDefaults for a transaction to sign (eth_fillTransaction). */
+  async function fillTransaction(request: CallRequest): Promise<TypedTransaction> {
+    const legacy = request.gasPrice !== undefined
+    if (legacy && (request.maxFeePerGas !== undefined || request.maxPriorityFeePerGas !== undefined)) {
+      throw serverError('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified')
+    }
+    if (request.chainId !== undefined && request.chainId !== chainId) {
+      throw serverError(`chainId does not match node's (have=${request.chainId}, want=${chainId})`)
+    }
+    if (request.to === undefined && (request.data?.length ?? 0) === 0) {
+      throw serverError('contract creation without any data provided')
+    }
+    const filled: CallRequest = { ...request }
+    if (!legacy) {
+      const tip = request.maxPriorityFeePerGas ?? suggestTip(await recentBlocks(20))
+      const feeCap = request.maxFeePerGas ?? tip + 2n * chain.head('latest').header.calcNextBaseFee()
+      if (feeCap < tip) throw serverError(`maxFeePerGas (${feeCap}) < maxPriorityFeePerGas (${tip})`)
+      filled.maxPriorityFeePerGas = tip
+      filled.maxFeePerGas = feeCap
+    }
+    filled.nonce = request.nonce ?? (await mempool.pendingNonce(new Address(request.from ?? new Uint8Array(20))))
+    const gas = request.gas ?? (await calls.estimateGas(await callEnvironment('latest'), filled))
+    return calls.buildTransaction(filled, gas)
+  }
+
   const pendingTxJson = (tx: TypedTransaction) => formatTransaction(tx, { from: tx.getSenderAddress().bytes })
 
   const methods: RpcMethods = {
@@ -453,6 +479,17 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         gasUsed: toQuantity(result.gasUsed),
         ...(result.error ? { error: result.error } : {}),
       }
+    },
+    // geth's FillTransaction: the request with geth's defaults filled in (fees, nonce, gas, chain
+    // id), as the unsigned transaction's bytes and fields. viem asks it first when preparing a send.
+    eth_fillTransaction: async (params) => {
+      const [request] = parseParams(params, [callRequestSchema])
+      const tx = await fillTransaction(request)
+      // geth's transaction JSON: no block position or sender, and no gasPrice for a fee-market one.
+      const { blockHash, blockNumber, transactionIndex, from, gasPrice, ...fields } = formatTransaction(tx, {
+        from: tx.getSenderAddress().bytes,
+      })
+      return { raw: bytesToHex(tx.serialize()), tx: tx.type < 2 ? { gasPrice, ...fields } : fields }
     },
     eth_simulateV1: async (params) => {
       const [payload, selector] = parseParams(params, [simulatePayloadSchema, blockSelectorSchema], 1)

@@ -187,7 +187,6 @@ export class Simulator {
         // geth's simulated calls are EIP-1559 transactions unless they name a legacy gas price.
         const fees = request.gasPrice === undefined ? { maxFeePerGas: request.maxFeePerGas ?? 0n } : {}
         const tx = this.runner.buildTransaction({ ...request, ...fees, nonce }, gas < gasLeft ? gas : gasLeft)
-        giveHash(tx)
         const tracer = payload.traceTransfers === true ? createCallTracer({ withLog: true }) : undefined
         const result = await runCall(vm, tx, shell, gasUsed, tracer)
         gasUsed += result.totalGasSpent
@@ -361,18 +360,6 @@ function invalidTransaction(error: unknown): RpcError {
             ? callError.rpcCode
             : -32603
   return simulateError(code, message)
-}
-
-/**
- * A simulated call is unsigned; its hash is geth's: the transaction's encoding with a zero
- * signature, which is what an unsigned ethereumjs transaction serializes to.
- */
-function giveHash(tx: TypedTransaction): void {
-  let hash: Uint8Array | undefined
-  ;(tx as { hash: () => Uint8Array }).hash = () => {
-    hash ??= keccak256(tx.serialize())
-    return hash
-  }
 }
 
 /** A log before its block is known. */
