@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_ACCOUNTS } from '@cairn/primitives'
+import { CREATE2_DEPLOYER_ADDRESS, DEV_ACCOUNTS } from '@cairn/primitives'
 import { REPO_ROOT, type RunningNode, rpc, startNode } from './src/node-process.ts'
 
 const run = promisify(execFile)
@@ -28,6 +28,28 @@ contract Counter {
   }
 
   function fail() external pure { require(false, "counter says no"); }
+}
+`
+
+/** A broadcast script with a salted deployment, which forge sends through the CREATE2 deployer. */
+const DEPLOY_SCRIPT = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+import {Counter} from "../src/Counter.sol";
+
+interface Vm {
+  function startBroadcast() external;
+  function stopBroadcast() external;
+}
+
+contract Deploy {
+  Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+  function run() external returns (address) {
+    vm.startBroadcast();
+    Counter counter = new Counter{salt: bytes32(uint256(7))}(42);
+    vm.stopBroadcast();
+    return address(counter);
+  }
 }
 `
 
@@ -162,6 +184,32 @@ describe('foundry against cairn', () => {
       ),
     ) as { data: string }[]
     expect(logs.map((l) => BigInt(l.data))).toEqual([99n])
+  })
+
+  it('forge script broadcasts a salted CREATE2 deployment through the preinstalled deployer', async () => {
+    mkdirSync(join(project, 'script'), { recursive: true })
+    writeFileSync(join(project, 'script/Deploy.s.sol'), DEPLOY_SCRIPT)
+    await run(
+      FORGE,
+      [
+        'script',
+        'script/Deploy.s.sol',
+        '--rpc-url',
+        node.rpcUrl,
+        '--private-key',
+        DEV_ACCOUNTS[6]!.privateKey,
+        '--broadcast',
+        '--offline',
+      ],
+      { cwd: project, env, timeout: 120_000 },
+    )
+    const broadcast = JSON.parse(
+      readFileSync(join(project, 'broadcast/Deploy.s.sol/77077/run-latest.json'), 'utf8'),
+    ) as { transactions: { contractAddress: string; transaction: { to: string } }[]; receipts: { status: string }[] }
+    const [deployment] = broadcast.transactions
+    expect(deployment!.transaction.to.toLowerCase()).toBe(CREATE2_DEPLOYER_ADDRESS)
+    expect(broadcast.receipts.map((r) => r.status)).toEqual(['0x1'])
+    expect(await cast('call', deployment!.contractAddress, 'number()(uint256)', '--rpc-url', node.rpcUrl)).toBe('42')
   })
 
   it('cast call and cast estimate surface the revert reason', async () => {

@@ -210,6 +210,7 @@ describe('eth_fillTransaction', () => {
       ],
       [{ from, to, chainId: '0x1' }, `chainId does not match node's (have=1, want=${t.common.chainId()})`],
       [{ from }, 'contract creation without any data provided'],
+      [{ from, to: null, input: '0x' }, 'contract creation without any data provided'],
       [{ from, to, maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' }, 'maxFeePerGas (1) < maxPriorityFeePerGas (2)'],
     ]
     for (const [request, message] of refusals) {

@@ -202,7 +202,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     if (request.chainId !== undefined && request.chainId !== chainId) {
       throw serverError(`chainId does not match node's (have=${request.chainId}, want=${chainId})`)
     }
-    if (request.to === undefined && (request.data?.length ?? 0) === 0) {
+    if (request.to == null && (request.data?.length ?? 0) === 0) {
       throw serverError('contract creation without any data provided')
     }
     const filled: CallRequest = { ...request }

@@ -65,13 +65,35 @@ const PRAGUE_AT_GENESIS = {
   },
 } as const
 
-/** The dev chain: chain id {@link DEV_CHAIN_ID}, 60M gas blocks, the ten dev accounts funded with 10,000 ETH each. */
+/**
+ * Arachnid's deterministic deployment proxy (the "CREATE2 deployer"): `salt ‖ init code` in,
+ * CREATE2 out. forge sends `new C{salt: s}()` in a broadcast script through it and refuses to run
+ * without it, and anvil, OP Stack chains and most L2s have it. Its usual deployment is a
+ * pre-EIP-155 transaction, which Cairn does not take, so it is in the genesis instead.
+ */
+export const CREATE2_DEPLOYER_ADDRESS = '0x4e59b44847b379578588920ca78fbf26c0b4956c'
+
+/** Contracts tools expect at fixed addresses on any chain, in genesis `alloc` form. */
+export function preinstallsAlloc(): Record<string, GenesisAccount> {
+  return {
+    [CREATE2_DEPLOYER_ADDRESS]: {
+      balance: '0x0',
+      nonce: '0x1',
+      code: '0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3',
+    },
+  }
+}
+
+/**
+ * The dev chain: chain id {@link DEV_CHAIN_ID}, 60M gas blocks, the ten dev accounts funded with
+ * 10,000 ETH each and the {@link preinstallsAlloc preinstalls}.
+ */
 export function devGenesis(
   options: { chainId?: bigint; extraAlloc?: Record<string, GenesisAccount> } = {},
 ): GethGenesisFile {
   const alloc: Record<string, GenesisAccount> = {}
   for (const { address } of DEV_ACCOUNTS) alloc[address.toLowerCase()] = { balance: '0x21e19e0c9bab2400000' } // 10,000 ETH
-  Object.assign(alloc, options.extraAlloc)
+  Object.assign(alloc, preinstallsAlloc(), options.extraAlloc)
   return {
     config: { chainId: Number(options.chainId ?? DEV_CHAIN_ID), ...PRAGUE_AT_GENESIS },
     nonce: '0x0',
