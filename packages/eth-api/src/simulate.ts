@@ -15,7 +15,7 @@ import {
 import { type RunTxResult, type VM, runTx } from '@ethereumjs/vm'
 import { z } from 'zod'
 import { executionHeaderFields, wasmKeccak256 as keccak256 } from '@cairn/executor'
-import type { Hex, LogRecord } from '@cairn/primitives'
+import { type Hex, type LogRecord, toQuantity } from '@cairn/primitives'
 import {
   type AccountOverride,
   type BlockJson,
@@ -428,7 +428,7 @@ function callResults(block: Block, outcomes: { result: RunTxResult; logs: CallLo
     const json: SimulatedCallJson = {
       returnData: bytesToHex(result.execResult.returnValue),
       logs: records.map(formatLog),
-      gasUsed: `0x${result.totalGasSpent.toString(16)}`,
+      gasUsed: toQuantity(result.totalGasSpent),
       status: failed ? '0x0' : '0x1',
     }
     if (failed) {
