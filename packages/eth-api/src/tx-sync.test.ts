@@ -140,7 +140,7 @@ describe('eth_sendRawTransactionSync (EIP-7966)', () => {
 })
 
 describe('InclusionWatcher', () => {
-  it('serves every wait for a hash from one block, and stops listening when none is left', async () => {
+  it('serves every wait for a hash from one block, and forgets waits that ended or stopped', async () => {
     const t = await chainWithPool()
     const watcher = new InclusionWatcher(t.chain)
     const [first, second] = [t.transaction({ nonce: 0, to: RECIPIENT }), t.transaction({ nonce: 1, to: RECIPIENT })]
