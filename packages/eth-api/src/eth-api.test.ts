@@ -1,3 +1,4 @@
+import { genTransactionsTrieRoot } from '@ethereumjs/block'
 import { type TypedTransaction, createTxFromRLP } from '@ethereumjs/tx'
 import { bytesToBigInt, bytesToHex, hexToBytes, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -216,5 +217,28 @@ describe('eth_fillTransaction', () => {
     for (const [request, message] of refusals) {
       expect(await rejection(t.call('eth_fillTransaction', request))).toEqual({ rpcCode: -32000, message })
     }
+  })
+})
+
+describe('debug_getRawReceipts and debug_getRawTransaction', () => {
+  it('give the consensus encodings a block commits to', async () => {
+    const t = await testChain()
+    const txs = [
+      t.transaction({ nonce: 0, to: DEV_ACCOUNTS[1]!.address as Hex, value: 1n }),
+      // init code that logs one word (LOG1) and deploys nothing
+      t.transaction({ nonce: 1, data: '0x60ff600052600160206000a100' }),
+    ]
+    const { block } = await t.mine(txs)
+    const receipts = (await t.call('debug_getRawReceipts', '0x1')) as Hex[]
+    expect(receipts).toHaveLength(2)
+    expect(receipts.every((raw) => raw.startsWith('0x02'))).toBe(true)
+    // an ethereumjs trie of them (its transactions-trie helper over the receipts' bytes) is the receipts root
+    const asItems = receipts.map((raw) => ({ serialize: () => hexToBytes(raw) }) as unknown as TypedTransaction)
+    expect(bytesToHex(await genTransactionsTrieRoot(asItems))).toBe(bytesToHex(block.header.receiptTrie))
+    expect(await t.call('debug_getRawReceipts', { blockHash: bytesToHex(block.hash()) })).toEqual(receipts)
+    expect(await rejection(t.call('debug_getRawReceipts', '0x9'))).toMatchObject({ message: 'block not found' })
+
+    expect(await t.call('debug_getRawTransaction', bytesToHex(txs[1]!.hash()))).toBe(bytesToHex(txs[1]!.serialize()))
+    expect(await t.call('debug_getRawTransaction', bytesToHex(new Uint8Array(32)))).toBeNull()
   })
 })

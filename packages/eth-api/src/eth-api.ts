@@ -1,11 +1,12 @@
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import type { TypedTransaction } from '@ethereumjs/tx'
+import type { TransactionType, TypedTransaction } from '@ethereumjs/tx'
+import type { PostByzantiumTxReceipt } from '@ethereumjs/vm'
 import { Address, bytesToBigInt, bytesToHex, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
-import { wasmKeccak256 as keccak256 } from '@cairn/executor'
+import { encodeReceiptRlp, wasmKeccak256 as keccak256 } from '@cairn/executor'
 import { z } from 'zod'
 import type { BlockRecord, ChainStore } from '@cairn/chain'
-import { type Hex, toQuantity } from '@cairn/primitives'
+import { type Hex, type ReceiptRecord, toQuantity } from '@cairn/primitives'
 import {
   type AccountOverride,
   type BlockNumberOrTag,
@@ -43,6 +44,17 @@ import { rewardPercentiles, suggestTip } from './fees.ts'
 import { InclusionWatcher } from './inclusion-watcher.ts'
 import { Simulator, simulatePayloadSchema } from './simulate.ts'
 import { createLogReader } from './logs.ts'
+
+/** A stored receipt's consensus encoding, as the block's receiptsRoot commits to it. */
+function consensusReceipt(receipt: ReceiptRecord): Uint8Array {
+  const fields: PostByzantiumTxReceipt = {
+    status: receipt.status,
+    cumulativeBlockGasUsed: receipt.cumulativeGasUsed,
+    bitvector: receipt.logsBloom,
+    logs: receipt.logs.map((log) => [log.address, log.topics, log.data]),
+  }
+  return encodeReceiptRlp(fields, receipt.type as TransactionType)
+}
 
 /** What the RPC needs from the mempool. */
 export interface RpcMempool {
@@ -218,6 +230,14 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     return calls.buildTransaction(filled, gas)
   }
 
+  /** A mined or pooled transaction's bytes by hash (eth_getRawTransactionByHash, debug_getRawTransaction). */
+  async function rawTransaction(params: unknown[]): Promise<Hex | null> {
+    const [hash] = parseParams(params, [hashSchema])
+    const location = await chain.getTransactionLocation(hash)
+    const tx = location?.record.block.transactions[location.index] ?? mempool.get(hash)
+    return tx === undefined ? null : bytesToHex(tx.serialize())
+  }
+
   const pendingTxJson = (tx: TypedTransaction) => formatTransaction(tx, { from: tx.getSenderAddress().bytes })
 
   const methods: RpcMethods = {
@@ -377,12 +397,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       const pending = mempool.get(hash)
       return pending === undefined ? null : pendingTxJson(pending)
     },
-    eth_getRawTransactionByHash: async (params) => {
-      const [hash] = parseParams(params, [hashSchema])
-      const location = await chain.getTransactionLocation(hash)
-      const tx = location?.record.block.transactions[location.index] ?? mempool.get(hash)
-      return tx === undefined ? null : bytesToHex(tx.serialize())
-    },
+    eth_getRawTransactionByHash: (params) => rawTransaction(params),
     eth_getTransactionByBlockNumberAndIndex: async (params) => {
       const [selector, index] = parseParams(params, [blockNumberOrTagSchema, uint64Schema])
       const record = await recordAt(selector)
@@ -507,6 +522,14 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       if (record === undefined) throw resourceNotFound('block not found')
       return bytesToHex(record.block.serialize())
     },
+    // geth's GetRawReceipts: each receipt's consensus encoding (typed envelope), what receiptsRoot commits to.
+    debug_getRawReceipts: async (params) => {
+      const [selector] = parseParams(params, [blockSelectorSchema])
+      const record = await recordFor(selector)
+      if (record === undefined) throw resourceNotFound('block not found')
+      return chain.receiptsOf(record).map((receipt) => bytesToHex(consensusReceipt(receipt)))
+    },
+    debug_getRawTransaction: (params) => rawTransaction(params),
     debug_getRawHeader: async (params) => {
       const [selector] = parseParams(params, [blockSelectorSchema])
       const record = await recordFor(selector)

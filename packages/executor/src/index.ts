@@ -15,6 +15,7 @@ export {
   type TransactionSource,
 } from './block-executor.ts'
 export { createGenesisBlock } from './genesis.ts'
+export { encodeReceiptRlp } from './receipt-rlp.ts'
 export { nativeCustomCrypto, nativeEcrecover } from './native-crypto.ts'
 export { wasmKeccak256 } from './keccak.ts'
 export {
