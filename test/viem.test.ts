@@ -60,6 +60,11 @@ function revertOf(error: unknown): ContractFunctionRevertedError {
   return revert as ContractFunctionRevertedError
 }
 
+/** `holder`'s balance of the test token at `address` (balanceOf through eth_call). */
+function tokenBalance(client: Pick<PublicClient, 'readContract'>, address: Hex, holder: Hex): Promise<bigint> {
+  return client.readContract({ address, abi: token.abi, functionName: 'balanceOf', args: [holder] }) as Promise<bigint>
+}
+
 /** HTTP clients for dev account `index`: reads, and a wallet signing locally. */
 function httpClients(index: number) {
   const transport = http(node.rpcUrl)
@@ -130,22 +135,8 @@ describe.each(transports)('viem over %s', (_name, makeTransport, accountIndex) =
     const [event] = parseEventLogs({ abi: token.abi, logs: receipt.logs, eventName: 'Transfer' })
     expect(event?.args).toEqual({ from: account.address, to: recipient, value: amount })
 
-    expect(
-      await publicClient.readContract({
-        address: tokenAddress,
-        abi: token.abi,
-        functionName: 'balanceOf',
-        args: [recipient],
-      }),
-    ).toBe(amount)
-    expect(
-      await publicClient.readContract({
-        address: tokenAddress,
-        abi: token.abi,
-        functionName: 'balanceOf',
-        args: [account.address],
-      }),
-    ).toBe(10n ** 24n - amount)
+    expect(await tokenBalance(publicClient, tokenAddress, recipient)).toBe(amount)
+    expect(await tokenBalance(publicClient, tokenAddress, account.address)).toBe(10n ** 24n - amount)
 
     const contractEvents = await publicClient.getContractEvents({
       address: tokenAddress,
@@ -484,13 +475,6 @@ describe('viem simulateCalls (eth_simulateV1)', () => {
 
     // nothing happened on the chain
     expect(await publicClient.getBalance({ address: recipient })).toBe(0n)
-    expect(
-      await publicClient.readContract({
-        address: tokenAddress,
-        abi: token.abi,
-        functionName: 'balanceOf',
-        args: [recipient],
-      }),
-    ).toBe(0n)
+    expect(await tokenBalance(publicClient, tokenAddress, recipient)).toBe(0n)
   })
 })

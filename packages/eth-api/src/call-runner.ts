@@ -147,11 +147,7 @@ export class CallRunner {
     const overrides = env.blockOverrides ?? {}
     applyBlockOverrides(header, overrides)
     if (paysNothing(request)) header.baseFeePerGas = 0n
-    const block = createBlock({ header }, { common: this.common, freeze: false })
-    const { blobBaseFee } = overrides
-    // BLOBBASEFEE reads the header's price; the header has no field to carry an override.
-    if (blobBaseFee !== undefined) block.header.getBlobGasPrice = () => blobBaseFee
-    return block
+    return callBlockOf(this.common, header, overrides.blobBaseFee)
   }
 
   /** geth's pending block: the child of `parent`, stamped now like Cairn's sequencer stamps it. */
@@ -345,7 +341,10 @@ export class CallRunner {
       const collector = new AccessListCollector(excluded, accessList)
       const withList = {
         ...request,
-        accessList: accessList.map((e) => ({ address: hexBytes(e.address), storageKeys: e.storageKeys.map(hexBytes) })),
+        accessList: accessList.map((e) => ({
+          address: hexBytes(e.address),
+          storageKeys: e.storageKeys.map(hexBytes),
+        })),
       }
       const { result } = await collector.during(vm.evm, () => this.run(vm, block, withList, gasLimit))
       const next = collector.accessList()
@@ -438,6 +437,14 @@ function ownHeader(block: Block): HeaderData {
     blobGasUsed: h.blobGasUsed,
     parentBeaconBlockRoot: h.parentBeaconBlockRoot,
   }
+}
+
+/** The block a call runs in, from its header fields and a blob base fee override (BLOBBASEFEE). */
+export function callBlockOf(common: Common, header: HeaderData, blobBaseFee: bigint | undefined): Block {
+  const block = createBlock({ header }, { common, freeze: false })
+  // BLOBBASEFEE reads the header's price; the header has no field to carry an override.
+  if (blobBaseFee !== undefined) block.header.getBlobGasPrice = () => blobBaseFee
+  return block
 }
 
 /** geth's BlockOverrides.Apply; it has no beacon root or withdrawals for a call and says so. */
@@ -558,6 +565,7 @@ function stripZeros(value: Uint8Array): Uint8Array {
   return value.subarray(i)
 }
 
-function hexBytes(hex: string): Uint8Array {
+/** Bytes of a `0x` hex string whose type says only `string` (tracer and access-list JSON). */
+export function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
 }

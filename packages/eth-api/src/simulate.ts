@@ -1,4 +1,4 @@
-import { Block, type HeaderData, createBlock, createBlockHeader } from '@ethereumjs/block'
+import { Block, type HeaderData, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
@@ -32,7 +32,15 @@ import {
   stateOverridesSchema,
 } from '@cairn/rpc'
 import { type CallFrame, createCallTracer } from '@cairn/tracer'
-import { type CallRunner, applyOverride, callErrorMessage, hideSenderCode, toCallError } from './call-runner.ts'
+import {
+  type CallRunner,
+  applyOverride,
+  callBlockOf,
+  callErrorMessage,
+  hexBytes,
+  hideSenderCode,
+  toCallError,
+} from './call-runner.ts'
 
 /** geth's bound on the blocks one eth_simulateV1 may simulate, gaps included. */
 export const MAX_SIMULATED_BLOCKS = 256
@@ -101,7 +109,7 @@ interface PlannedBlock {
 }
 
 /** ERC-7528's address for the native currency: where traceTransfers' synthetic Transfer logs come from. */
-const NATIVE_TOKEN = Uint8Array.from(Buffer.from('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 'hex'))
+const NATIVE_TOKEN = hexToBytes('0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee')
 const TRANSFER_TOPIC = keccak256(new TextEncoder().encode('Transfer(address,address,uint256)'))
 
 /**
@@ -235,11 +243,7 @@ export class Simulator {
       parentBeaconBlockRoot: overrides.beaconRoot ?? new Uint8Array(32),
       withdrawalsRoot: KECCAK256_RLP,
     }
-    const block = createBlock({ header }, { common: this.common, freeze: false })
-    const { blobBaseFee } = overrides
-    // BLOBBASEFEE reads the header's price; the header has no field to carry an override.
-    if (blobBaseFee !== undefined) block.header.getBlobGasPrice = () => blobBaseFee
-    return { header, block }
+    return { header, block: callBlockOf(this.common, header, overrides.blobBaseFee) }
   }
 }
 
@@ -396,15 +400,14 @@ function transferOrderedLogs(frame: CallFrame): CallLogEntry[] {
   for (let call = 0; call <= calls.length; call++) {
     while (next < logs.length && Number(logs[next]!.position) <= call) {
       const log = logs[next++]!
-      out.push({ address: bytesOf(log.address), topics: log.topics.map(bytesOf), data: bytesOf(log.data) })
+      out.push({ address: hexBytes(log.address), topics: log.topics.map(hexBytes), data: hexBytes(log.data) })
     }
     if (call < calls.length) out.push(...transferOrderedLogs(calls[call]!))
   }
   return out
 }
 
-const bytesOf = (hex: string) => Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
-const wordOf = (address: string) => setLengthLeft(bytesOf(address), 32)
+const wordOf = (address: string) => setLengthLeft(hexBytes(address), 32)
 
 /** Per-call results with their logs placed in the block (block-wide log indices, as geth numbers them). */
 function callResults(block: Block, outcomes: { result: RunTxResult; logs: CallLogEntry[] }[]): SimulatedCallJson[] {
