@@ -9,7 +9,7 @@ import { inboxAbi } from '@cairn/contracts'
 import { DEV_ACCOUNTS } from '@cairn/primitives'
 import { bytesToHex, type Hex, type PublicClient } from 'viem'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../deploy/src/devnet-process.ts'
+import { freePort } from '@cairn/anvil'
 import {
   batchChainProblem,
   firstDifference,

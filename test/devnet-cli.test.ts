@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePortRun, rpcCall, waitFor } from './src/devnet-helpers.ts'
+import { freePortRun } from '@cairn/anvil'
+import { rpcCall, waitFor } from './src/devnet-helpers.ts'
 
 const REPO_ROOT = resolve(import.meta.dirname, '..')
 

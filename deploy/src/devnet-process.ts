@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname } from 'node:path'
 import { CairnError } from '@cairn/primitives'
 
@@ -160,30 +159,6 @@ export function createManagedProcess(options: ManagedProcessOptions): ManagedPro
 /** The last lines of a log, for error messages. */
 export function tail(text: string, lines = 25): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n')
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      if (address === null || typeof address === 'string') return reject(new Error('no port'))
-      server.close(() => resolvePort(address.port))
-    })
-  })
-}
-
-/** True when a server may listen on `port` of 127.0.0.1 right now. */
-export function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', () => resolvePort(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)))
-  })
 }
 
 /** True when a JSON-RPC server at `url` answers `eth_chainId`. */

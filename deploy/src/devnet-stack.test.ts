@@ -3,7 +3,7 @@ import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort } from './devnet-process.ts'
+import { freePort } from '@cairn/anvil'
 import { startDevnet } from './devnet-stack.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'cairn-devnet-ports-'))

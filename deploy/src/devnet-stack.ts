@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { anvilBinaryPath } from '@cairn/anvil'
+import { anvilBinaryPath, freePort, portIsFree } from '@cairn/anvil'
 import {
   CairnError,
   DEV_ACCOUNTS,
@@ -21,10 +21,8 @@ import type { DeployConfig } from './config.ts'
 import {
   answersRpc,
   createManagedProcess,
-  freePort,
   jsonRpc,
   type ManagedProcess,
-  portIsFree,
   shebangNodeFlags,
   tail,
 } from './devnet-process.ts'

@@ -1,6 +1,6 @@
 // Helpers for the rollup end-to-end tests: a devnet in a temp dir started through the same code as
 // `npm run devnet`, typed reads of the nodes and the Inbox, and waits that explain themselves on timeout.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import cKzg from 'c-kzg'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +20,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { type Devnet, type DevnetOptions, startDevnet } from '../../deploy/src/devnet-stack.ts'
-import { jsonRpc, portIsFree, tail } from '../../deploy/src/devnet-process.ts'
+import { jsonRpc, tail } from '../../deploy/src/devnet-process.ts'
 
 export { type Devnet, type DevnetOptions, startDevnet } from '../../deploy/src/devnet-stack.ts'
 export { createManagedProcess, type ManagedProcess, tail } from '../../deploy/src/devnet-process.ts'
@@ -101,27 +101,6 @@ export const rpcCall = jsonRpc
 
 export function syncStatus(url: string): Promise<SyncStatus> {
   return rpcCall<SyncStatus>(url, 'cairn_syncStatus')
-}
-
-/**
- * The first of `count` consecutive loopback ports that are free, below the kernel's ephemeral range.
- * For a run of ports (the devnet CLI puts its followers on the ports after `--l2-port`): the kernel
- * hands ports in that range to outgoing connections, which the tests around make by the thousand, and
- * `freePort`'s bind(0) only vouches for the port it returns.
- */
-export async function freePortRun(count: number): Promise<number> {
-  let ephemeralLow = 32_768 // Linux's default, where /proc does not say
-  try {
-    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
-  } catch {}
-  const lowest = 10_000
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const first = lowest + Math.floor(Math.random() * (ephemeralLow - lowest - count))
-    let free = true
-    for (let port = first; free && port < first + count; port++) free = await portIsFree(port)
-    if (free) return first
-  }
-  throw new Error(`no ${count} consecutive free ports between ${lowest} and ${ephemeralLow}`)
 }
 
 /**

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { CairnError } from '@cairn/primitives'
+import { freePort } from './ports.ts'
 
 export type StartAnvilOptions = {
   /** Loopback port; a free one is picked when omitted. */
@@ -48,20 +48,6 @@ export function anvilBinaryPath(): string {
     throw new CairnError('ANVIL_NOT_INSTALLED', `${platformPackage} is installed but has no binary at ${binary}.`)
   }
   return binary
-}
-
-/** Asks the OS for a free loopback port by binding port 0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 async function answersChainId(rpcUrl: string): Promise<boolean> {

@@ -1,1 +1,2 @@
-export { type AnvilInstance, type StartAnvilOptions, anvilBinaryPath, freePort, startAnvil } from './anvil.ts'
+export { type AnvilInstance, type StartAnvilOptions, anvilBinaryPath, startAnvil } from './anvil.ts'
+export { freePort, freePortRun, portIsFree } from './ports.ts'
