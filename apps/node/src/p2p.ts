@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { createBlockFromRLP } from '@ethereumjs/block'
+import { type Block, createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { type ChainStore, encodeBlock } from '@cairn/chain'
@@ -80,7 +80,9 @@ export class NodeP2P {
         ? l1Preconfers(parts.l1, parts.inbox, logger, config.p2pWhitelistRefresh * 1000)
         : staticPreconfers(config.p2pPreconfer)
     const signingKey = sequencing ? preconfKey(config, logger) : undefined
-    const checkBlock = preconfBlockCheck({ common, chain, preconfers, logger })
+    // A checked block is imported from the check's decoding: a gossiped block is decoded once.
+    const checkedBlocks = new WeakMap<SignedBlock, Block>()
+    const checkBlock = preconfBlockCheck({ common, chain, preconfers, logger, checkedBlocks })
 
     let importer: PreconfImporter | undefined
     const service = await P2PService.create({
@@ -119,6 +121,7 @@ export class NodeP2P {
         lock: parts.lock,
         p2p: service,
         verify: checkBlock,
+        checkedBlocks,
         logger,
         metrics: parts.metrics,
       })
@@ -140,7 +143,7 @@ export class NodeP2P {
       },
       signedHead: async (after) => canonicalAbove(chain, signedHead?.(), after),
     })
-    service.serveTransactions(poolView(mempool, chain))
+    service.serveTransactions(poolView(mempool, chain, () => (importer?.backlog ?? 0) > 0))
 
     // A sequencer signs and gossips every block that becomes latest on its node.
     const unsubscribe =
@@ -222,8 +225,10 @@ function preconfBlockCheck(deps: {
   chain: ChainStore
   preconfers: PreconferSet
   logger: Logger
+  /** Where each accepted block's decoding is kept for its import. */
+  checkedBlocks: WeakMap<SignedBlock, Block>
 }): (signed: SignedBlock) => Promise<ValidationResult> {
-  const { common, chain, preconfers, logger } = deps
+  const { common, chain, preconfers, logger, checkedBlocks } = deps
   const chainId = common.chainId()
   return async (signed) => {
     let header: ReturnType<typeof readBlockHeader>
@@ -240,13 +245,15 @@ function preconfBlockCheck(deps: {
       logger.debug({ signer, number: Number(header.number) }, 'preconfirmed block signed by a non-preconfer')
       return 'reject'
     }
+    let block: Block
     try {
-      createBlockFromRLP(signed.block, { common, setHardfork: false })
+      block = createBlockFromRLP(signed.block, { common, setHardfork: false })
     } catch {
       return 'reject' // signed, but not a block of this chain: whoever forwarded it did not check
     }
     // Already stale here (L1 settled that height): do not spread it further.
     if (header.number <= chain.head('safe').header.number) return 'ignore'
+    checkedBlocks.set(signed, block)
     return 'accept'
   }
 }
@@ -280,8 +287,9 @@ async function canonicalAbove(
 }
 
 /** The mempool as the p2p service sees it: pending hashes to re-announce, raw transactions to serve, and what is known. */
-function poolView(mempool: Mempool, chain: ChainStore): TxPoolView {
+function poolView(mempool: Mempool, chain: ChainStore, lagging: () => boolean): TxPoolView {
   return {
+    lagging,
     pendingHashes: () => mempool.pendingHashes(),
     rawTransaction: (hash) => mempool.rawTransaction(hash),
     // Included already counts as known: a follower that lags announces what the sequencer just included.

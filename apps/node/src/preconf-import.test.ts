@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { arraySource, nativeCustomCrypto } from '@cairn/executor'
 import { openGenesisChain } from '@cairn/executor/testing'
 import { Mempool } from '@cairn/mempool'
+import type { SignedBlock } from '@cairn/p2p'
 import { DEV_ACCOUNTS, SerialLock, createChainCommon, devGenesis } from '@cairn/primitives'
 import { createLogger, createMetricsRegistry } from '@cairn/telemetry'
 import { HeadStateReader } from './head-state-reader.ts'
@@ -57,16 +58,17 @@ async function openChain() {
 }
 
 /** A follower: a chain with a preconfirmation importer whose peers have nothing to offer. */
-async function openFollower() {
+async function openFollower(checkedBlocks?: WeakMap<SignedBlock, Block>) {
   const node = await openChain()
   const metrics = createMetricsRegistry()
+  const lock = new SerialLock()
   const importer = new PreconfImporter({
     common,
     chain: node.chain,
     state: node.state,
     executor: node.executor,
     mempool: new Mempool({ common, state: new HeadStateReader(node.chain, node.state) }),
-    lock: new SerialLock(),
+    lock,
     p2p: {
       peers: () => [],
       requestBlocksByRange: async () => [],
@@ -74,6 +76,7 @@ async function openFollower() {
       penalizePeer: () => {},
     },
     verify: async () => 'accept',
+    checkedBlocks,
     logger: createLogger({ level: 'silent' }),
     metrics,
   })
@@ -86,7 +89,7 @@ async function openFollower() {
     (await metrics.getSingleMetric('cairn_p2p_block_imports_total')!.get()).values.find(
       (v) => v.labels.source === 'gossip' && v.labels.result === result,
     )?.value ?? 0
-  return { ...node, gossip, imports }
+  return { ...node, importer, lock, gossip, imports }
 }
 
 describe('PreconfImporter', () => {
@@ -125,5 +128,40 @@ describe('PreconfImporter', () => {
     expect(await follower.imports('imported')).toBe(3)
     expect(follower.chain.head('latest').hash()).toEqual(d2.hash())
     expect(follower.chain.head('safe').hash()).toEqual(d1.hash())
+  })
+
+  it('counts the blocks it holds and has not imported yet as its backlog', async () => {
+    const preconfer = await openChain()
+    const p1 = await preconfer.extend(1, 2n)
+    const p2 = await preconfer.extend(1, 2n)
+    const follower = await openFollower()
+    expect(follower.importer.backlog).toBe(0)
+    // The head lock is held (as while the node builds or derives): both blocks wait for it.
+    let release: (() => void) | undefined
+    const held = follower.lock.run(() => new Promise<void>((resolve) => (release = resolve)))
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const block of [p1, p2]) {
+      follower.importer.enqueue({ block: block.serialize(), signature: new Uint8Array(65) }, 'peer-a')
+    }
+    expect(follower.importer.backlog).toBe(2)
+    release!()
+    await held
+    await follower.importer.stop()
+    expect(follower.importer.backlog).toBe(0)
+    expect(follower.chain.head('latest').hash()).toEqual(p2.hash())
+  })
+
+  it('imports a block the gossip check decoded from that decoding', async () => {
+    const preconfer = await openChain()
+    const p1 = await preconfer.extend(2, 2n)
+    const checkedBlocks = new WeakMap<SignedBlock, Block>()
+    const follower = await openFollower(checkedBlocks)
+    // The bytes are not decoded again: here they are not even a block, and the import still succeeds.
+    const signed = { block: new Uint8Array([0xc0]), signature: new Uint8Array(65) }
+    checkedBlocks.set(signed, p1)
+    follower.importer.enqueue(signed, 'peer-a')
+    await follower.importer.stop()
+    expect(follower.chain.head('latest').hash()).toEqual(p1.hash())
+    expect(await follower.imports('imported')).toBe(1)
   })
 })

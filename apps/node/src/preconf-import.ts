@@ -20,6 +20,8 @@ export interface PreconfImporterOptions {
   p2p: Pick<P2PService, 'requestBlocksByRange' | 'requestHead' | 'penalizePeer' | 'peers'>
   /** The check a gossiped block passes (preconfer signature, decoding), applied to heads asked of peers. */
   verify: (signed: SignedBlock) => Promise<ValidationResult>
+  /** Blocks `verify` decoded, by the signed block it was given: imported from that decoding, not decoded again. */
+  checkedBlocks?: WeakMap<SignedBlock, Block>
   logger: Logger
   metrics: Registry
   /** Most blocks one catch-up fetches before giving up (default 8,192). */
@@ -63,6 +65,7 @@ export class PreconfImporter {
   /** When a block last arrived (gossip or head), ms: idle checks run only after a quiet spell. */
   private lastBlockAt = Date.now()
   private idleTimer: NodeJS.Timeout | undefined
+  private queued = 0
 
   constructor(private readonly options: PreconfImporterOptions) {
     const registers = [options.metrics]
@@ -92,9 +95,16 @@ export class PreconfImporter {
   enqueue(signed: SignedBlock, from: string, trigger: Trigger = 'gossip'): void {
     const receivedAt = performance.now()
     this.lastBlockAt = Date.now()
+    this.queued++
     this.queue = this.queue
       .then(() => this.importSigned(signed, from, trigger, receivedAt))
       .catch((error) => this.options.logger.warn({ err: error, peer: from }, 'preconfirmed block not imported'))
+      .finally(() => this.queued--)
+  }
+
+  /** Blocks received and not yet handled: while there are any, this node's view of the chain lags its peers'. */
+  get backlog(): number {
+    return this.queued
   }
 
   /**
@@ -161,7 +171,7 @@ export class PreconfImporter {
 
   private async importSigned(signed: SignedBlock, from: string, trigger: Trigger, receivedAt: number): Promise<void> {
     const { chain, logger } = this.options
-    const block = this.decode(signed.block)
+    const block = this.options.checkedBlocks?.get(signed) ?? this.decode(signed.block)
     const number = block.header.number
     if ((await chain.getBlockRecord(block.hash())) !== undefined) return this.count(trigger, 'known')
     if (number <= chain.head('safe').header.number) return this.count(trigger, 'below-safe')

@@ -171,6 +171,12 @@ export interface TxPoolView {
   rawTransaction(hash: Uint8Array): Uint8Array | undefined
   /** Whether the node already has the transaction (pooled or included): announced ones it knows are not fetched. */
   knows(hash: Uint8Array): boolean | Promise<boolean>
+  /**
+   * Whether the node holds blocks it has received and not imported yet. Its pending set then still
+   * holds what those blocks include, and announcing it would only make peers look up transactions
+   * they have included: no re-announce round runs until the node has caught up.
+   */
+  lagging?(): boolean
 }
 
 /** Length-prefix errors of `lpStream` reads: the frame itself was wrong (too long, bad varint). */

@@ -313,6 +313,38 @@ describe('P2PService', () => {
     expect(validated).toHaveLength(2)
   })
 
+  it('re-announces nothing while it lags the chain, and its pending transactions once it has caught up', async () => {
+    const raw = tx(8)
+    // A lags: it holds blocks it has not imported, whose transactions its pool still lists as pending.
+    const a = await node({ reannounce: { ageMs: 100 } })
+    let lagging = true
+    let walks = 0
+    a.service.serveTransactions({
+      pendingHashes: () => {
+        walks++
+        return [pendingHash(keccak_256(raw), Date.now() - 1_000)]
+      },
+      rawTransaction: () => raw,
+      knows: () => true,
+      lagging: () => lagging,
+    })
+    const b = await node({ bootnodes: [bootnode(a)] })
+    b.service.serveTransactions({ pendingHashes: () => [], rawTransaction: () => undefined, knows: () => true })
+    await waitFor('tx subscriptions', () => a.service.gossipPeers('tx') === 1 && b.service.gossipPeers('tx') === 1)
+    // Rounds run every 25 ms: many pass, and none walks the pool or announces.
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(walks).toBe(0)
+    expect(await metricValue(a.registry, 'cairn_p2p_txs_reannounced_total')).toBe(0)
+
+    lagging = false
+    await waitFor(
+      'the announcement once A has caught up',
+      async () => (await metricValue(b.registry, 'cairn_p2p_announced_tx_hashes_total', { result: 'known' })) >= 1,
+    )
+    expect(walks).toBeGreaterThan(0)
+    expect(await metricValue(a.registry, 'cairn_p2p_txs_reannounced_total')).toBeGreaterThanOrEqual(1)
+  })
+
   it('answers pooled-txs with the transactions it has, and penalizes a peer that answers with others', async () => {
     const [t1, t2, t3] = [tx(1), tx(2), tx(3)]
     const serve = (raws: Uint8Array[], answer: (hash: Uint8Array) => Uint8Array | undefined) => ({

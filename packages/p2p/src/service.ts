@@ -886,9 +886,10 @@ export class P2PService {
     this.announcing = true
     try {
       const peers = this.node.services.pubsub.getSubscribers(this.topics.tx)
-      // Without peers there is no one to announce to, and the pool is not even walked: each
-      // transaction's age counts from its `addedAt`, so the schedule picks up where it would be.
-      if (peers.length === 0) return
+      // Without peers there is no one to announce to, and while the node lags its pending set is
+      // stale; either way the pool is not even walked: each transaction's age counts from its
+      // `addedAt`, so the schedule picks up where it would be.
+      if (peers.length === 0 || this.pool.lagging?.() === true) return
       this.reannounceSchedule.observe(this.pool.pendingHashes())
       const hashes = this.reannounceSchedule.due()
       if (hashes.length === 0) return
