@@ -9,13 +9,16 @@
  * fetched after a follower re-announced them (gossip dropped them: validation shed or timed out).
  *   npx tsx bench/p2p.bench.ts [rate=500] [seconds=30] [--keep-logs]   (logs: $TMPDIR/cairn-p2p-bench-N.log)
  * CAIRN_BENCH_NODE_ARGS adds Node.js flags to every node (e.g. "--cpu-prof --cpu-prof-dir=DIR").
+ * CAIRN_BENCH_WARMUP=N first sends N more transfers the same way and waits until every follower
+ * serves their last block, outside the measurement: the nodes' code is then compiled, as in a network
+ * that has been running.
  */
 import '@cairn/primitives/polyfills'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
-import { processCpuMicros } from '../packages/executor/bench/cpu.ts'
+import { processCpuMicros, threadCpuLines, threadCpuMicros } from '../packages/executor/bench/cpu.ts'
 import { type RunningNode, freePort, rpc, startNode } from '../test/src/node-process.ts'
 import { benchWorkload } from '../packages/executor/bench/workload.ts'
 import { createPoster, percentiles } from './http-load.ts'
@@ -36,6 +39,10 @@ export interface P2PBenchResult {
   reannounced: number
   /** CPU of each node process (every thread) per transfer sent, µs, from sending the first to the last included: sequencer first. */
   nodeMicrosPerTx: number[]
+  /** The same thread by thread (see threadCpuLines), for each node: sequencer first. */
+  nodeThreads: string[][]
+  /** The load generator's CPU per transfer sent (this process, every thread), µs. */
+  clientMicrosPerTx: number
 }
 
 interface LogLine {
@@ -76,9 +83,12 @@ async function metric(port: number, name: string, labels: Record<string, string>
   return sum
 }
 
-export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult> {
+export async function benchP2P(rate = 500, seconds = 30, warmup = 0): Promise<P2PBenchResult> {
   const count = rate * seconds
-  const { alloc, raws } = benchWorkload('eth', count)
+  const workload = benchWorkload('eth', warmup + count)
+  const { alloc } = workload
+  const warmupRaws = workload.raws.slice(0, warmup)
+  const raws = workload.raws.slice(warmup)
   const dir = mkdtempSync(join(tmpdir(), 'cairn-p2p-bench-'))
   const genesisPath = join(dir, 'genesis.json')
   writeFileSync(genesisPath, JSON.stringify(devGenesis({ extraAlloc: alloc })))
@@ -123,47 +133,94 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
         await new Promise((r) => setTimeout(r, 100))
       }
     }
-    const startBlock = BigInt(await rpc<string>(sequencer.rpcUrl, 'eth_blockNumber'))
-    const posters = followers.map((f) => createPoster(f.rpcUrl, 8))
-    const cpuAtStart = nodes.map((node) => processCpuMicros(node.process.pid))
-    const started = performance.now()
-    let sent = 0
-    let refused = 0
-    const inFlight = new Set<Promise<void>>()
-    for (let i = 0; i < count; i++) {
-      const due = started + (i * 1000) / rate
-      const wait = due - performance.now()
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-      const p = posters[i % posters.length]!.post(
-        `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${raws[i]}"]}`,
-      ).then((response) => {
-        if (response.includes('"result"')) sent++
-        else if (refused++ < 5) process.stderr.write(`transaction ${i} refused: ${response}\n`)
-      })
-      inFlight.add(p)
-      void p.finally(() => inFlight.delete(p))
-    }
-    await Promise.all(inFlight)
-    const sendSeconds = (performance.now() - started) / 1000
-    for (const poster of posters) poster.close()
+    // 32 connections to each follower: with 8, a follower's slow answers while it imported a block
+    // held every connection, and the load generator fell behind the rate (~450 of 500 tx/s sent).
+    const posters = followers.map((f) => createPoster(f.rpcUrl, 32))
+    const blockNumber = async (node: RunningNode) => BigInt(await rpc<string>(node.rpcUrl, 'eth_blockNumber'))
 
-    // Follow the sequencer's blocks until every transaction is in one.
-    let included = 0
-    let next = startBlock + 1n
-    const deadline = performance.now() + 120_000
-    while (included < count && performance.now() < deadline) {
-      const head = BigInt(await rpc<string>(sequencer.rpcUrl, 'eth_blockNumber'))
-      for (; next <= head; next++) {
-        included += Number(
-          BigInt(
-            await rpc<string>(sequencer.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`]),
-          ),
-        )
+    /** Sends `batch` at `rate`, round-robin over the followers; the count accepted and the seconds it took. */
+    async function sendPaced(batch: readonly string[]): Promise<{ sent: number; seconds: number }> {
+      const begun = performance.now()
+      let sent = 0
+      let refused = 0
+      const inFlight = new Set<Promise<void>>()
+      for (let i = 0; i < batch.length; i++) {
+        const due = begun + (i * 1000) / rate
+        // Paced in 10 ms steps: a timer per transfer (every 2 ms at 500 tx/s) cost the load
+        // generator, on the cores the nodes share, a wake-up per transfer.
+        const wait = due - performance.now()
+        if (wait > 10) await new Promise((r) => setTimeout(r, wait))
+        const p = posters[i % posters.length]!.post(
+          `{"jsonrpc":"2.0","id":${i},"method":"eth_sendRawTransaction","params":["${batch[i]}"]}`,
+        ).then((response) => {
+          if (response.includes('"result"')) sent++
+          else if (refused++ < 5) process.stderr.write(`transaction ${i} refused: ${response}\n`)
+        })
+        inFlight.add(p)
+        void p.finally(() => inFlight.delete(p))
       }
-      if (included < count) await new Promise((r) => setTimeout(r, 100))
+      await Promise.all(inFlight)
+      return { sent, seconds: (performance.now() - begun) / 1000 }
     }
-    const lastBlock = next - 1n
+
+    /** Follows the sequencer's blocks after `from` until they hold `count` transactions; the last block. */
+    async function followUntilIncluded(from: bigint, count: number): Promise<{ included: number; last: bigint }> {
+      let included = 0
+      let next = from + 1n
+      const deadline = performance.now() + 120_000
+      while (included < count && performance.now() < deadline) {
+        const head = await blockNumber(sequencer)
+        for (; next <= head; next++) {
+          included += Number(
+            BigInt(
+              await rpc<string>(sequencer.rpcUrl, 'eth_getBlockTransactionCountByNumber', [`0x${next.toString(16)}`]),
+            ),
+          )
+        }
+        if (included < count) await new Promise((r) => setTimeout(r, 100))
+      }
+      return { included, last: next - 1n }
+    }
+
+    // A warm-up outside the measurement: the same load, until every follower serves its last block.
+    if (warmup > 0) {
+      const from = await blockNumber(sequencer)
+      await sendPaced(warmupRaws)
+      const { last } = await followUntilIncluded(from, warmupRaws.length)
+      const deadline = performance.now() + 120_000
+      for (const follower of followers) {
+        while ((await blockNumber(follower)) < last && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
+    }
+
+    const txResults = (result: string) => metric(metricsPorts[0]!, 'cairn_p2p_gossip_txs_total', { result })
+    const fetched = () => metric(metricsPorts[0]!, 'cairn_p2p_fetched_txs_total', { result: 'accept' })
+    const reannounced = async () =>
+      (await Promise.all([1, 2, 3].map((i) => metric(metricsPorts[i]!, 'cairn_p2p_txs_reannounced_total')))).reduce(
+        (a, b) => a + b,
+        0,
+      )
+    const countersAtStart = {
+      gossip: await txResults('accept'),
+      fetched: await fetched(),
+      shed: await txResults('shed'),
+    }
+    const reannouncedAtStart = await reannounced()
+
+    const startBlock = await blockNumber(sequencer)
+    const cpuAtStart = nodes.map((node) => processCpuMicros(node.process.pid))
+    const threadsAtStart = nodes.map((node) => threadCpuMicros(node.process.pid!))
+    const clientCpuAtStart = processCpuMicros()
+    const { sent, seconds: sendSeconds } = await sendPaced(raws)
+    for (const poster of posters) poster.close()
+    const { included, last: lastBlock } = await followUntilIncluded(startBlock, count)
     const nodeMicrosPerTx = nodes.map((node, i) => (processCpuMicros(node.process.pid) - cpuAtStart[i]!) / count)
+    const nodeThreads = nodes.map((node, i) =>
+      threadCpuLines(node.process.pid!, threadsAtStart[i]!, threadCpuMicros(node.process.pid!), count),
+    )
+    const clientMicrosPerTx = (processCpuMicros() - clientCpuAtStart) / count
     // Give the followers a moment to import the last block.
     await new Promise((r) => setTimeout(r, 1_500))
 
@@ -183,10 +240,6 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
         imported.push(line.time - at)
       }
     }
-    const txResults = (result: string) => metric(metricsPorts[0]!, 'cairn_p2p_gossip_txs_total', { result })
-    const reannounced = await Promise.all(
-      [1, 2, 3].map((i) => metric(metricsPorts[i]!, 'cairn_p2p_txs_reannounced_total')),
-    )
     return {
       rate,
       seconds,
@@ -197,12 +250,14 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
       arrivalMs: percentiles(arrival),
       importedMs: percentiles(imported),
       sequencerTxs: {
-        gossip: await txResults('accept'),
-        fetched: await metric(metricsPorts[0]!, 'cairn_p2p_fetched_txs_total', { result: 'accept' }),
-        shed: await txResults('shed'),
+        gossip: (await txResults('accept')) - countersAtStart.gossip,
+        fetched: (await fetched()) - countersAtStart.fetched,
+        shed: (await txResults('shed')) - countersAtStart.shed,
       },
-      reannounced: reannounced.reduce((a, b) => a + b, 0),
+      reannounced: (await reannounced()) - reannouncedAtStart,
       nodeMicrosPerTx,
+      nodeThreads,
+      clientMicrosPerTx,
     }
   } finally {
     if (process.argv.includes('--keep-logs')) {
@@ -214,7 +269,11 @@ export async function benchP2P(rate = 500, seconds = 30): Promise<P2PBenchResult
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await benchP2P(Number(process.argv[2] ?? 500), Number(process.argv[3] ?? 30))
+  const r = await benchP2P(
+    Number(process.argv[2] ?? 500),
+    Number(process.argv[3] ?? 30),
+    Number(process.env.CAIRN_BENCH_WARMUP ?? 0),
+  )
   const ms = (p: { p50: number; p99: number; max: number }) =>
     `p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms, max ${p.max.toFixed(1)} ms`
   console.log(
@@ -226,5 +285,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `  sequencer admitted ${r.sequencerTxs.gossip} by gossip (shed ${r.sequencerTxs.shed} under load) and ${r.sequencerTxs.fetched} fetched after a re-announce; followers re-announced ${r.reannounced} hashes`,
   )
   const [sequencerCpu, ...followerCpu] = r.nodeMicrosPerTx.map((us) => us.toFixed(0))
-  console.log(`  CPU per transfer (all threads): sequencer ${sequencerCpu} µs, followers ${followerCpu.join(' / ')} µs`)
+  console.log(
+    `  CPU per transfer (all threads): sequencer ${sequencerCpu} µs, followers ${followerCpu.join(' / ')} µs; load generator ${r.clientMicrosPerTx.toFixed(0)} µs`,
+  )
+  for (const [i, lines] of r.nodeThreads.entries()) {
+    console.log(`  ${i === 0 ? 'sequencer' : `follower ${i}`} threads:\n    ${lines.join('\n    ')}`)
+  }
 }
