@@ -292,7 +292,8 @@ function poolView(mempool: Mempool, chain: ChainStore, lagging: () => boolean): 
     lagging,
     pendingHashes: () => mempool.pendingHashes(),
     rawTransaction: (hash) => mempool.rawTransaction(hash),
-    // Included already counts as known: a follower that lags announces what the sequencer just included.
+    // Included already counts as known: a peer whose latest block is not this node's yet (a lagging one
+    // announces nothing) announces what this node has just included.
     knows: async (hash) => mempool.has(hash) || (await chain.getTransactionLocation(hash)) !== undefined,
   }
 }
