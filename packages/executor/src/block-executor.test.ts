@@ -146,6 +146,97 @@ describe('BlockExecutor', () => {
     await node.database.close()
   })
 
+  it('takes in transactions that arrive while the block executes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-arrivals-'))
+    dirs.push(dir)
+    const node = await openNode(dir, 0)
+    const parent = node.chain.head()
+    const txs = transfers(node.common, 12, parent.header.calcNextBaseFee())
+    // Two at first; each refresh (after every turn, and when the source runs out) lets one more arrive.
+    let arrived = 2
+    let refreshes = 0
+    const source = {
+      index: 0,
+      peek: () => (source.index < arrived ? txs[source.index] : undefined),
+      shift: () => void source.index++,
+      pop: () => void source.index++,
+      refresh: () => {
+        refreshes++
+        if (arrived === txs.length) return false
+        arrived++
+        return true
+      },
+    }
+    const { executed, rejected } = await node.executor.build(
+      parent,
+      { timestamp: parent.header.timestamp + 2n },
+      source,
+    )
+    expect(rejected).toEqual([])
+    expect(executed.block.transactions.map((tx) => tx.nonce)).toEqual(txs.map((tx) => tx.nonce))
+    expect(refreshes).toBeGreaterThan(txs.length - 2)
+    await node.database.close()
+  })
+
+  it('waits up to lingerMs for arrivals once its source runs dry, and no longer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-linger-'))
+    dirs.push(dir)
+    const node = await openNode(dir, 0)
+    const parent = node.chain.head()
+    const txs = transfers(node.common, 3, parent.header.calcNextBaseFee())
+    // Offers the first transaction at once, the second 20 ms later, the third 2 s after that.
+    const arrivalsAt = [0, 20, 2020]
+    const source = (started: number) => {
+      let index = 0
+      let arrived = 1
+      return {
+        peek: () => (index < arrived ? txs[index] : undefined),
+        shift: () => void index++,
+        pop: () => void index++,
+        refresh: () => {
+          const due = arrivalsAt.filter((at) => performance.now() - started >= at).length
+          if (due === arrived) return false
+          arrived = due
+          return true
+        },
+      }
+    }
+    const attributes = { timestamp: parent.header.timestamp + 2n, executionBudgetMs: 5_000 }
+    const lingering = await node.executor.build(parent, { ...attributes, lingerMs: 200 }, source(performance.now()))
+    expect(lingering.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n, 1n])
+    const prompt = await node.executor.build(parent, attributes, source(performance.now()))
+    expect(prompt.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n])
+    await node.database.close()
+  })
+
+  it('stops taking transactions when its execution budget is spent, after at least one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-budget-'))
+    dirs.push(dir)
+    const node = await openNode(dir, 0)
+    const parent = node.chain.head()
+    const txs = transfers(node.common, 1000, parent.header.calcNextBaseFee())
+    const attributes = { timestamp: parent.header.timestamp + 2n }
+    const once = await node.executor.build(parent, { ...attributes, executionBudgetMs: 0 }, arraySource(txs))
+    expect(once.executed.block.transactions).toHaveLength(1)
+    expect(once.rejected).toEqual([])
+
+    // A stream that never runs dry: the budget is what ends the block, and nothing is rejected.
+    let index = 0
+    const endless = {
+      peek: () => txs[index],
+      shift: () => void index++,
+      pop: () => void index++,
+      refresh: () => true,
+    }
+    const started = performance.now()
+    const bounded = await node.executor.build(parent, { ...attributes, executionBudgetMs: 10 }, endless)
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(bounded.rejected).toEqual([])
+    expect(bounded.executed.block.transactions.length).toBeGreaterThan(0)
+    expect(bounded.executed.block.transactions.length).toBeLessThan(txs.length)
+    await node.database.close()
+  })
+
   it('rejects an imported block whose state root does not match execution', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-c-'))
     dirs.push(dir)

@@ -42,6 +42,12 @@ export interface TransactionSource {
   shift(): void
   /** The peeked transaction cannot be included: skip the rest of its sender's. */
   pop(): void
+  /**
+   * Takes in transactions that arrived since the source was made; true when any was added. The
+   * builder calls it after each event-loop turn and before it seals, so a block that is still being
+   * built includes what arrived meanwhile (a snapshot source leaves it out).
+   */
+  refresh?(): boolean
 }
 
 /** A transaction's outcome in a sealed block. */
@@ -73,6 +79,16 @@ export interface BlockAttributes {
   gasLimit?: bigint
   /** Stop after this many transactions (block-per-transaction dev mode uses 1). */
   maxTransactions?: number
+  /**
+   * Stop taking transactions once execution has run this many milliseconds: what is left waits for
+   * the next block, so a sequencer under load seals a block per slot rather than ever larger ones.
+   */
+  executionBudgetMs?: number
+  /**
+   * With a budget and a source that refreshes: when the source runs out, wait up to this many
+   * milliseconds for more before sealing.
+   */
+  lingerMs?: number
   /** The L1 block this block is anchored to; none (a chain without L1, e.g. --dev) anchors to L1 block 0. */
   anchor?: L1Anchor
 }
@@ -158,7 +174,7 @@ export class BlockExecutor {
       parent,
       this.headerFor(parent, attributes),
       source,
-      attributes.maxTransactions,
+      attributes,
       (tx, reason) => {
         rejected.push({ tx, reason })
         return 'skip-sender'
@@ -199,7 +215,7 @@ export class BlockExecutor {
       )
     }
     await this.senderRecovery?.prime(block.transactions)
-    const executed = await this.execute(parent, expected, arraySource(block.transactions), undefined, (tx, reason) => {
+    const executed = await this.execute(parent, expected, arraySource(block.transactions), {}, (tx, reason) => {
       throw new BlockExecutionError(
         'INVALID_BLOCK_TRANSACTION',
         `block ${header.number}: transaction ${bytesToHex(tx.hash())} is invalid: ${reason}`,
@@ -251,7 +267,11 @@ export class BlockExecutor {
     parent: Block,
     headerData: HeaderData,
     source: TransactionSource,
-    maxTransactions: number | undefined,
+    {
+      maxTransactions,
+      executionBudgetMs,
+      lingerMs,
+    }: Pick<BlockAttributes, 'maxTransactions' | 'executionBudgetMs' | 'lingerMs'>,
     onInvalid: (tx: TypedTransaction, reason: string) => 'skip-sender',
   ): Promise<ExecutedBlock> {
     const state = this.state
@@ -273,10 +293,29 @@ export class BlockExecutor {
     try {
       await beginBlock(this.vm, this.blockHashes, parent, shell)
       const turns = this.turns
-      for (let tx = source.peek(); tx !== undefined; tx = source.peek()) {
+      const deadline =
+        executionBudgetMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + executionBudgetMs
+      for (;;) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
-        // A turn may run anything; the source is a snapshot, so `tx` is still its next one.
-        if (turns?.due()) await turns.take()
+        // A turn may run anything (admissions among it); the source changes only when refreshed.
+        if (turns?.due()) {
+          await turns.take()
+          source.refresh?.()
+        }
+        // Run out: what arrived during the last transactions' awaits may still join.
+        let tx = source.peek() ?? (source.refresh?.() ? source.peek() : undefined)
+        if (tx === undefined && lingerMs !== undefined && source.refresh !== undefined) {
+          // Arrivals come in bursts (the RPC, sender recovery in batches): a pause shorter than
+          // `lingerMs` does not end a block that has budget left.
+          const until = Math.min(performance.now() + lingerMs, deadline)
+          while (tx === undefined && performance.now() < until) {
+            await new Promise((resolve) => setTimeout(resolve, 1))
+            if (source.refresh()) tx = source.peek()
+          }
+        }
+        if (tx === undefined) break
+        // Past its budget a block seals with what it has (at least one transaction, so it always progresses).
+        if (executionBudgetMs !== undefined && transactions.length > 0 && performance.now() >= deadline) break
         if (tx.gasLimit > gasLimit - gasUsed) {
           // Not invalid, only too big for what is left of this block: the sender waits for the next
           // block (a builder must not drop it from the pool). Below one transfer's gas the block is full.

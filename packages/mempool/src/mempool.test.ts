@@ -525,6 +525,74 @@ describe('Mempool block selection', () => {
     await pool.addRaw(tx(alice, { nonce: 1n }).serialize())
     expect(pool.selectForBlock(GWEI).peek()).toBeUndefined()
   })
+
+  it('takes in on refresh what became pending after it was made, in price order', async () => {
+    const { pool } = setup()
+    const a0 = tx(alice, { nonce: 0n, tip: GWEI })
+    await pool.addRaw(a0.serialize())
+    const selection = pool.selectForBlock(GWEI)
+    expect(selection.peek()?.hash()).toEqual(a0.hash())
+    selection.shift()
+    expect(selection.peek()).toBeUndefined()
+    expect(selection.refresh()).toBe(false)
+
+    const a1 = tx(alice, { nonce: 1n, tip: GWEI })
+    const b0 = tx(bob, { nonce: 0n, tip: 3n * GWEI })
+    const c1 = tx(carol, { nonce: 1n, tip: 9n * GWEI }) // queued behind a gap: not offered
+    for (const t of [a1, b0, c1]) await pool.addRaw(t.serialize())
+    expect(selection.peek()).toBeUndefined() // nothing changes until it refreshes
+    expect(selection.refresh()).toBe(true)
+    const order: string[] = []
+    for (let next = selection.peek(); next !== undefined; next = selection.peek()) {
+      order.push(hex(next))
+      selection.shift()
+    }
+    expect(order).toEqual([hex(b0), hex(a1)])
+  })
+
+  it('never offers again on refresh a nonce it passed, nor a sender it skipped', async () => {
+    const { pool } = setup()
+    const a0 = tx(alice, { nonce: 0n, tip: 2n * GWEI, feeCap: 10n * GWEI })
+    const b0 = tx(bob, { nonce: 0n, tip: GWEI })
+    for (const t of [a0, b0]) await pool.addRaw(t.serialize())
+    const selection = pool.selectForBlock(GWEI)
+    selection.shift() // a0 included
+    selection.pop() // bob skipped
+    // A replacement of the included nonce, and bob's next nonce.
+    await pool.addRaw(tx(alice, { nonce: 0n, tip: 5n * GWEI, feeCap: 20n * GWEI }).serialize())
+    await pool.addRaw(tx(bob, { nonce: 1n, tip: GWEI }).serialize())
+    expect(selection.refresh()).toBe(false)
+    expect(selection.peek()).toBeUndefined()
+
+    const a1 = tx(alice, { nonce: 1n, tip: GWEI })
+    await pool.addRaw(a1.serialize())
+    expect(selection.refresh()).toBe(true)
+    expect(selection.peek()?.hash()).toEqual(a1.hash())
+  })
+
+  it('offers on refresh the replacement of the nonce it offers next, ranked by its new tip', async () => {
+    const { pool } = setup()
+    const a0 = tx(alice, { nonce: 0n, tip: GWEI, feeCap: 10n * GWEI })
+    const b0 = tx(bob, { nonce: 0n, tip: 2n * GWEI })
+    for (const t of [a0, b0]) await pool.addRaw(t.serialize())
+    const selection = pool.selectForBlock(GWEI)
+    expect(selection.peek()?.hash()).toEqual(b0.hash())
+    const replacement = tx(alice, { nonce: 0n, tip: 3n * GWEI, feeCap: 20n * GWEI })
+    await pool.addRaw(replacement.serialize())
+    expect(selection.refresh()).toBe(true)
+    expect(selection.peek()?.hash()).toEqual(replacement.hash())
+    selection.shift()
+    expect(selection.peek()?.hash()).toEqual(b0.hash())
+  })
+
+  it('takes in nothing more once the pool has a new head', async () => {
+    const { pool } = setup()
+    const selection = pool.selectForBlock(GWEI)
+    await pool.onNewHead({ baseFee: GWEI, includedTxHashes: [] })
+    await pool.addRaw(tx(alice).serialize())
+    expect(selection.refresh()).toBe(false)
+    expect(selection.peek()).toBeUndefined()
+  })
 })
 
 describe('Mempool new heads', () => {

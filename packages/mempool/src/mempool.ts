@@ -158,6 +158,8 @@ export class Mempool {
   private readonly queuedHeap = new BinaryHeap<HeapEntry>(evictsBefore)
   private readonly listeners = new Set<PendingListener>()
   private enteredPending: PooledTx[] = []
+  /** Senders with transactions that became pending since the latest block selection, until the next head. */
+  private touchedSinceSelection: Set<SenderTxs> | undefined
   private journalBatch: JournalBatch | undefined
   private readonly counters = { accepted: 0, replaced: 0, evicted: 0, invalidated: 0, expired: 0, included: 0 }
   private readonly rejected: Record<string, number> = {}
@@ -250,6 +252,7 @@ export class Mempool {
    */
   async onNewHead(head: NewHead): Promise<void> {
     const epoch = ++this.epoch
+    this.touchedSinceSelection = undefined
     this.baseFee = head.baseFee
     const affected = new Map<string, Address>()
     const touched = new Set<SenderTxs>()
@@ -355,7 +358,19 @@ export class Mempool {
     for (const sender of this.senders.values()) {
       if (sender.pendingCount > 0) lists.push(sender.txs.slice(0, sender.pendingCount))
     }
-    return new PriceAndNonceSelection(lists, baseFee)
+    // The block being built may take in what becomes pending until its head arrives (`refresh`).
+    const touched = new Set<SenderTxs>()
+    this.touchedSinceSelection = touched
+    return new PriceAndNonceSelection(lists, baseFee, () => {
+      if (this.touchedSinceSelection !== touched) return []
+      this.writeJournalBatch()
+      const arrived: PooledTx[][] = []
+      for (const sender of touched) {
+        if (sender.pendingCount > 0) arrived.push(sender.txs.slice(0, sender.pendingCount))
+      }
+      touched.clear()
+      return arrived
+    })
   }
 
   get(hash: Uint8Array | PrefixedHexString): TypedTransaction | undefined {
@@ -790,6 +805,7 @@ export class Mempool {
     sender.settle(changedFrom, (tx, pending) => {
       if (pending && !tx.pending) {
         this.enteredPending.push(tx)
+        this.touchedSinceSelection?.add(sender)
         sender.lastActivity = this.now()
       }
       tx.pending = pending

@@ -8,6 +8,14 @@ import { type L1Anchor, SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
 import { Histogram, type Logger, type Registry } from '@cairn/telemetry'
 
+/**
+ * How long a block being built waits for more once the pool runs dry. Under load, arrivals come in
+ * bursts with pauses between (RPC turns, sender recovery in batches, a client descheduled); a pause
+ * must not close the block and leave what follows for a slot later. A lone transaction's block
+ * seals this much later.
+ */
+const LINGER_MS = 25
+
 /** What the sequencer needs from the mempool. */
 export interface SequencerMempool {
   selectForBlock(baseFee: bigint): TransactionSource
@@ -51,7 +59,10 @@ export interface SequencerOptions {
 /**
  * The block production loop: one owner of the head state. Every `blockTime` it takes the best
  * transactions from the mempool, builds a block, persists it with its state in one batch and
- * tells the mempool what was included.
+ * tells the mempool what was included. A slot's block is built when it begins if transactions
+ * wait, else at the first arrival, else empty near its end. A block takes in transactions that
+ * arrive while it is built, for at most `blockTime` of execution; a build that runs into the next
+ * slot is followed by that slot's block at once.
  */
 export class Sequencer {
   private timer: NodeJS.Timeout | undefined
@@ -82,7 +93,8 @@ export class Sequencer {
       this.timer = setInterval(() => this.options.mempool.status().pending > 0 && this.schedule(), 1000)
       this.schedule()
     } else {
-      this.timer = setInterval(() => this.schedule(), this.options.blockTime * 1000)
+      this.unsubscribe = this.options.mempool.onPending(() => this.fillSlot())
+      this.awaitSlot()
     }
     this.options.logger.info(
       { blockTime: this.options.blockTime, head: Number(this.options.chain.head().header.number) },
@@ -94,6 +106,7 @@ export class Sequencer {
   async stop(): Promise<void> {
     this.running = false
     if (this.timer) clearInterval(this.timer)
+    clearTimeout(this.slotEndTimer)
     this.unsubscribe?.()
     await this.inFlight.catch(() => {})
   }
@@ -103,6 +116,47 @@ export class Sequencer {
     const next = this.inFlight.catch(() => {}).then(() => this.lock.run(() => this.buildAndCommit()))
     this.inFlight = next
     return next
+  }
+
+  /** Arms the timer that opens the next slot; slots start at multiples of `blockTime` since the epoch. */
+  private awaitSlot(): void {
+    const slotMs = this.options.blockTime * 1000
+    this.timer = setTimeout(
+      () => {
+        if (!this.running) return
+        this.awaitSlot()
+        this.slotOpen = true
+        clearTimeout(this.slotEndTimer)
+        this.slotEndTimer = setTimeout(() => this.closeSlot(), slotMs * 0.9)
+        this.fillSlot()
+      },
+      slotMs - (Date.now() % slotMs),
+    )
+  }
+
+  /**
+   * Builds the open slot's block as soon as transactions wait and no build is in progress: when the
+   * slot begins, when a build that ran into it ends, or at the first arrival (a lone transaction
+   * does not wait out an idle slot).
+   */
+  private fillSlot(): void {
+    if (!this.slotOpen || this.busy() || this.options.mempool.status().pending === 0) return
+    this.slotOpen = false
+    this.schedule()
+  }
+
+  /** Near the slot's end, a slot still without a block gets an empty one. */
+  private closeSlot(): void {
+    if (!this.slotOpen || this.busy()) return
+    this.slotOpen = false
+    // A chain that ran ahead of the clock (a block built late in the slot before) skips it, so it
+    // falls back in step instead of staying ahead.
+    const now = BigInt(Math.floor((this.options.now ?? (() => Date.now() / 1000))()))
+    if (this.options.chain.head('latest').header.timestamp < now) this.schedule()
+  }
+
+  private busy(): boolean {
+    return this.scheduled || this.producing
   }
 
   private schedule(): void {
@@ -115,6 +169,7 @@ export class Sequencer {
       .then(async () => {
         this.scheduled = false
         if (!this.running) return
+        this.producing = true
         // In block-per-transaction mode keep sealing while transactions wait; stop when a build
         // produced nothing (no anchor yet, or a failure) so the loop never spins.
         let block: Block | undefined
@@ -129,10 +184,16 @@ export class Sequencer {
           this.options.blockTime === 0 &&
           this.options.mempool.status().pending > 0
         )
+        this.producing = false
+        this.fillSlot()
       })
   }
 
   private scheduled = false
+  private producing = false
+  /** The current slot has no block yet and none is scheduled for it. */
+  private slotOpen = false
+  private slotEndTimer: NodeJS.Timeout | undefined
   private readonly lock: SerialLock
 
   private async buildAndCommit(): Promise<Block | undefined> {
@@ -159,6 +220,10 @@ export class Sequencer {
         timestamp,
         coinbase: this.options.coinbase,
         maxTransactions: this.options.blockTime === 0 ? 1 : undefined,
+        // Under load a block takes in arrivals while it is built (the pool's selection refreshes),
+        // for at most a slot: blocks stay a slot's work apiece and transactions wait at most about two.
+        executionBudgetMs: this.options.blockTime > 0 ? this.options.blockTime * 1000 : undefined,
+        lingerMs: this.options.blockTime > 0 ? LINGER_MS : undefined,
         anchor,
       },
       mempool.selectForBlock(baseFee),

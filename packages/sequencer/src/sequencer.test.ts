@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { type Address, hexToBytes } from '@ethereumjs/util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { openGenesisChain } from '@cairn/executor/testing'
+import { Mempool } from '@cairn/mempool'
+import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
+import { createLogger } from '@cairn/telemetry'
+import { Sequencer } from './sequencer.ts'
+
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** A sequencer over a real chain on level and a real pool reading the head's state. */
+async function startSequencer(blockTime: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-sequencer-'))
+  const { common, database, chain, state, executor } = await openGenesisChain(dir, devGenesis())
+  const mempool = new Mempool({
+    common,
+    baseFee: chain.head().header.calcNextBaseFee(),
+    state: {
+      async getAccount(address: Address) {
+        const account = await state.view(chain.head().header.stateRoot).getAccount(address)
+        return { nonce: account?.nonce ?? 0n, balance: account?.balance ?? 0n }
+      },
+    },
+  })
+  const sequencer = new Sequencer({
+    chain,
+    state,
+    executor,
+    mempool,
+    logger: createLogger({ level: 'silent' }),
+    blockTime,
+  })
+  sequencer.start()
+  cleanups.push(
+    () => rmSync(dir, { recursive: true, force: true }),
+    () => database.close(),
+    () => sequencer.stop(),
+  )
+  /** A transfer from dev account 0, priced well above the next base fee. */
+  const transfer = (nonce: number) =>
+    createFeeMarket1559Tx(
+      {
+        nonce,
+        to: DEV_ACCOUNTS[1]!.address,
+        value: 1n,
+        gasLimit: 21_000n,
+        maxFeePerGas: chain.head().header.calcNextBaseFee() * 4n + 1_000_000_000n,
+        maxPriorityFeePerGas: 1n,
+        chainId: common.chainId(),
+      },
+      { common },
+    ).sign(hexToBytes(DEV_ACCOUNTS[0]!.privateKey))
+  return { chain, mempool, transfer }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Resolves once `predicate` holds, polling every 5 ms; fails after `timeoutMs`. */
+async function until(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await sleep(5)
+  }
+}
+
+/** Sleeps until `offsetMs` into the next slot of `slotMs` (slots start at multiples of it since the epoch). */
+async function intoNextSlot(slotMs: number, offsetMs: number): Promise<number> {
+  const slotStart = (Math.floor(Date.now() / slotMs) + 1) * slotMs
+  await sleep(slotStart + offsetMs - Date.now())
+  return slotStart
+}
+
+describe('Sequencer', () => {
+  it('builds an idle slot’s block when its first transaction arrives, not a slot later', async () => {
+    const { chain, mempool, transfer } = await startSequencer(4)
+    const slotStart = await intoNextSlot(4000, 200)
+    const before = chain.head().header
+    // Nothing waited when the slot began, so it has no block yet.
+    expect(before.timestamp).toBeLessThan(BigInt(slotStart / 1000))
+
+    const tx = transfer(0)
+    const sent = Date.now()
+    await mempool.addRaw(tx.serialize())
+    await until(() => chain.head().header.number > before.number, 4000)
+    const included = Date.now() - sent
+    const block = chain.head()
+    expect(block.transactions.map((t) => t.hash())).toEqual([tx.hash()])
+    expect(block.header.timestamp).toBe(BigInt(slotStart / 1000))
+    // Built on arrival: the slot's empty-block time (3.6 s in) and the next slot (4 s) are seconds away.
+    expect(included).toBeLessThan(2000)
+  })
+
+  it('gives an idle slot one empty block near its end, and never runs ahead of the clock', async () => {
+    const { chain } = await startSequencer(1)
+    await intoNextSlot(1000, 0)
+    const first = chain.head().header.number
+    await sleep(3000)
+    const blocks = await Promise.all(
+      Array.from({ length: Number(chain.head().header.number - first) }, (_, i) =>
+        chain.getBlockByNumber(first + 1n + BigInt(i)),
+      ),
+    )
+    expect(blocks.length).toBeGreaterThanOrEqual(2)
+    expect(blocks.length).toBeLessThanOrEqual(4)
+    const timestamps = blocks.map((record) => record!.block.header.timestamp)
+    for (const [i, timestamp] of timestamps.entries()) {
+      expect(blocks[i]!.block.transactions).toHaveLength(0)
+      if (i > 0) expect(timestamp).toBe(timestamps[i - 1]! + 1n)
+    }
+    expect(timestamps.at(-1)!).toBeLessThanOrEqual(BigInt(Math.floor(Date.now() / 1000)))
+  })
+})
