@@ -184,27 +184,41 @@ describe('BlockExecutor', () => {
     const node = await openNode(dir, 0)
     const parent = node.chain.head()
     const txs = transfers(node.common, 3, parent.header.calcNextBaseFee())
-    // Offers the first transaction at once, the second 20 ms later, the third 2 s after that.
-    const arrivalsAt = [0, 20, 2020]
-    const source = (started: number) => {
+    // Offers the first transaction at once; the second arrives 20 ms after the source runs dry, the
+    // third 2 s after that.
+    const gaps = [20, 2000]
+    const source = () => {
       let index = 0
       let arrived = 1
+      let offered = 1
       return {
-        peek: () => (index < arrived ? txs[index] : undefined),
+        peek: () => (index < offered ? txs[index] : undefined),
         shift: () => void index++,
         pop: () => void index++,
         refresh: () => {
-          const due = arrivalsAt.filter((at) => performance.now() - started >= at).length
-          if (due === arrived) return false
-          arrived = due
+          if (offered === arrived) return false
+          offered = arrived
           return true
+        },
+        arrival: (ms: number) => {
+          const gap = gaps[arrived - 1]
+          const comes = gap !== undefined && gap <= ms
+          return new Promise<boolean>((resolve) =>
+            setTimeout(
+              () => {
+                if (comes) arrived++
+                resolve(comes)
+              },
+              comes ? gap : ms,
+            ),
+          )
         },
       }
     }
     const attributes = { timestamp: parent.header.timestamp + 2n, executionBudgetMs: 5_000 }
-    const lingering = await node.executor.build(parent, { ...attributes, lingerMs: 200 }, source(performance.now()))
+    const lingering = await node.executor.build(parent, { ...attributes, lingerMs: 200 }, source())
     expect(lingering.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n, 1n])
-    const prompt = await node.executor.build(parent, attributes, source(performance.now()))
+    const prompt = await node.executor.build(parent, attributes, source())
     expect(prompt.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n])
     await node.database.close()
   })

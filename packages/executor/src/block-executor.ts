@@ -48,6 +48,8 @@ export interface TransactionSource {
    * built includes what arrived meanwhile (a snapshot source leaves it out).
    */
   refresh?(): boolean
+  /** Resolves true when transactions arrived (a refresh will find them), false after `ms` without any. */
+  arrival?(ms: number): Promise<boolean>
 }
 
 /** A transaction's outcome in a sealed block. */
@@ -85,7 +87,7 @@ export interface BlockAttributes {
    */
   executionBudgetMs?: number
   /**
-   * With a budget and a source that refreshes: when the source runs out, wait up to this many
+   * With a budget and a source that tells arrivals: when the source runs out, wait up to this many
    * milliseconds for more before sealing.
    */
   lingerMs?: number
@@ -304,13 +306,14 @@ export class BlockExecutor {
         }
         // Run out: what arrived during the last transactions' awaits may still join.
         let tx = source.peek() ?? (source.refresh?.() ? source.peek() : undefined)
-        if (tx === undefined && lingerMs !== undefined && source.refresh !== undefined) {
+        if (tx === undefined && lingerMs !== undefined && source.arrival !== undefined) {
           // Arrivals come in bursts (the RPC, sender recovery in batches): a pause shorter than
           // `lingerMs` does not end a block that has budget left.
           const until = Math.min(performance.now() + lingerMs, deadline)
-          while (tx === undefined && performance.now() < until) {
-            await new Promise((resolve) => setTimeout(resolve, 1))
-            if (source.refresh()) tx = source.peek()
+          while (tx === undefined) {
+            const left = until - performance.now()
+            if (left <= 0 || !(await source.arrival(left))) break
+            if (source.refresh?.()) tx = source.peek()
           }
         }
         if (tx === undefined) break

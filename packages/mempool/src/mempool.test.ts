@@ -585,6 +585,16 @@ describe('Mempool block selection', () => {
     expect(selection.peek()?.hash()).toEqual(b0.hash())
   })
 
+  it('tells when a transaction arrives, or that none did within the wait', async () => {
+    const { pool } = setup()
+    const selection = pool.selectForBlock(GWEI)
+    expect(await selection.arrival(5)).toBe(false)
+    const arrived = selection.arrival(60_000)
+    await pool.addRaw(tx(alice).serialize())
+    expect(await arrived).toBe(true)
+    expect(selection.refresh()).toBe(true)
+  })
+
   it('takes in nothing more once the pool has a new head', async () => {
     const { pool } = setup()
     const selection = pool.selectForBlock(GWEI)

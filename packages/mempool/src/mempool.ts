@@ -361,16 +361,21 @@ export class Mempool {
     // The block being built may take in what becomes pending until its head arrives (`refresh`).
     const touched = new Set<SenderTxs>()
     this.touchedSinceSelection = touched
-    return new PriceAndNonceSelection(lists, baseFee, () => {
-      if (this.touchedSinceSelection !== touched) return []
-      this.writeJournalBatch()
-      const arrived: PooledTx[][] = []
-      for (const sender of touched) {
-        if (sender.pendingCount > 0) arrived.push(sender.txs.slice(0, sender.pendingCount))
-      }
-      touched.clear()
-      return arrived
-    })
+    return new PriceAndNonceSelection(
+      lists,
+      baseFee,
+      () => {
+        if (this.touchedSinceSelection !== touched) return []
+        this.writeJournalBatch()
+        const arrived: PooledTx[][] = []
+        for (const sender of touched) {
+          if (sender.pendingCount > 0) arrived.push(sender.txs.slice(0, sender.pendingCount))
+        }
+        touched.clear()
+        return arrived
+      },
+      (listener) => this.onPending(listener),
+    )
   }
 
   get(hash: Uint8Array | PrefixedHexString): TypedTransaction | undefined {

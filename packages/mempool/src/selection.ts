@@ -21,6 +21,8 @@ export interface TxSelection {
    * sender already passed, nor a sender `pop` skipped.
    */
   refresh(): boolean
+  /** Resolves true when a transaction becomes pending in the pool, false after `ms` without one. */
+  arrival(ms: number): Promise<boolean>
 }
 
 interface SenderCursor {
@@ -35,7 +37,7 @@ interface SenderCursor {
 
 /**
  * `arrivals` gives, for each sender whose pending transactions changed since its last call, all of
- * them in nonce order; without it `refresh` adds nothing.
+ * them in nonce order; without it `refresh` adds nothing and `arrival` only waits.
  */
 export class PriceAndNonceSelection implements TxSelection {
   private readonly heap = new BinaryHeap<SenderCursor>(
@@ -48,6 +50,8 @@ export class PriceAndNonceSelection implements TxSelection {
     senders: PooledTx[][],
     private readonly baseFee: bigint,
     private readonly arrivals?: () => PooledTx[][],
+    /** Calls its argument when a transaction becomes pending; returns the unsubscribe. */
+    private readonly onArrival?: (listener: () => void) => () => void,
   ) {
     const live: SenderCursor[] = []
     for (const txs of senders) {
@@ -87,6 +91,22 @@ export class PriceAndNonceSelection implements TxSelection {
     if (cursor === undefined) return
     cursor.live = false
     cursor.skipped = true
+  }
+
+  arrival(ms: number): Promise<boolean> {
+    const onArrival = this.onArrival
+    if (onArrival === undefined) return new Promise((resolve) => setTimeout(() => resolve(false), ms))
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        unsubscribe()
+        resolve(false)
+      }, ms)
+      const unsubscribe = onArrival(() => {
+        clearTimeout(timer)
+        unsubscribe()
+        resolve(true)
+      })
+    })
   }
 
   refresh(): boolean {
