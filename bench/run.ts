@@ -40,15 +40,26 @@ function add(...added: string[][]): void {
  * run in this process, it was warmed by the runs before it. Each end-to-end figure is compared
  * with the raw figure made just before it.
  *
- * The runs are sized to last ~10 s end to end, ten of the node's 1 s block slots: a run's first
- * block waits for its slot (0–1 s), a cost of the block time and not of load, which took 10–25% of
- * the ~3.7 s runs of 12,000 ETH transfers this bench made until the fourteenth session. That
- * shorter run is still made, warm, as a row of its own ("burst").
+ * The runs are sized to last ~10 s end to end, ten of the node's 1 s block slots; a shorter run of
+ * 12,000 ETH transfers is made, warm, as a row of its own ("burst").
+ *
+ * This machine's speed drifts by ±20% over minutes, on both sides, so one pair is a poor measure of
+ * the ratio: each row is CAIRN_BENCH_ROUNDS alternating (a)/(b) pairs (3 by default), every pair
+ * printed, and the row's ratio is the median of the pairs' ratios.
  */
+const ROUNDS = Number(process.env.CAIRN_BENCH_ROUNDS ?? 3)
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1)
+  throw new Error(`CAIRN_BENCH_ROUNDS must be a whole number ≥ 1, not ${ROUNDS}`)
 const TX_PER_BLOCK = 1000
 const RUNS = { eth: 36000, erc20: 12000 } as const
 const BURST = 12000
 const kindName = (kind: 'eth' | 'erc20') => (kind === 'eth' ? 'ETH' : 'ERC-20')
+const roundLabel = (round: number) => (ROUNDS > 1 ? ` [${round + 1}/${ROUNDS}]` : '')
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
 const runRaw = async (workload: BenchWorkload, txs: number, warm: boolean, label: string) => {
   const { kind } = workload
   const blocks = txs / TX_PER_BLOCK
@@ -71,21 +82,35 @@ const runEndToEnd = async (workload: BenchWorkload, txs: number, warm: boolean, 
     `(b) end-to-end ${kindName(kind)} transfers${label}`,
     `${r.txPerSecond.toFixed(0)} tx/s (${((100 * r.txPerSecond) / against).toFixed(0)}% of raw; first block after ${r.firstBlockSeconds.toFixed(2)} s, after it ${r.afterFirstBlockTxPerSecond?.toFixed(0) ?? '-'} tx/s; RPC accepted ${r.acceptedPerSecond.toFixed(0)} tx/s; node main thread ${r.mainThreadMicrosPerTx.toFixed(0)} µs CPU/tx, waiting for a core ${(100 * r.mainThreadWaitShare).toFixed(0)}% of the run; all threads ${r.nodeMicrosPerTx.toFixed(0)}; peak RSS ${r.peakRssMebibytes.toFixed(0)} MiB; eth_blockNumber meanwhile p99 ${r.headPollMillis.p99.toFixed(0)} ms, max ${r.headPollMillis.max.toFixed(0)} ms)`,
   ])
+  return r.txPerSecond / against
+}
+/** A row: ROUNDS alternating (a)/(b) pairs, then the median ratio when there is more than one. */
+const runRow = async (workload: BenchWorkload, txs: number, warm: boolean, label: string) => {
+  const ratios: number[] = []
+  const raws: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const against = await runRaw(workload, txs, warm, `${label}${roundLabel(round)}`)
+    raws.push(against)
+    ratios.push(await runEndToEnd(workload, txs, warm, `${label}${roundLabel(round)}`, against))
+  }
+  if (ROUNDS > 1) {
+    add([
+      `(b)/(a) ${kindName(workload.kind)}${label}, median of ${ROUNDS}`,
+      `${(100 * median(ratios)).toFixed(0)}% (pairs: ${ratios.map((ratio) => `${(100 * ratio).toFixed(0)}%`).join(', ')})`,
+    ])
+  }
+  return median(raws)
 }
 // Each end-to-end run follows its raw run: this machine's speed drifts over minutes, on both sides.
 let rawEthCold = 0
 for (const kind of ['eth', 'erc20'] as const) {
   for (const warm of [false, true]) {
-    const label = warm ? ', warm' : ''
     const workload = benchWorkload(kind, warm ? RUNS[kind] * 1.5 : RUNS[kind])
-    const against = await runRaw(workload, RUNS[kind], warm, label)
-    if (kind === 'eth' && !warm) rawEthCold = against
-    await runEndToEnd(workload, RUNS[kind], warm, label, against)
+    const raw = await runRow(workload, RUNS[kind], warm, warm ? ', warm' : '')
+    if (kind === 'eth' && !warm) rawEthCold = raw
   }
 }
-const burstLabel = `, warm, burst of ${BURST.toLocaleString('en-US')}`
-const burst = benchWorkload('eth', BURST * 1.5)
-await runEndToEnd(burst, BURST, true, burstLabel, await runRaw(burst, BURST, true, burstLabel))
+await runRow(benchWorkload('eth', BURST * 1.5), BURST, true, `, warm, burst of ${BURST.toLocaleString('en-US')}`)
 {
   // The same ETH run with 16 transactions per HTTP request (a JSON-RPC batch): the HTTP share of admission.
   const r = await benchEndToEnd('eth', RUNS.eth, { batch: 16 })
