@@ -98,6 +98,30 @@ describe('Sequencer', () => {
     expect(included).toBeLessThan(2000)
   })
 
+  it('under a steady stream keeps one block per slot, taking every transaction in order', async () => {
+    const { chain, mempool, transfer } = await startSequencer(1)
+    await intoNextSlot(1000, 100)
+    const first = chain.head().header.number
+    // A transfer every 25 ms for 3.5 slots.
+    const sent: Uint8Array[] = []
+    for (let nonce = 0; nonce < 140; nonce++) {
+      const tx = transfer(nonce)
+      sent.push(tx.hash())
+      await mempool.addRaw(tx.serialize())
+      await sleep(25)
+    }
+    await until(() => chain.head().header.number > first && mempool.status().pending === 0, 3000)
+    const blocks = []
+    for (let n = first + 1n; n <= chain.head().header.number; n++) blocks.push((await chain.getBlockByNumber(n))!.block)
+    // Every slot of the stream has its block, stamped with its second: none skipped, none doubled.
+    expect(blocks.length).toBeGreaterThanOrEqual(4)
+    expect(blocks.length).toBeLessThanOrEqual(5)
+    for (const [i, block] of blocks.entries()) {
+      if (i > 0) expect(block.header.timestamp).toBe(blocks[i - 1]!.header.timestamp + 1n)
+    }
+    expect(blocks.flatMap((block) => block.transactions.map((tx) => tx.hash()))).toEqual(sent)
+  })
+
   it('gives an idle slot one empty block near its end, and never runs ahead of the clock', async () => {
     const { chain } = await startSequencer(1)
     await intoNextSlot(1000, 0)

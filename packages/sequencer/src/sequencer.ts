@@ -61,8 +61,8 @@ export interface SequencerOptions {
  * transactions from the mempool, builds a block, persists it with its state in one batch and
  * tells the mempool what was included. A slot's block is built when it begins if transactions
  * wait, else at the first arrival, else empty near its end. A block takes in transactions that
- * arrive while it is built, for at most `blockTime` of execution; a build that runs into the next
- * slot is followed by that slot's block at once.
+ * arrive while it is built until its slot ends; a build whose sealing runs into the next slot is
+ * followed by that slot's block at once.
  */
 export class Sequencer {
   private timer: NodeJS.Timeout | undefined
@@ -118,20 +118,27 @@ export class Sequencer {
     return next
   }
 
-  /** Arms the timer that opens the next slot; slots start at multiples of `blockTime` since the epoch. */
+  /** Arms the timer that opens the next slot. */
   private awaitSlot(): void {
     const slotMs = this.options.blockTime * 1000
-    this.timer = setTimeout(
-      () => {
-        if (!this.running) return
-        this.awaitSlot()
-        this.slotOpen = true
-        clearTimeout(this.slotEndTimer)
-        this.slotEndTimer = setTimeout(() => this.closeSlot(), slotMs * 0.9)
-        this.fillSlot()
-      },
-      slotMs - (Date.now() % slotMs),
-    )
+    this.timer = setTimeout(() => {
+      if (!this.running) return
+      this.awaitSlot()
+      // Timers run on a monotonic clock, slots on the wall clock: one a moment early opens nothing.
+      const slot = Math.floor(Date.now() / slotMs)
+      if (slot === this.openedSlot) return
+      this.openedSlot = slot
+      this.slotOpen = true
+      clearTimeout(this.slotEndTimer)
+      this.slotEndTimer = setTimeout(() => this.closeSlot(), slotMs * 0.9)
+      this.fillSlot()
+    }, this.msLeftInSlot())
+  }
+
+  /** Milliseconds until the current slot ends; slots start at multiples of `blockTime` since the epoch. */
+  private msLeftInSlot(): number {
+    const slotMs = this.options.blockTime * 1000
+    return slotMs - (Date.now() % slotMs)
   }
 
   /**
@@ -193,6 +200,7 @@ export class Sequencer {
   private producing = false
   /** The current slot has no block yet and none is scheduled for it. */
   private slotOpen = false
+  private openedSlot: number | undefined
   private slotEndTimer: NodeJS.Timeout | undefined
   private readonly lock: SerialLock
 
@@ -220,9 +228,9 @@ export class Sequencer {
         timestamp,
         coinbase: this.options.coinbase,
         maxTransactions: this.options.blockTime === 0 ? 1 : undefined,
-        // Under load a block takes in arrivals while it is built (the pool's selection refreshes),
-        // for at most a slot: blocks stay a slot's work apiece and transactions wait at most about two.
-        executionBudgetMs: this.options.blockTime > 0 ? this.options.blockTime * 1000 : undefined,
+        // A block takes in arrivals while it is built (the pool's selection refreshes) until its slot
+        // ends: under load the chain keeps one block per slot, each sealed as its slot closes.
+        executionBudgetMs: this.options.blockTime > 0 ? this.msLeftInSlot() : undefined,
         lingerMs: this.options.blockTime > 0 ? LINGER_MS : undefined,
         anchor,
       },
