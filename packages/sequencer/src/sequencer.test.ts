@@ -102,9 +102,10 @@ describe('Sequencer', () => {
     const { chain, mempool, transfer } = await startSequencer(1)
     await intoNextSlot(1000, 100)
     const first = chain.head().header.number
-    // A transfer every 25 ms for 3.5 slots.
+    // A transfer every 25 ms or so for 3.5 slots (a loaded machine sends fewer, not later).
     const sent: Uint8Array[] = []
-    for (let nonce = 0; nonce < 140; nonce++) {
+    const streamEnd = Date.now() + 3500
+    for (let nonce = 0; Date.now() < streamEnd; nonce++) {
       const tx = transfer(nonce)
       sent.push(tx.hash())
       await mempool.addRaw(tx.serialize())
@@ -115,7 +116,7 @@ describe('Sequencer', () => {
     for (let n = first + 1n; n <= chain.head().header.number; n++) blocks.push((await chain.getBlockByNumber(n))!.block)
     // Every slot of the stream has its block, stamped with its second: none skipped, none doubled.
     expect(blocks.length).toBeGreaterThanOrEqual(4)
-    expect(blocks.length).toBeLessThanOrEqual(5)
+    expect(blocks.at(-1)!.header.timestamp).toBeLessThanOrEqual(BigInt(Math.floor(Date.now() / 1000)))
     for (const [i, block] of blocks.entries()) {
       if (i > 0) expect(block.header.timestamp).toBe(blocks[i - 1]!.header.timestamp + 1n)
     }
