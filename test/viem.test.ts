@@ -10,15 +10,17 @@ import {
   defineChain,
   encodeAbiParameters,
   encodeFunctionData,
+  erc20Abi,
   keccak256,
   http,
+  parseAbi,
   parseEther,
   parseEventLogs,
   webSocket,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_ACCOUNTS } from '@cairn/primitives'
+import { DEV_ACCOUNTS, MULTICALL3_ADDRESS } from '@cairn/primitives'
 import { tokenContract } from './src/contracts.ts'
 import { type RunningNode, startNode } from './src/node-process.ts'
 
@@ -476,5 +478,48 @@ describe('viem simulateCalls (eth_simulateV1)', () => {
     // nothing happened on the chain
     expect(await publicClient.getBalance({ address: recipient })).toBe(0n)
     expect(await tokenBalance(publicClient, tokenAddress, recipient)).toBe(0n)
+  })
+})
+
+describe('viem multicall through the preinstalled Multicall3', () => {
+  it('reads several contracts in one aggregate3 call, a failed read reported beside the others', async () => {
+    const { publicClient, account, wallet } = httpClients(6)
+    const { contractAddress } = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode }),
+    })
+    const tokenAddress = contractAddress!
+    const multicallClient = createPublicClient({
+      chain: { ...chain, contracts: { multicall3: { address: MULTICALL3_ADDRESS } } },
+      transport: http(node.rpcUrl),
+    })
+    const holder = account.address
+    const results = await multicallClient.multicall({
+      contracts: [
+        { address: tokenAddress, abi: erc20Abi, functionName: 'totalSupply' },
+        { address: tokenAddress, abi: erc20Abi, functionName: 'balanceOf', args: [holder] },
+        // Multicall3 holds no tokens: this transfer reverts, and only its own result says so.
+        { address: tokenAddress, abi: erc20Abi, functionName: 'transfer', args: [holder, 1n] },
+        { address: tokenAddress, abi: erc20Abi, functionName: 'symbol' },
+      ],
+    })
+    expect(results.map((r) => r.status)).toEqual(['success', 'success', 'failure', 'success'])
+    expect(results[0]!.result).toBe(10n ** 24n)
+    expect(results[1]!.result).toBe(10n ** 24n)
+    expect(results[3]!.result).toBe('T')
+
+    // The helpers Multicall3 has besides aggregate3 read the chain it runs on.
+    const helpers = parseAbi([
+      'function getChainId() view returns (uint256)',
+      'function getEthBalance(address) view returns (uint256)',
+    ])
+    const [chainId, balance] = await multicallClient.multicall({
+      allowFailure: false,
+      contracts: [
+        { address: MULTICALL3_ADDRESS, abi: helpers, functionName: 'getChainId' },
+        { address: MULTICALL3_ADDRESS, abi: helpers, functionName: 'getEthBalance', args: [holder] },
+      ],
+    })
+    expect(chainId).toBe(77077n)
+    expect(balance).toBe(await publicClient.getBalance({ address: holder }))
   })
 })

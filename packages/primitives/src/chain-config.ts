@@ -6,6 +6,7 @@ import { paramsVM } from '@ethereumjs/vm'
 import { CairnError } from './errors.ts'
 import { DEV_ACCOUNTS } from './dev-accounts.ts'
 import { isHex, type Hex } from './hex.ts'
+import { preinstallsAlloc } from './preinstalls.ts'
 
 /** Chain id of the dev genesis: distinct from anvil's 31337 so L1 and L2 signatures never replay across. */
 export const DEV_CHAIN_ID = 77077n
@@ -64,25 +65,6 @@ const PRAGUE_AT_GENESIS = {
     prague: { target: 6, max: 9, baseFeeUpdateFraction: 5007716 },
   },
 } as const
-
-/**
- * Arachnid's deterministic deployment proxy (the "CREATE2 deployer"): `salt ‖ init code` in,
- * CREATE2 out. forge sends `new C{salt: s}()` in a broadcast script through it and refuses to run
- * without it, and anvil, OP Stack chains and most L2s have it. Its usual deployment is a
- * pre-EIP-155 transaction, which Cairn does not take, so it is in the genesis instead.
- */
-export const CREATE2_DEPLOYER_ADDRESS = '0x4e59b44847b379578588920ca78fbf26c0b4956c'
-
-/** Contracts tools expect at fixed addresses on any chain, in genesis `alloc` form. */
-export function preinstallsAlloc(): Record<string, GenesisAccount> {
-  return {
-    [CREATE2_DEPLOYER_ADDRESS]: {
-      balance: '0x0',
-      nonce: '0x1',
-      code: '0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3',
-    },
-  }
-}
 
 /**
  * The dev chain: chain id {@link DEV_CHAIN_ID}, 60M gas blocks, the ten dev accounts funded with
