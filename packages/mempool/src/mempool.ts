@@ -356,7 +356,7 @@ export class Mempool {
     this.writeJournalBatch()
     const lists: PooledTx[][] = []
     for (const sender of this.senders.values()) {
-      if (sender.pendingCount > 0) lists.push(sender.txs.slice(0, sender.pendingCount))
+      if (sender.pendingCount > 0) lists.push(sender.pendingTxs())
     }
     // The block being built may take in what becomes pending until its head arrives (`refresh`).
     const touched = new Set<SenderTxs>()
@@ -369,7 +369,7 @@ export class Mempool {
         this.writeJournalBatch()
         const arrived: PooledTx[][] = []
         for (const sender of touched) {
-          if (sender.pendingCount > 0) arrived.push(sender.txs.slice(0, sender.pendingCount))
+          if (sender.pendingCount > 0) arrived.push(sender.pendingTxs())
         }
         touched.clear()
         return arrived

@@ -47,6 +47,11 @@ export class SenderTxs {
     this.lastActivity = now
   }
 
+  /** A copy of the pending prefix of `txs`, in nonce order. */
+  pendingTxs(): PooledTx[] {
+    return this.txs.slice(0, this.pendingCount)
+  }
+
   get queuedCount(): number {
     return this.txs.length - this.pendingCount
   }
