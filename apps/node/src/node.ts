@@ -297,6 +297,8 @@ export class CairnNode {
       subscriptions,
       onRequest: (method, seconds, outcome) => rpcSeconds.observe({ method, outcome }, seconds),
       thread: config.rpcThread,
+      // Answered on the RPC thread, so a poll of the head does not wait for a block being built.
+      frontEndMethods: ['eth_blockNumber', 'eth_chainId', 'net_version'],
       onThreadFailure: (error) =>
         reportFailure(
           new CairnError('RPC_THREAD_FAILED', `the JSON-RPC front-end thread failed: ${error.message}`, {
@@ -305,6 +307,7 @@ export class CairnNode {
         ),
     })
     opened.push(() => rpc.close())
+    opened.push(chain.onHeadChange(() => rpc.refreshFrontEndAnswers()))
     if (config.p2pEnabled) {
       p2p = await NodeP2P.start({
         config,

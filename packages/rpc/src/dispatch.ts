@@ -9,6 +9,7 @@ import {
   type JsonRpcErrorObject,
   type RpcLogger,
 } from './errors.ts'
+import { type JsonRpcId, isValidId, resultResponse } from './json-rpc.ts'
 
 /** Who is calling: lets a method behave per transport or per connection. */
 export interface RpcCallContext {
@@ -33,8 +34,6 @@ export interface DispatcherOptions {
   onRequest?: (method: string, seconds: number, outcome: 'ok' | 'error') => void
 }
 
-type JsonRpcId = string | number | null
-
 const NO_RESPONSE = undefined
 
 /** Results should already be JSON; bigints and byte arrays are tolerated as a convenience. */
@@ -58,12 +57,17 @@ function errorResponse(id: JsonRpcId, error: JsonRpcErrorObject): string {
   return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`
 }
 
-function resultResponse(id: JsonRpcId, resultJson: string): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${resultJson}}`
-}
-
-function isValidId(id: unknown): id is JsonRpcId {
-  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
+/**
+ * geth's `rpc_modules`: each namespace served (the part of a method name before its first `_`),
+ * with the version geth reports for all of them. Tools probe it to learn what a node offers.
+ */
+function rpcModules(methodNames: string[]): Record<string, string> {
+  const modules: Record<string, string> = { rpc: '1.0' }
+  for (const name of methodNames) {
+    const separator = name.indexOf('_')
+    if (separator > 0) modules[name.slice(0, separator)] = '1.0'
+  }
+  return Object.fromEntries(Object.entries(modules).sort(([a], [b]) => a.localeCompare(b)))
 }
 
 /**
@@ -78,6 +82,10 @@ export class Dispatcher {
   constructor(options: DispatcherOptions) {
     this.#options = options
     this.#methods = new Map(Object.entries(options.methods))
+    if (!this.#methods.has('rpc_modules')) {
+      const modules = rpcModules([...this.#methods.keys()])
+      this.#methods.set('rpc_modules', () => modules)
+    }
   }
 
   hasMethod(name: string): boolean {

@@ -113,6 +113,15 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
       })
     })
 
+    it('answers rpc_modules with each namespace it serves, as geth', async () => {
+      const { httpUrl } = await start()
+      expect(await rpc(httpUrl, { jsonrpc: '2.0', id: 1, method: 'rpc_modules' })).toEqual({
+        jsonrpc: '2.0',
+        id: 1,
+        result: { bigint: '1.0', eth: '1.0', nonce: '1.0', rpc: '1.0', slow: '1.0' },
+      })
+    })
+
     it('answers a batch in order, skipping notifications', async () => {
       const { httpUrl } = await start()
       const reply = await rpc(httpUrl, [
@@ -647,6 +656,76 @@ describe('RPC front-end thread', () => {
     await expect.poll(() => failures.length).toBe(1)
     await transport.close()
     expect(failures).toHaveLength(1)
+  })
+
+  it('answers the front-end methods there, with what they returned at the last refresh', async () => {
+    let head = 5
+    let headReads = 0
+    let asyncReads = 0
+    const observed: string[] = []
+    const { server, httpUrl } = await startServer({
+      thread: true,
+      methods: {
+        ...methods,
+        eth_blockNumber: () => {
+          headReads++
+          return `0x${head.toString(16)}`
+        },
+        async_head: async () => {
+          asyncReads++
+          return '0x1'
+        },
+      },
+      frontEndMethods: ['eth_blockNumber', 'async_head'],
+      onRequest: (method) => observed.push(method),
+    })
+    let sent = 0
+    const blockNumber = async (id: number, params?: unknown[]) => {
+      sent++
+      return (await rpc(httpUrl, { jsonrpc: '2.0', id, method: 'eth_blockNumber', params })) as { result?: string }
+    }
+    expect(await blockNumber(1)).toEqual({ jsonrpc: '2.0', id: 1, result: '0x5' })
+    expect(await blockNumber(2, [])).toEqual({ jsonrpc: '2.0', id: 2, result: '0x5' })
+    // Read once, when the server was made: the calls did not reach the methods' thread.
+    expect(headReads).toBe(1)
+    head = 6
+    expect((await blockNumber(3)).result).toBe('0x5')
+    server.refreshFrontEndAnswers()
+    expect(headReads).toBe(2)
+    await expect.poll(async () => (await blockNumber(4)).result).toBe('0x6')
+
+    // Calls of another shape go to the dispatcher, as does a method that answers asynchronously.
+    expect((await blockNumber(5, ['latest'])).result).toBe('0x6')
+    sent++
+    expect(await rpc(httpUrl, [{ jsonrpc: '2.0', id: 6, method: 'eth_blockNumber' }])).toEqual([
+      { jsonrpc: '2.0', id: 6, result: '0x6' },
+    ])
+    expect(headReads).toBe(4)
+    expect(await rpc(httpUrl, { jsonrpc: '2.0', id: 7, method: 'async_head' })).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      result: '0x1',
+    })
+    // Read at the two refreshes, which found a promise, and by the call.
+    expect(asyncReads).toBe(3)
+
+    // Every call is in the metrics, those answered in front within a second or so.
+    await expect.poll(() => observed.filter((method) => method === 'eth_blockNumber').length).toBe(sent)
+  })
+
+  it('answers every call on the methods thread without its own thread', async () => {
+    let headReads = 0
+    const { server, httpUrl } = await startServer({
+      methods: { eth_blockNumber: () => `0x${(++headReads).toString(16)}` },
+      frontEndMethods: ['eth_blockNumber'],
+    })
+    server.refreshFrontEndAnswers()
+    expect(headReads).toBe(0)
+    expect(await rpc(httpUrl, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber' })).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      result: '0x1',
+    })
   })
 
   it('refuses a CORS origin that is not a valid header value before it starts', () => {

@@ -1,5 +1,5 @@
 import { validateHeaderValue } from 'node:http'
-import { Dispatcher, type RpcMethod, type RpcMethods } from './dispatch.ts'
+import { Dispatcher, type RpcCallContext, type RpcMethod, type RpcMethods } from './dispatch.ts'
 import { notificationsUnsupported, silentLogger, type RpcLogger } from './errors.ts'
 import { type RpcLimits, resolveLimits } from './limits.ts'
 import type { SubscriptionSource } from './subscriptions.ts'
@@ -31,6 +31,12 @@ export interface RpcServerOptions {
   thread?: boolean
   /** Told if the worker thread dies; the server then answers nothing. Default: the error is logged. */
   onThreadFailure?: (error: Error) => void
+  /**
+   * Methods whose answer to a call without params the front-end thread keeps and serves itself (with
+   * `thread` only): a call then does not wait for the calling thread, busy with other work. Each must
+   * answer such a call synchronously; its answer is read again at {@link RpcServer.refreshFrontEndAnswers}.
+   */
+  frontEndMethods?: readonly string[]
 }
 
 export interface RpcServer {
@@ -39,6 +45,12 @@ export interface RpcServer {
   close(): Promise<void>
   /** Open WebSocket connections. */
   readonly wsConnections: number
+  /**
+   * Reads the `frontEndMethods`' answers again and hands the changed ones to the front-end thread;
+   * call it whenever they may have changed (a new head). What this thread answers after the call,
+   * the front end answers after it too: the two share one ordered channel.
+   */
+  refreshFrontEndAnswers(): void
 }
 
 /** JSON-RPC over HTTP and WebSocket: a transport (here or on its own thread) in front of one dispatcher. */
@@ -93,6 +105,9 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
       sessions.get(connectionId)?.dispose()
       sessions.delete(connectionId)
     },
+    answeredInFrontEnd: (calls) => {
+      for (const [method, seconds] of calls) options.onRequest?.(method, seconds, 'ok')
+    },
   }
   const transportOptions = {
     host: options.host,
@@ -105,6 +120,25 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     ? createThreadedTransport(transportOptions, events, logger, options.onThreadFailure ?? (() => {}))
     : createRpcTransport(transportOptions, events, logger)
 
+  const frontEndAnswers = new Map<string, string | undefined>()
+  function refreshFrontEndAnswers(): void {
+    if (transport.answerInFrontEnd === undefined) return
+    for (const method of options.frontEndMethods ?? []) {
+      let json: string | undefined
+      try {
+        const result = options.methods[method]?.([], FRONT_END_CONTEXT)
+        // Only a synchronous answer is current when it arrives; anything else stays with the dispatcher.
+        json = result === undefined || result instanceof Promise ? undefined : JSON.stringify(result)
+      } catch {
+        json = undefined
+      }
+      if (frontEndAnswers.get(method) === json) continue
+      frontEndAnswers.set(method, json)
+      transport.answerInFrontEnd(method, json)
+    }
+  }
+  refreshFrontEndAnswers()
+
   return {
     listen: () => transport.listen(),
     async close() {
@@ -116,5 +150,9 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     get wsConnections() {
       return sessions.size
     },
+    refreshFrontEndAnswers,
   }
 }
+
+/** The context the front end's answers are read with: an HTTP call, as they are served. */
+const FRONT_END_CONTEXT: RpcCallContext = { transport: 'http', connectionId: 'front-end' }

@@ -16,6 +16,7 @@ export type FrontEndMessage =
   | { t: 'wsOpen' | 'wsClose'; connectionId: string }
   | { t: 'wsMessage'; connectionId: string; text: string }
   | { t: 'log'; level: keyof RpcLogger; obj: unknown; msg: string | undefined }
+  | { t: 'answered'; calls: [method: string, seconds: number][] }
   | { t: 'listening'; urls: RpcUrls }
   | { t: 'listenFailed'; message: string; code: string | undefined }
   | { t: 'closed' }
@@ -25,6 +26,7 @@ export type HostMessage =
   | { t: 'reply'; id: number; body: string | undefined }
   | { t: 'fail'; id: number; message: string }
   | { t: 'send'; connectionId: string; text: string }
+  | { t: 'answer'; method: string; result: string | undefined }
   | { t: 'listen' }
   | { t: 'close' }
 
@@ -122,6 +124,9 @@ export function createThreadedTransport(
       case 'log':
         logger[message.level](message.obj, message.msg)
         return
+      case 'answered':
+        events.answeredInFrontEnd?.(message.calls)
+        return
       case 'listening':
         listening?.resolve(message.urls)
         listening = undefined
@@ -166,6 +171,9 @@ export function createThreadedTransport(
     },
     send(connectionId, text) {
       outbox.push({ t: 'send', connectionId, text })
+    },
+    answerInFrontEnd(method, resultJson) {
+      outbox.push({ t: 'answer', method, result: resultJson })
     },
     async close() {
       if (exited) return

@@ -17,6 +17,8 @@ export interface TransportEvents {
   /** A WebSocket message; its answer comes back through {@link RpcTransport.send}. */
   wsMessage(connectionId: string, text: string): void
   wsClose(connectionId: string): void
+  /** Calls the front-end thread answered itself ({@link RpcTransport.answerInFrontEnd}): method and seconds. */
+  answeredInFrontEnd?(calls: [method: string, seconds: number][]): void
 }
 
 export interface TransportOptions {
@@ -40,6 +42,12 @@ export interface RpcTransport {
   send(connectionId: string, text: string): void
   /** Stops accepting, closes WebSocket clients, waits for in-flight HTTP calls. */
   close(): Promise<void>
+  /**
+   * Only a transport on its own thread has it: from now on that thread answers a single HTTP call of
+   * `method` without params with `resultJson` itself (undefined: no longer), so the call does not wait
+   * for the thread that runs methods.
+   */
+  answerInFrontEnd?(method: string, resultJson: string | undefined): void
 }
 
 /** geth's accepted request media types. */

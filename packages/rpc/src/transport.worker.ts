@@ -1,9 +1,11 @@
 /**
- * The front-end thread: runs the HTTP and WebSocket transport and hands every request text to the
- * main thread (see `transport-thread.ts`).
+ * The front-end thread: runs the HTTP and WebSocket transport and hands request texts to the main
+ * thread (see `transport-thread.ts`), but for the calls it answers itself from what the main thread
+ * gave it (`answerHere`).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { RpcLogger } from './errors.ts'
+import { isValidId, resultResponse } from './json-rpc.ts'
 import { type FrontEndMessage, type HostMessage, MessageBatcher } from './transport-thread.ts'
 import { type TransportOptions, createRpcTransport } from './transport.ts'
 
@@ -12,6 +14,45 @@ const { options } = workerData as { options: TransportOptions }
 const outbox = new MessageBatcher<FrontEndMessage>((batch) => port.postMessage(batch))
 const calls = new Map<number, { resolve(body: string | undefined): void; reject(error: Error): void }>()
 let nextCall = 0
+/** Results this thread answers itself, by method, as JSON (see `RpcTransport.answerInFrontEnd`). */
+const answers = new Map<string, string>()
+/** Calls answered here since the last report to the main thread, for its metrics. */
+let answered: [method: string, seconds: number][] = []
+/** A call of an answered method without params is short; anything longer is not parsed here. */
+const MAX_ANSWERED_CALL_CHARS = 256
+const ANSWERED_REPORT_MS = 1_000
+
+/**
+ * The response to `text` when it is a single call, with an id, of a method answered here, without
+ * params; undefined for anything else (the main thread's dispatcher answers it, errors included).
+ */
+function answerHere(text: string): string | undefined {
+  if (answers.size === 0 || text.length > MAX_ANSWERED_CALL_CHARS) return undefined
+  const started = performance.now()
+  let message: unknown
+  try {
+    message = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined
+  const { jsonrpc, id, method, params } = message as Record<string, unknown>
+  if (jsonrpc !== '2.0' || typeof method !== 'string') return undefined
+  if (params !== undefined && !(Array.isArray(params) && params.length === 0)) return undefined
+  // Without an id it is a notification, which gets no response.
+  if (!isValidId(id)) return undefined
+  const result = answers.get(method)
+  if (result === undefined) return undefined
+  if (answered.length === 0) setTimeout(reportAnswered, ANSWERED_REPORT_MS).unref()
+  answered.push([method, (performance.now() - started) / 1000])
+  return resultResponse(id, result)
+}
+
+function reportAnswered(): void {
+  if (answered.length === 0) return
+  outbox.push({ t: 'answered', calls: answered })
+  answered = []
+}
 
 /** Errors cross threads as plain fields; the main thread's logger serializes them. */
 function loggable(obj: unknown): unknown {
@@ -30,6 +71,8 @@ const transport = createRpcTransport(
   options,
   {
     httpCall(text, connectionId) {
+      const here = answerHere(text)
+      if (here !== undefined) return here
       const id = ++nextCall
       outbox.push({ t: 'http', id, connectionId, text })
       return new Promise((resolve, reject) => calls.set(id, { resolve, reject }))
@@ -54,6 +97,10 @@ function receive(message: HostMessage): void {
     case 'send':
       transport.send(message.connectionId, message.text)
       return
+    case 'answer':
+      if (message.result === undefined) answers.delete(message.method)
+      else answers.set(message.method, message.result)
+      return
     case 'listen':
       transport.listen().then(
         (urls) => outbox.push({ t: 'listening', urls }),
@@ -63,6 +110,7 @@ function receive(message: HostMessage): void {
       return
     case 'close':
       transport.close().then(() => {
+        reportAnswered()
         outbox.push({ t: 'closed' })
         outbox.flush()
       })
