@@ -16,6 +16,8 @@ const calls = new Map<number, { resolve(body: string | undefined): void; reject(
 let nextCall = 0
 /** Results this thread answers itself, by method, as JSON (see `RpcTransport.answerInFrontEnd`). */
 const answers = new Map<string, string>()
+/** The answered methods' names as JSON strings: a call that names none of them is not parsed here. */
+let answeredNames: string[] = []
 /** Calls answered here since the last report to the main thread, for its metrics. */
 let answered: [method: string, seconds: number][] = []
 /** A call of an answered method without params is short; anything longer is not parsed here. */
@@ -27,7 +29,7 @@ const ANSWERED_REPORT_MS = 1_000
  * params; undefined for anything else (the main thread's dispatcher answers it, errors included).
  */
 function answerHere(text: string): string | undefined {
-  if (answers.size === 0 || text.length > MAX_ANSWERED_CALL_CHARS) return undefined
+  if (text.length > MAX_ANSWERED_CALL_CHARS || !answeredNames.some((name) => text.includes(name))) return undefined
   const started = performance.now()
   let message: unknown
   try {
@@ -100,6 +102,7 @@ function receive(message: HostMessage): void {
     case 'answer':
       if (message.result === undefined) answers.delete(message.method)
       else answers.set(message.method, message.result)
+      answeredNames = [...answers.keys()].map((method) => JSON.stringify(method))
       return
     case 'listen':
       transport.listen().then(
