@@ -109,6 +109,9 @@ describe.each(transports)('viem over %s', (_name, makeTransport, accountIndex) =
     const tx = await publicClient.getTransaction({ hash })
     expect(tx.from.toLowerCase()).toBe(account.address.toLowerCase())
     expect(tx.blockNumber).toBe(receipt.blockNumber)
+    // The including block's timestamp, as geth serves it since 2026 (viem reads it when present).
+    const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber })
+    expect((tx as { blockTimestamp?: bigint }).blockTimestamp).toBe(block.timestamp)
   })
 
   it('deploys an OpenZeppelin ERC-20, transfers it and reads balances and Transfer logs', async () => {

@@ -91,6 +91,69 @@ describe('eth_getProof', () => {
   })
 })
 
+describe('eth_getStorageValues', () => {
+  it('reads many slots of many accounts at one block, as eth_getStorageAt does one by one', async () => {
+    const t = await testChain({ anchor: true })
+    await t.mine([], l1Block(7))
+    const other = `0x${'de'.repeat(20)}`
+    const request = {
+      [ANCHOR_ADDRESS.toUpperCase().replace('0X', '0x')]: [ZERO_HASH, FULL_KEY_ONE],
+      [other]: [ZERO_HASH],
+    }
+    const values = (await t.call('eth_getStorageValues', request, 'latest')) as Record<Hex, Hex[]>
+    const one = async (address: string, key: Hex, block: string) =>
+      (await t.call('eth_getStorageAt', address, key, block)) as Hex
+    expect(values).toEqual({
+      [ANCHOR_ADDRESS.toLowerCase()]: [
+        await one(ANCHOR_ADDRESS, ZERO_HASH, 'latest'),
+        await one(ANCHOR_ADDRESS, FULL_KEY_ONE, 'latest'),
+      ],
+      [other]: [ZERO_HASH],
+    })
+    expect(BigInt(values[ANCHOR_ADDRESS.toLowerCase() as Hex]![0]!)).toBe((1n << 64n) | 7n)
+    // The block parameter is optional (latest) and any block may be named.
+    expect(await t.call('eth_getStorageValues', request)).toEqual(values)
+    expect(await t.call('eth_getStorageValues', { [ANCHOR_ADDRESS]: [ZERO_HASH] }, '0x0')).toEqual({
+      [ANCHOR_ADDRESS.toLowerCase()]: [await one(ANCHOR_ADDRESS, ZERO_HASH, '0x0')],
+    })
+  })
+
+  it('refuses what geth refuses', async () => {
+    const t = await testChain()
+    expect(await rejection(t.call('eth_getStorageValues', {}, 'latest'))).toEqual({
+      rpcCode: -32602,
+      message: 'empty request',
+    })
+    const many = { [ANCHOR_ADDRESS]: Array(600).fill(ZERO_HASH), [`0x${'de'.repeat(20)}`]: Array(425).fill(ZERO_HASH) }
+    expect(await rejection(t.call('eth_getStorageValues', many, 'latest'))).toEqual({
+      rpcCode: -32005,
+      message: 'too many slots (max 1024, got 1025); split the request',
+    })
+    // Slots are 32-byte hashes, as geth's common.Hash.
+    expect(await rejection(t.call('eth_getStorageValues', { [ANCHOR_ADDRESS]: ['0x0'] }))).toMatchObject({
+      rpcCode: -32602,
+    })
+    expect(await rejection(t.call('eth_getStorageValues', { '0x1234': [ZERO_HASH] }))).toMatchObject({
+      rpcCode: -32602,
+    })
+  })
+})
+
+describe('methods that need a key', () => {
+  it('answer that the node holds none, so a client knows to sign itself', async () => {
+    const t = await testChain()
+    const request = { from: DEV_ACCOUNTS[0]!.address, to: DEV_ACCOUNTS[1]!.address }
+    for (const [method, params] of [
+      ['eth_sendTransaction', [request]],
+      ['eth_signTransaction', [request]],
+      ['eth_sign', [DEV_ACCOUNTS[0]!.address, '0x01']],
+    ] as const) {
+      const refused = await rejection(t.call(method, ...params))
+      expect(refused, method).toMatchObject({ rpcCode: -32000, message: expect.stringMatching(/^unknown account/) })
+    }
+  })
+})
+
 describe('eth_feeHistory', () => {
   it('takes the block count as a number, a decimal string or hex, like geth’s HexOrDecimal64', async () => {
     const t = await testChain()

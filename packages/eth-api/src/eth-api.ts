@@ -29,6 +29,7 @@ import {
   headerNotFound,
   hexOrDecimal64Schema,
   invalidParams,
+  limitExceeded,
   logCriteriaSchema,
   parseParams,
   resourceNotFound,
@@ -178,6 +179,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       from: record.senders[index]!,
       blockHash: record.block.hash(),
       blockNumber: record.block.header.number,
+      blockTimestamp: record.block.header.timestamp,
       index,
       baseFee: record.block.header.baseFeePerGas ?? 0n,
     })
@@ -325,6 +327,25 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       const value = await view.getStorage(new Address(address), decodeStorageKey(key).slot)
       return bytesToHex(setLengthLeft(value, 32))
     },
+    // geth's (2026): many slots of many accounts read at one block, in one call.
+    eth_getStorageValues: async (params) => {
+      const [request, block] = parseParams(params, [storageValuesRequestSchema, blockSelectorSchema], 1)
+      let slots = 0
+      for (const account of request.values()) slots += account.slots.length
+      if (slots > MAX_STORAGE_VALUES) {
+        throw limitExceeded(`too many slots (max ${MAX_STORAGE_VALUES}, got ${slots}); split the request`)
+      }
+      if (slots === 0) throw invalidParams('empty request')
+      const view = await stateAt(block)
+      const values: Record<Hex, Hex[]> = {}
+      for (const [key, { address, slots }] of request) {
+        const account = new Address(address)
+        const read: Hex[] = []
+        for (const slot of slots) read.push(bytesToHex(setLengthLeft(await view.getStorage(account, slot), 32)) as Hex)
+        values[key] = read
+      }
+      return values
+    },
     eth_getProof: async (params) => {
       const [address, keys, block] = parseParams(
         params,
@@ -465,6 +486,9 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     eth_sign: () => {
       throw serverError('unknown account: this node holds no keys')
     },
+    eth_signTransaction: () => {
+      throw serverError('unknown account: this node holds no keys; sign the transaction yourself')
+    },
 
     eth_call: async (params) => {
       const [request, block, overrides, blockOverrides] = parseParams(
@@ -501,9 +525,12 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       const [request] = parseParams(params, [callRequestSchema])
       const tx = await fillTransaction(request)
       // geth's transaction JSON: no block position or sender, and no gasPrice for a fee-market one.
-      const { blockHash, blockNumber, transactionIndex, from, gasPrice, ...fields } = formatTransaction(tx, {
-        from: tx.getSenderAddress().bytes,
-      })
+      const { blockHash, blockNumber, blockTimestamp, transactionIndex, from, gasPrice, ...fields } = formatTransaction(
+        tx,
+        {
+          from: tx.getSenderAddress().bytes,
+        },
+      )
       return { raw: bytesToHex(tx.serialize()), tx: tx.type < 2 ? { gasPrice, ...fields } : fields }
     },
     eth_simulateV1: async (params) => {
@@ -603,6 +630,27 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
 
 /** geth's cap on the storage keys of one eth_getProof. */
 const MAX_PROOF_KEYS = 1024
+/** geth's cap on the slots of one eth_getStorageValues, all accounts together. */
+const MAX_STORAGE_VALUES = 1024
+
+/** eth_getStorageValues' request: account → 32-byte slots, as geth's `map[common.Address][]common.Hash`. */
+const storageValuesRequestSchema = z
+  .record(z.string(), z.array(hashSchema, { error: 'cannot unmarshal non-array into []common.Hash' }), {
+    error: 'cannot unmarshal non-object into map[common.Address][]common.Hash',
+  })
+  .transform((request, ctx) => {
+    const accounts = new Map<Hex, { address: Uint8Array; slots: Uint8Array[] }>()
+    for (const [key, slots] of Object.entries(request)) {
+      const address = addressSchema.safeParse(key)
+      if (!address.success) {
+        ctx.addIssue({ code: 'custom', message: `invalid address ${JSON.stringify(key)}` })
+        return z.NEVER
+      }
+      // As geth's map: two spellings of one address are one account, the later one's slots kept.
+      accounts.set(bytesToHex(address.data) as Hex, { address: address.data, slots })
+    }
+    return accounts
+  })
 
 /** Storage keys arrive as strings; geth decodes them in the method, so its errors carry no argument index. */
 const storageKeySchema = z.string({ error: 'cannot unmarshal non-string into string' })

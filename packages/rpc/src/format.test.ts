@@ -64,12 +64,14 @@ describe('formatTransaction', () => {
       from: sender,
       blockHash: BLOCK_HASH,
       blockNumber: 0x10n,
+      blockTimestamp: 0x6565f1a0n,
       index: 3,
       baseFee: 7_000_000_000n,
     })
     expect(json).toEqual({
       blockHash: bytesToHex(BLOCK_HASH),
       blockNumber: '0x10',
+      blockTimestamp: '0x6565f1a0',
       from: SENDER,
       gas: '0x186a0',
       gasPrice: '0x218711a00', // 7 gwei base fee + 2 gwei tip
@@ -93,7 +95,13 @@ describe('formatTransaction', () => {
 
   it('leaves block fields null and reports the fee cap as gasPrice while pending', () => {
     const json = formatTransaction(dynamicFee, { from: sender })
-    expect(json).toMatchObject({ blockHash: null, blockNumber: null, transactionIndex: null, gasPrice: '0x6fc23ac00' })
+    expect(json).toMatchObject({
+      blockHash: null,
+      blockNumber: null,
+      blockTimestamp: null,
+      transactionIndex: null,
+      gasPrice: '0x6fc23ac00',
+    })
   })
 
   it('formats legacy, access-list, creation and set-code transactions', () => {
@@ -219,7 +227,13 @@ describe('formatBlock', () => {
   it('embeds full transactions with their block position', () => {
     const json = formatBlock(block, { fullTransactions: true, senders: [sender, sender], size: 999 })
     const [first, second] = json.transactions as TransactionJson[]
-    expect(first).toMatchObject({ transactionIndex: '0x0', blockNumber: '0x1234', blockHash: json.hash, from: SENDER })
+    expect(first).toMatchObject({
+      transactionIndex: '0x0',
+      blockNumber: '0x1234',
+      blockHash: json.hash,
+      blockTimestamp: json.timestamp,
+      from: SENDER,
+    })
     expect(second).toMatchObject({ transactionIndex: '0x1', gasPrice: '0x77359407' })
     expect(json.size).toBe('0x3e7')
   })

@@ -98,6 +98,7 @@ export interface AuthorizationJson {
 export interface TransactionJson {
   blockHash: Hex | null
   blockNumber: Hex | null
+  blockTimestamp: Hex | null
   from: Hex
   gas: Hex
   gasPrice: Hex
@@ -127,6 +128,8 @@ export interface TransactionContext {
   /** Absent for a pending transaction. */
   blockHash?: Uint8Array
   blockNumber?: bigint
+  /** The including block's timestamp (geth added it to included transactions' JSON in 2026). */
+  blockTimestamp?: bigint
   index?: number
   /** The including block's base fee: makes `gasPrice` the effective price for fee-market txs. */
   baseFee?: bigint
@@ -163,6 +166,7 @@ export function formatTransaction(tx: TypedTransaction, ctx: TransactionContext)
   const json: TransactionJson = {
     blockHash: included ? bytesToHex(ctx.blockHash!) : null,
     blockNumber: included && ctx.blockNumber !== undefined ? toQuantity(ctx.blockNumber) : null,
+    blockTimestamp: included && ctx.blockTimestamp !== undefined ? toQuantity(ctx.blockTimestamp) : null,
     from: bytesToHex(ctx.from),
     gas: toQuantity(tx.gasLimit),
     gasPrice: '0x0',
@@ -293,7 +297,13 @@ export function formatBlock(block: Block, opts: FormatBlockOptions): BlockJson {
     ? block.transactions.map((tx, index) => {
         const from = opts.senders[index]
         if (from === undefined) throw new RangeError(`formatBlock: no sender for transaction ${index}`)
-        const ctx: TransactionContext = { from, blockHash, blockNumber: header.number, index }
+        const ctx: TransactionContext = {
+          from,
+          blockHash,
+          blockNumber: header.number,
+          blockTimestamp: header.timestamp,
+          index,
+        }
         if (header.baseFeePerGas !== undefined) ctx.baseFee = header.baseFeePerGas
         return formatTransaction(tx, ctx)
       })

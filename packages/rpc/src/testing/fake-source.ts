@@ -80,6 +80,7 @@ export function fakeTransaction(overrides: Partial<TransactionJson> = {}): Trans
   return {
     blockHash: null,
     blockNumber: null,
+    blockTimestamp: null,
     from: `0x${'aa'.repeat(20)}`,
     gas: '0x5208',
     gasPrice: '0x3b9aca00',
