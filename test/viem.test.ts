@@ -295,6 +295,35 @@ describe('viem subscriptions over WebSocket', () => {
     await within(gotBlocks, 30_000, 'fewer than 3 blocks arrived over the WebSocket subscription')
     for (let i = 1; i < blocks.length; i++) expect(blocks[i]).toBe(blocks[i - 1]! + 1n)
   })
+
+  it("a transactionReceipts subscription (geth's) delivers a named transaction's receipt once a block includes it", async () => {
+    const account = privateKeyToAccount(DEV_ACCOUNTS[6]!.privateKey)
+    const wallet = createWalletClient({ account, chain, transport: http(node.rpcUrl) })
+    const serialized = await wallet.signTransaction(
+      await wallet.prepareTransactionRequest({ to: DEV_ACCOUNTS[0]!.address, value: 3n }),
+    )
+    const hash = keccak256(serialized)
+    const { subscribe } = webSocket(node.wsUrl)({ chain }).value!
+    const notifications: unknown[] = []
+    let received = () => {}
+    const got = new Promise<void>((resolve) => {
+      received = resolve
+    })
+    const { unsubscribe } = await subscribe({
+      params: ['transactionReceipts', { transactionHashes: [hash] }] as never,
+      onData: (data) => {
+        notifications.push(data.result)
+        received()
+      },
+      onError: () => {},
+    })
+    await wallet.sendRawTransaction({ serializedTransaction: serialized })
+    await within(got, 30_000, 'no transactionReceipts notification arrived')
+    await unsubscribe()
+    const publicClient = createPublicClient({ chain, transport: http(node.rpcUrl) })
+    const receipt = await publicClient.request({ method: 'eth_getTransactionReceipt', params: [hash] })
+    expect(notifications).toEqual([[receipt]])
+  })
 })
 
 describe('viem transaction types and receipts', () => {

@@ -33,6 +33,11 @@ export function chainSubscriptionSource(
         }
       })
     },
+    onReceipts(listener) {
+      return chain.onHeadChange(({ added }) => {
+        for (const record of added) listener(chain.receiptsOf(record))
+      })
+    },
     onPendingTransaction(listener: (hash: Hex) => void) {
       return mempool.onPending((tx) => listener(bytesToHex(tx.hash())))
     },

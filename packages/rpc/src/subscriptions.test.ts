@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { matchesLogCriteria, newSubscriptionId, startSubscription } from './subscriptions.ts'
-import { bytes32, FakeSubscriptionSource, fakeLog, fakeTransaction } from './testing/fake-source.ts'
+import { formatReceipt } from './format.ts'
+import { bytes32, FakeSubscriptionSource, fakeLog, fakeReceipt, fakeTransaction } from './testing/fake-source.ts'
 
 const address = new Uint8Array(20).fill(0x11)
 const other = new Uint8Array(20).fill(0x22)
@@ -61,6 +62,42 @@ describe('startSubscription', () => {
   it('refuses full pending transactions when the source cannot send them', () => {
     const source = new FakeSubscriptionSource({ fullPending: false })
     expect(() => startSubscription(source, ['newPendingTransactions', true], () => {})).toThrow(/not supported/)
+  })
+
+  it("sends each block's receipts in one notification, or only the named transactions'", () => {
+    const source = new FakeSubscriptionSource()
+    const all: unknown[] = []
+    const named: unknown[] = []
+    const [first, second, third] = [1, 2, 3].map((byte, transactionIndex) =>
+      fakeReceipt({ transactionHash: bytes32(byte), transactionIndex }),
+    )
+    startSubscription(source, ['transactionReceipts'], (receipts) => all.push(receipts))
+    const cancel = startSubscription(
+      source,
+      ['transactionReceipts', { transactionHashes: [`0x${'03'.repeat(32)}`, `0x${'02'.repeat(32)}`] }],
+      (receipts) => named.push(receipts),
+    )
+    source.pushReceipts([first!, second!, third!])
+    source.pushReceipts([first!])
+    source.pushReceipts([])
+    expect(all).toEqual([[first, second, third].map((r) => formatReceipt(r!)), [formatReceipt(first!)]])
+    // In block order; a block without any of them sends nothing.
+    expect(named).toEqual([[formatReceipt(second!), formatReceipt(third!)]])
+    cancel()
+    expect(source.receipts.size).toBe(1)
+  })
+
+  it('refuses transactionReceipts arguments geth refuses', () => {
+    const source = new FakeSubscriptionSource()
+    const hashes = Array.from({ length: 201 }, () => `0x${'01'.repeat(32)}`)
+    expect(() => startSubscription(source, ['transactionReceipts', { transactionHashes: hashes }], () => {})).toThrow(
+      /exceed max number of transaction hashes allowed per transactionReceipts subscription \(200\)/,
+    )
+    expect(() => startSubscription(source, ['transactionReceipts', { transactionHashes: ['0x01'] }], () => {})).toThrow(
+      /invalid argument 1/,
+    )
+    expect(() => startSubscription(source, ['transactionReceipts', {}, 1], () => {})).toThrow(/too many arguments/)
+    expect(source.listenerCount).toBe(0)
   })
 
   it('makes geth-shaped ids', () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { equalBytes, type Hex, type LogRecord } from '@cairn/primitives'
-import { invalidParams, RpcError, RpcErrorCode } from './errors.ts'
-import { formatLog, type LogJson, type TransactionJson } from './format.ts'
-import { logCriteriaSchema, parseParam, type LogCriteria } from './params.ts'
+import { bytesToHex, equalBytes, type Hex, type LogRecord, type ReceiptRecord } from '@cairn/primitives'
+import { invalidParams, limitExceeded, RpcError, RpcErrorCode } from './errors.ts'
+import { formatLog, formatReceipt, type ReceiptJson, type TransactionJson } from './format.ts'
+import { hashSchema, logCriteriaSchema, parseParam, type LogCriteria } from './params.ts'
 
 /** Where chain events come from; each `on*` returns its unsubscribe function. */
 export interface SubscriptionSource {
@@ -12,6 +12,8 @@ export interface SubscriptionSource {
   /** Logs of a new canonical block, or of a dropped block with `removed: true` (reorg). */
   onLogs(listener: (logs: LogRecord[]) => void): () => void
   onPendingTransaction(listener: (hash: Hex) => void): () => void
+  /** The receipts of each block that joins the canonical chain, in block order. */
+  onReceipts(listener: (receipts: readonly ReceiptRecord[]) => void): () => void
   /**
    * Full pending transactions (formatted as geth's pending transactions) for `newPendingTransactions`
    * with `true` and full pending-transaction filters; a source without it refuses those.
@@ -47,7 +49,7 @@ export function newSubscriptionId(): Hex {
   return `0x${hex === '' ? '0' : hex}`
 }
 
-export type SubscriptionKind = 'newHeads' | 'logs' | 'newPendingTransactions'
+export type SubscriptionKind = 'newHeads' | 'logs' | 'newPendingTransactions' | 'transactionReceipts'
 
 /** Called for each notification's `result`. */
 export type SubscriptionNotify = (result: unknown) => void
@@ -71,6 +73,8 @@ export function startSubscription(
       return startLogsSubscription(source, params, notify)
     case 'newPendingTransactions':
       return startPendingSubscription(source, params, notify)
+    case 'transactionReceipts':
+      return startReceiptsSubscription(source, params, notify)
     default:
       throw new RpcError(RpcErrorCode.MethodNotFound, `no "${kind}" subscription in eth namespace`, {
         code: 'RPC_SUBSCRIPTION_NOT_FOUND',
@@ -94,17 +98,23 @@ function startLogsSubscription(
   })
 }
 
-const formattedLogs = new WeakMap<LogRecord, LogJson>()
-
-/** The same record reaches every subscriber: format it once (the server also serializes it once). */
-function formattedLog(log: LogRecord): LogJson {
-  let json = formattedLogs.get(log)
-  if (json === undefined) {
-    json = formatLog(log)
-    formattedLogs.set(log, json)
+/**
+ * The same record reaches every subscriber: `format` runs once per record (and the server serializes
+ * each result once).
+ */
+function formattedOnce<Item extends object, Json>(format: (item: Item) => Json): (item: Item) => Json {
+  const formatted = new WeakMap<Item, Json>()
+  return (item) => {
+    let json = formatted.get(item)
+    if (json === undefined) {
+      json = format(item)
+      formatted.set(item, json)
+    }
+    return json
   }
-  return json
 }
+
+const formattedLog = formattedOnce(formatLog)
 
 /** geth's optional `fullTx` flag of newPendingTransactions and eth_newPendingTransactionFilter. */
 export const fullTransactionsSchema = z.boolean({ error: 'cannot unmarshal non-bool into bool' })
@@ -125,3 +135,42 @@ function startPendingSubscription(
   }
   return source.onPendingTransactionFull(notify)
 }
+
+/** geth's cap on the hashes one transactionReceipts subscription may name. */
+const MAX_RECEIPT_SUBSCRIPTION_HASHES = 200
+
+const receiptsQuerySchema = z.object(
+  { transactionHashes: z.array(hashSchema, { error: 'cannot unmarshal non-array into []common.Hash' }).nullish() },
+  { error: 'cannot unmarshal non-object into TransactionReceiptsQuery' },
+)
+
+/**
+ * geth's `transactionReceipts` (2025): each new canonical block's receipts, as eth_getTransactionReceipt
+ * gives them, in one notification per block; with `transactionHashes`, only those transactions' receipts,
+ * and blocks with none of them send nothing. Dropped blocks send nothing either.
+ */
+function startReceiptsSubscription(
+  source: SubscriptionSource,
+  params: readonly unknown[],
+  notify: SubscriptionNotify,
+): () => void {
+  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
+  const query = params[1] === undefined || params[1] === null ? {} : parseParam(receiptsQuerySchema, params[1], 1)
+  const hashes = query.transactionHashes ?? []
+  if (hashes.length > MAX_RECEIPT_SUBSCRIPTION_HASHES) {
+    throw limitExceeded(
+      `exceed max number of transaction hashes allowed per transactionReceipts subscription (${MAX_RECEIPT_SUBSCRIPTION_HASHES}); open several subscriptions`,
+    )
+  }
+  const wanted = hashes.length === 0 ? undefined : new Set(hashes.map((hash) => bytesToHex(hash)))
+  return source.onReceipts((receipts) => {
+    const matched: ReceiptJson[] = []
+    for (const receipt of receipts) {
+      if (wanted === undefined || wanted.has(bytesToHex(receipt.transactionHash)))
+        matched.push(formattedReceipt(receipt))
+    }
+    if (matched.length > 0) notify(matched)
+  })
+}
+
+const formattedReceipt = formattedOnce(formatReceipt)

@@ -1,4 +1,4 @@
-import type { Hex, LogRecord } from '@cairn/primitives'
+import type { Hex, LogRecord, ReceiptRecord } from '@cairn/primitives'
 import type { TransactionJson } from '../format.ts'
 import type { SubscriptionSource } from '../subscriptions.ts'
 
@@ -7,6 +7,7 @@ export class FakeSubscriptionSource implements SubscriptionSource {
   readonly heads = new Set<(header: unknown) => void>()
   readonly logs = new Set<(logs: LogRecord[]) => void>()
   readonly pending = new Set<(hash: Hex) => void>()
+  readonly receipts = new Set<(receipts: readonly ReceiptRecord[]) => void>()
   readonly pendingFull = new Set<(tx: TransactionJson) => void>()
   /** Absent when built with `fullPending: false`: a source that cannot send full transactions. */
   readonly onPendingTransactionFull?: (listener: (tx: TransactionJson) => void) => () => void
@@ -34,8 +35,17 @@ export class FakeSubscriptionSource implements SubscriptionSource {
     return () => this.pending.delete(listener)
   }
 
+  onReceipts(listener: (receipts: readonly ReceiptRecord[]) => void): () => void {
+    this.receipts.add(listener)
+    return () => this.receipts.delete(listener)
+  }
+
   get listenerCount(): number {
-    return this.heads.size + this.logs.size + this.pending.size + this.pendingFull.size
+    return this.heads.size + this.logs.size + this.pending.size + this.pendingFull.size + this.receipts.size
+  }
+
+  pushReceipts(receipts: readonly ReceiptRecord[]): void {
+    for (const listener of this.receipts) listener(receipts)
   }
 
   pushHead(header: unknown): void {
@@ -67,6 +77,26 @@ export function fakeLog(overrides: Partial<LogRecord> = {}): LogRecord {
     transactionIndex: 0,
     logIndex: 0,
     removed: false,
+    ...overrides,
+  }
+}
+
+export function fakeReceipt(overrides: Partial<ReceiptRecord> = {}): ReceiptRecord {
+  return {
+    transactionHash: new Uint8Array(32).fill(0xcc),
+    transactionIndex: 0,
+    blockHash: new Uint8Array(32).fill(0xbb),
+    blockNumber: 10n,
+    from: new Uint8Array(20).fill(0xaa),
+    to: new Uint8Array(20).fill(0xdd),
+    contractAddress: undefined,
+    cumulativeGasUsed: 21_000n,
+    gasUsed: 21_000n,
+    effectiveGasPrice: 7n,
+    status: 1,
+    logsBloom: new Uint8Array(256),
+    logs: [],
+    type: 2,
     ...overrides,
   }
 }
