@@ -303,5 +303,29 @@ describe('debug_getRawReceipts and debug_getRawTransaction', () => {
 
     expect(await t.call('debug_getRawTransaction', bytesToHex(txs[1]!.hash()))).toBe(bytesToHex(txs[1]!.serialize()))
     expect(await t.call('debug_getRawTransaction', bytesToHex(new Uint8Array(32)))).toBeNull()
+
+    // By position, as geth: "0x" for a block or an index that is not there.
+    expect(await t.call('eth_getRawTransactionByBlockNumberAndIndex', '0x1', '0x1')).toBe(
+      bytesToHex(txs[1]!.serialize()),
+    )
+    expect(await t.call('eth_getRawTransactionByBlockHashAndIndex', bytesToHex(block.hash()), '0x0')).toBe(
+      bytesToHex(txs[0]!.serialize()),
+    )
+    expect(await t.call('eth_getRawTransactionByBlockNumberAndIndex', 'latest', '0x2')).toBe('0x')
+    expect(await t.call('eth_getRawTransactionByBlockHashAndIndex', bytesToHex(new Uint8Array(32)), '0x0')).toBe('0x')
+  })
+})
+
+describe('eth_baseFee and eth_pendingTransactions', () => {
+  it("give the next block's base fee, and no transactions of the node's own (it holds no keys)", async () => {
+    const t = await testChain()
+    await t.mine([t.transaction({ nonce: 0, to: DEV_ACCOUNTS[1]!.address as Hex, value: 1n })])
+    const head = (await t.call('eth_getBlockByNumber', 'latest', false)) as { baseFeePerGas: Hex }
+    const next = await t.call('eth_baseFee')
+    expect(BigInt(next as Hex)).toBeLessThan(BigInt(head.baseFeePerGas))
+    expect((await t.call('eth_feeHistory', 1, 'latest', [])) as { baseFeePerGas: Hex[] }).toMatchObject({
+      baseFeePerGas: [head.baseFeePerGas, next],
+    })
+    expect(await t.call('eth_pendingTransactions')).toEqual([])
   })
 })

@@ -240,6 +240,11 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     return tx === undefined ? null : bytesToHex(tx.serialize())
   }
 
+  function rawTransactionAt(record: BlockRecord | undefined, index: bigint): Hex {
+    const tx = record?.block.transactions[Number(index)]
+    return tx === undefined ? '0x' : bytesToHex(tx.serialize())
+  }
+
   const pendingTxJson = (tx: TypedTransaction) => formatTransaction(tx, { from: tx.getSenderAddress().bytes })
 
   const methods: RpcMethods = {
@@ -265,6 +270,8 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     },
     eth_maxPriorityFeePerGas: async () => toQuantity(suggestTip(await recentBlocks(20))),
     eth_blobBaseFee: () => '0x1',
+    // geth's (2026): the base fee of the next block.
+    eth_baseFee: () => toQuantity(chain.head('latest').header.calcNextBaseFee()),
     eth_feeHistory: async (params) => {
       const [count, newest, percentiles] = parseParams(
         params,
@@ -419,6 +426,17 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       return pending === undefined ? null : pendingTxJson(pending)
     },
     eth_getRawTransactionByHash: (params) => rawTransaction(params),
+    // geth answers "0x" (empty bytes), not null, for a block or index it does not have.
+    eth_getRawTransactionByBlockNumberAndIndex: async (params) => {
+      const [selector, index] = parseParams(params, [blockNumberOrTagSchema, uint64Schema])
+      return rawTransactionAt(await recordAt(selector), index)
+    },
+    eth_getRawTransactionByBlockHashAndIndex: async (params) => {
+      const [hash, index] = parseParams(params, [hashSchema, uint64Schema])
+      return rawTransactionAt(await chain.getBlockRecord(hash), index)
+    },
+    // geth's: the pool's transactions sent from the node's own accounts; it holds none.
+    eth_pendingTransactions: () => [],
     eth_getTransactionByBlockNumberAndIndex: async (params) => {
       const [selector, index] = parseParams(params, [blockNumberOrTagSchema, uint64Schema])
       const record = await recordAt(selector)
