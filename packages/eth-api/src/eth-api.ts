@@ -164,8 +164,12 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     return { block, pending: selector === 'pending', overrides, blockOverrides }
   }
 
-  const stateAt = async (selector: BlockSelector | undefined) =>
-    state.stateAt((await stateBlock(selector)).header.stateRoot)
+  /**
+   * The shared read-only view of a block's state (state reads only: nothing executes on it). One
+   * view per root serves every reader, its caches warm; a fresh one per call cost more than the read.
+   */
+  const viewAt = async (selector: BlockSelector | undefined) =>
+    state.view((await stateBlock(selector)).header.stateRoot)
 
   function blockJson(record: BlockRecord | undefined, full: boolean) {
     if (record === undefined) return null
@@ -315,22 +319,22 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
 
     eth_getBalance: async (params) => {
       const [address, block] = parseParams(params, [addressSchema, blockSelectorSchema], 1)
-      const account = await (await stateAt(block)).getAccount(new Address(address))
+      const account = await (await viewAt(block)).getAccount(new Address(address))
       return toQuantity(account?.balance ?? 0n)
     },
     eth_getTransactionCount: async (params) => {
       const [address, block] = parseParams(params, [addressSchema, blockSelectorSchema], 1)
       if (block === 'pending') return toQuantity(await mempool.pendingNonce(new Address(address)))
-      const account = await (await stateAt(block)).getAccount(new Address(address))
+      const account = await (await viewAt(block)).getAccount(new Address(address))
       return toQuantity(account?.nonce ?? 0n)
     },
     eth_getCode: async (params) => {
       const [address, block] = parseParams(params, [addressSchema, blockSelectorSchema], 1)
-      return bytesToHex(await (await stateAt(block)).getCode(new Address(address)))
+      return bytesToHex(await (await viewAt(block)).getCode(new Address(address)))
     },
     eth_getStorageAt: async (params) => {
       const [address, key, block] = parseParams(params, [addressSchema, storageKeySchema, blockSelectorSchema], 2)
-      const view = await stateAt(block)
+      const view = await viewAt(block)
       const value = await view.getStorage(new Address(address), decodeStorageKey(key).slot)
       return bytesToHex(setLengthLeft(value, 32))
     },
@@ -343,7 +347,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         throw limitExceeded(`too many slots (max ${MAX_STORAGE_VALUES}, got ${slots}); split the request`)
       }
       if (slots === 0) throw invalidParams('empty request')
-      const view = await stateAt(block)
+      const view = await viewAt(block)
       const values: Record<Hex, Hex[]> = {}
       for (const [key, { address, slots }] of request) {
         const account = new Address(address)

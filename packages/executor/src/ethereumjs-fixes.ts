@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module'
+import { isatty } from 'node:tty'
 import { pathToFileURL } from 'node:url'
 import { Common } from '@ethereumjs/common'
 import {
@@ -25,8 +26,23 @@ export function installEthereumjsFixes(): void {
   setBackedActivatedEips()
   memoizeHardforkOrder()
   memoizeJumpAnalysis()
+  memoizeDebugColors()
 }
 let installed = false
+
+/**
+ * The `debug` package ethereumjs makes its loggers with asks `isatty(stderr)`, a system call, for
+ * every logger it creates, to choose whether to colour it; ethereumjs creates nine for each state
+ * view, which every eth_call and state read made (~70 µs a view). The answer cannot change while
+ * the process runs, so it is asked once: colours stay exactly as they were.
+ */
+function memoizeDebugColors(): void {
+  // The copy ethereumjs imports, resolved from one of its packages.
+  const fromEthereumjs = createRequire(createRequire(import.meta.url).resolve('@ethereumjs/mpt'))
+  const debug = fromEthereumjs('debug') as { inspectOpts?: Record<string, unknown> }
+  const options = debug.inspectOpts
+  if (options !== undefined && !('colors' in options)) options.colors = isatty(process.stderr.fd)
+}
 
 /**
  * ethereumjs recomputes `keccak(publicKey)` in JavaScript on every `getSenderAddress()` call, and the
