@@ -547,12 +547,8 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       const [request] = parseParams(params, [callRequestSchema])
       const tx = await fillTransaction(request)
       // geth's transaction JSON: no block position or sender, and no gasPrice for a fee-market one.
-      const { blockHash, blockNumber, blockTimestamp, transactionIndex, from, gasPrice, ...fields } = formatTransaction(
-        tx,
-        {
-          from: tx.getSenderAddress().bytes,
-        },
-      )
+      const json = formatTransaction(tx, { from: tx.getSenderAddress().bytes })
+      const { blockHash, blockNumber, blockTimestamp, transactionIndex, from, gasPrice, ...fields } = json
       return { raw: bytesToHex(tx.serialize()), tx: tx.type < 2 ? { gasPrice, ...fields } : fields }
     },
     eth_simulateV1: async (params) => {

@@ -1,6 +1,8 @@
 import { createAccessList2930Tx, createFeeMarket1559Tx, createTxFromRLP } from '@ethereumjs/tx'
 import { bytesToBigInt, bytesToHex, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { createVM } from '@ethereumjs/vm'
+import { createRequire } from 'node:module'
+import { isatty } from 'node:tty'
 import { describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
 import { jumpAnalysesRun } from './ethereumjs-fixes.ts'
@@ -27,6 +29,15 @@ const common = createChainCommon(devGenesis(), nativeCustomCrypto())
 const key = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
 
 describe('ethereumjs fixes', () => {
+  it("settles the debug loggers' colours once, as debug would choose them, so making a logger asks the system nothing", () => {
+    const fromEthereumjs = createRequire(createRequire(import.meta.url).resolve('@ethereumjs/mpt'))
+    const debug = fromEthereumjs('debug') as ((namespace: string) => { useColors: boolean }) & {
+      inspectOpts: Record<string, unknown>
+    }
+    expect(debug.inspectOpts.colors).toBe(isatty(process.stderr.fd))
+    expect(debug('cairn:test').useColors).toBe(isatty(process.stderr.fd))
+  })
+
   it('serializes a frozen transaction once, to the bytes ethereumjs encodes, and hashes those bytes', () => {
     const fields = { nonce: 3n, to: DEV_ACCOUNTS[1]!.address, value: 5n, gasLimit: 21_000n, maxFeePerGas: 7n }
     const frozen = createFeeMarket1559Tx(fields, { common }).sign(key)

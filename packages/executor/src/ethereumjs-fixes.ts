@@ -33,8 +33,9 @@ let installed = false
 /**
  * The `debug` package ethereumjs makes its loggers with asks `isatty(stderr)`, a system call, for
  * every logger it creates, to choose whether to colour it; ethereumjs creates nine for each state
- * view, which every eth_call and state read made (~70 µs a view). The answer cannot change while
- * the process runs, so it is asked once: colours stay exactly as they were.
+ * view (~70 µs a view under load), which RPC state reads built per call until they shared one, and
+ * tracing and proofs still build. The answer cannot change while the process runs, so it is asked
+ * once: colours stay exactly as they were.
  */
 function memoizeDebugColors(): void {
   // The copy ethereumjs imports, resolved from one of its packages.
