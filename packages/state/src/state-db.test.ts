@@ -14,7 +14,7 @@ import {
   setLengthLeft,
 } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
-import { createChainCommon, devGenesis } from '@cairn/primitives'
+import { DEV_ACCOUNTS, createChainCommon, devGenesis } from '@cairn/primitives'
 import { StateDB, writeGenesisState } from './state-db.ts'
 
 const ZERO_HASH = `0x${'00'.repeat(32)}`
@@ -45,6 +45,24 @@ async function provenSlot(entry: StorageProof, storageHash: PrefixedHexString): 
   })
   return value === null ? 0n : bytesToBigInt(RLP.decode(value) as Uint8Array)
 }
+
+describe('StateDB.view', () => {
+  it('is shared per root and keeps its caches bounded however many accounts are read through it', async () => {
+    const genesis = devGenesis()
+    const state = new StateDB({ get: async () => undefined }, createChainCommon(genesis), { viewCacheSize: 2 })
+    const root = await writeGenesisState(state.headState(KECCAK256_RLP), genesis)
+    const view = state.view(root)
+    expect(state.view(root)).toBe(view)
+    for (let round = 0; round < 2; round++) {
+      for (const account of DEV_ACCOUNTS) {
+        const read = await view.getAccount(new Address(hexToBytes(account.address)))
+        expect(read?.balance).toBe(10n ** 22n)
+      }
+    }
+    const caches = (view as unknown as { _caches: { account: { size(): number } } })._caches
+    expect(caches.account.size()).toBeLessThanOrEqual(2)
+  })
+})
 
 describe('StateDB.getProof', () => {
   it('proves an account and each requested slot, present or not', async () => {

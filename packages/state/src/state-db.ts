@@ -29,6 +29,11 @@ export interface StateDBOptions {
   /** Accounts and storage slots the head state caches. */
   accountCacheSize?: number
   storageCacheSize?: number
+  /**
+   * Accounts, and storage slots, each shared read view ({@link StateDB.view}) caches (LRU): RPC
+   * reads go through them, so a client reading many accounts must not grow them without bound.
+   */
+  viewCacheSize?: number
 }
 
 /**
@@ -48,7 +53,13 @@ export class StateDB {
     options: StateDBOptions = {},
   ) {
     this.trieDB = new LevelTrieDB(store)
-    this.options = { trieCacheSize: 200_000, accountCacheSize: 200_000, storageCacheSize: 200_000, ...options }
+    this.options = {
+      trieCacheSize: 200_000,
+      accountCacheSize: 200_000,
+      storageCacheSize: 200_000,
+      viewCacheSize: 50_000,
+      ...options,
+    }
   }
 
   private trieAt(root: Uint8Array, cacheSize: number): MerklePatriciaTrie {
@@ -109,7 +120,11 @@ export class StateDB {
         common: this.common,
         decodedNodes: this.decodedNodes,
         trie: this.trieAt(root, 0),
-        caches: new Caches({ account: { size: 50_000 }, storage: { size: 50_000 }, code: { size: 1_000 } }),
+        caches: new Caches({
+          account: { size: this.options.viewCacheSize, type: CacheType.LRU },
+          storage: { size: this.options.viewCacheSize, type: CacheType.LRU },
+          code: { size: 1_000, type: CacheType.LRU },
+        }),
       })
       this.views.set(key, view)
       if (this.views.size > 8) this.views.delete(this.views.keys().next().value!)
