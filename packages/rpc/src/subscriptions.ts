@@ -82,16 +82,21 @@ export function startSubscription(
   }
 }
 
+/**
+ * The optional argument after a subscription's name, parsed with `schema`; undefined when absent or
+ * null. More arguments than that are refused, as geth does.
+ */
+function subscriptionArgument<T extends z.ZodType>(params: readonly unknown[], schema: T): z.output<T> | undefined {
+  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
+  return params[1] === undefined || params[1] === null ? undefined : parseParam(schema, params[1], 1)
+}
+
 function startLogsSubscription(
   source: SubscriptionSource,
   params: readonly unknown[],
   notify: SubscriptionNotify,
 ): () => void {
-  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
-  const criteria: LogMatchCriteria =
-    params[1] === undefined || params[1] === null
-      ? { addresses: [], topics: [] }
-      : parseParam(logCriteriaSchema, params[1], 1)
+  const criteria: LogMatchCriteria = subscriptionArgument(params, logCriteriaSchema) ?? { addresses: [], topics: [] }
   return source.onLogs((logs) => {
     // One notification per log, like geth.
     for (const log of logs) if (matchesLogCriteria(log, criteria)) notify(formattedLog(log))
@@ -124,9 +129,7 @@ function startPendingSubscription(
   params: readonly unknown[],
   notify: SubscriptionNotify,
 ): () => void {
-  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
-  const fullTransactions =
-    params[1] === undefined || params[1] === null ? false : parseParam(fullTransactionsSchema, params[1], 1)
+  const fullTransactions = subscriptionArgument(params, fullTransactionsSchema) ?? false
   if (!fullTransactions) return source.onPendingTransaction(notify)
   if (source.onPendingTransactionFull === undefined) {
     throw invalidParams(
@@ -154,9 +157,7 @@ function startReceiptsSubscription(
   params: readonly unknown[],
   notify: SubscriptionNotify,
 ): () => void {
-  if (params.length > 2) throw invalidParams('too many arguments, want at most 2')
-  const query = params[1] === undefined || params[1] === null ? {} : parseParam(receiptsQuerySchema, params[1], 1)
-  const hashes = query.transactionHashes ?? []
+  const hashes = subscriptionArgument(params, receiptsQuerySchema)?.transactionHashes ?? []
   if (hashes.length > MAX_RECEIPT_SUBSCRIPTION_HASHES) {
     throw limitExceeded(
       `exceed max number of transaction hashes allowed per transactionReceipts subscription (${MAX_RECEIPT_SUBSCRIPTION_HASHES}); open several subscriptions`,
