@@ -29,6 +29,6 @@ describe('shebangNodeFlags', () => {
 
   it('reads the cairn bin, so launchers run the node with its flags', () => {
     const flags = shebangNodeFlags(join(import.meta.dirname, '../../apps/node/bin/cairn.js'))
-    expect(flags).toContain('--max-semi-space-size=64')
+    expect(flags).toEqual(['--max-semi-space-size=64', '--no-minor-gc-task'])
   })
 })
