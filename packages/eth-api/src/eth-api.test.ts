@@ -329,3 +329,21 @@ describe('eth_baseFee and eth_pendingTransactions', () => {
     expect(await t.call('eth_pendingTransactions')).toEqual([])
   })
 })
+
+describe('eth_getLogs block ranges', () => {
+  it('refuses a range past the head and a reversed one with geth’s words, and serves one up to the head', async () => {
+    const t = await testChain()
+    await t.mine()
+    await t.mine()
+    const head = 2
+    const logs = (fromBlock: string, toBlock: string) => t.call('eth_getLogs', { fromBlock, toBlock })
+    const beyond = { rpcCode: -32602, message: 'block range extends beyond current head block' }
+    const reversed = { rpcCode: -32602, message: 'invalid block range params' }
+    expect(await rejection(logs('0x1', toQuantity(head + 1)))).toEqual(beyond)
+    expect(await rejection(logs(toQuantity(head + 1), toQuantity(head + 3)))).toEqual(beyond)
+    expect(await rejection(logs(toQuantity(head + 1), 'latest'))).toEqual(reversed)
+    expect(await rejection(logs('0x2', '0x1'))).toEqual(reversed)
+    expect(await logs('0x0', toQuantity(head))).toEqual([])
+    expect(await logs('earliest', 'latest')).toEqual([])
+  })
+})

@@ -23,7 +23,7 @@ export function blockNumberOf(chain: ChainStore, value: BlockNumberOrTag | undef
 
 /**
  * eth_getLogs semantics shared by the method and by log filters: resolve the range (or block
- * hash), clamp it to the head, enforce the range and result limits with errors that say what to do.
+ * hash), refuse one past the head, enforce the range and result limits with errors that say what to do.
  */
 export function createLogReader(chain: ChainStore, limits: LogLimits): (criteria: LogCriteria) => Promise<LogRecord[]> {
   return async (criteria) => {
@@ -38,8 +38,9 @@ export function createLogReader(chain: ChainStore, limits: LogLimits): (criteria
       from = blockNumberOf(chain, criteria.fromBlock)
       to = blockNumberOf(chain, criteria.toBlock)
       if (from > to) throw invalidParams('invalid block range params')
-      if (to > latest) to = latest
-      if (from > to) return []
+      // As geth and reth since 2025 (execution-apis' eth_getLogs tests): a block not built yet is an
+      // error, not an empty answer a client would take for "no logs there".
+      if (to > latest) throw invalidParams('block range extends beyond current head block')
       if (to - from + 1n > BigInt(limits.maxLogBlockRange)) {
         throw limitExceeded(
           `block range ${from}-${to} is wider than the limit of ${limits.maxLogBlockRange} blocks; split the query into smaller ranges`,
