@@ -38,7 +38,7 @@ export function createLogReader(chain: ChainStore, limits: LogLimits): (criteria
       from = blockNumberOf(chain, criteria.fromBlock)
       to = blockNumberOf(chain, criteria.toBlock)
       if (from > to) throw invalidParams('invalid block range params')
-      // As geth and reth since 2025 (execution-apis' eth_getLogs tests): a block not built yet is an
+      // As geth and reth (execution-apis' eth_getLogs tests): a block not built yet is an
       // error, not an empty answer a client would take for "no logs there".
       if (to > latest) throw invalidParams('block range extends beyond current head block')
       if (to - from + 1n > BigInt(limits.maxLogBlockRange)) {
