@@ -100,12 +100,19 @@ describe('ChainStore', () => {
       key: stateKey(i),
       value: Uint8Array.of(i & 0xff),
     }))
-    // Each batch the store hands LevelDB: how many operations, and how many of them are state.
-    const batches: { size: number; state: number }[] = []
+    // Each batch the store hands LevelDB: how many operations, how many of them are state, and how
+    // many state batches were still being written when it was handed over (each takes 20 ms more).
+    const batches: { size: number; state: number; stateInFlight: number }[] = []
+    let stateInFlight = 0
     const batch = database.batch.bind(database)
-    database.batch = (written) => {
-      batches.push({ size: written.length, state: written.filter((op) => op.sublevel === stateStore).length })
-      return batch(written)
+    database.batch = async (written) => {
+      const state = written.filter((op) => op.sublevel === stateStore).length
+      batches.push({ size: written.length, state, stateInFlight })
+      if (state === 0) return batch(written)
+      stateInFlight++
+      await batch(written)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      stateInFlight--
     }
     let released = false
     const one = child(chain.head(), [])
@@ -122,11 +129,12 @@ describe('ChainStore', () => {
     }
     await appended
     expect(turnsSeen).toBeGreaterThan(1)
-    // The state first, in chunks, then the block's own batch without it.
+    // The state first, in chunks written side by side, then, once they are all written, the
+    // block's own batch without it.
     expect(batches).toEqual([
-      { size: 1_000, state: 1_000 },
-      { size: 1_000, state: 1_000 },
-      { size: expect.any(Number), state: 0 },
+      { size: 1_000, state: 1_000, stateInFlight: 0 },
+      { size: 1_000, state: 1_000, stateInFlight: 1 },
+      { size: expect.any(Number), state: 0, stateInFlight: 0 },
     ])
     expect(released).toBe(true)
     expect(chain.head().hash()).toEqual(one.block.hash())
