@@ -37,6 +37,13 @@ async function startSequencer(blockTime: number) {
     logger: createLogger({ level: 'silent' }),
     blockTime,
   })
+  // When each build began, by the wall clock.
+  const buildsStarted: number[] = []
+  const build = executor.build.bind(executor)
+  executor.build = (...args) => {
+    buildsStarted.push(Date.now())
+    return build(...args)
+  }
   sequencer.start()
   cleanups.push(
     () => rmSync(dir, { recursive: true, force: true }),
@@ -57,7 +64,7 @@ async function startSequencer(blockTime: number) {
       },
       { common },
     ).sign(hexToBytes(DEV_ACCOUNTS[0]!.privateKey))
-  return { chain, mempool, transfer }
+  return { chain, mempool, transfer, buildsStarted }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -121,6 +128,38 @@ describe('Sequencer', () => {
       if (i > 0) expect(block.header.timestamp).toBe(blocks[i - 1]!.header.timestamp + 1n)
     }
     expect(blocks.flatMap((block) => block.transactions.map((tx) => tx.hash()))).toEqual(sent)
+  })
+
+  it('executes what arrives after its slot’s block ahead of the next slot, sealing it once that slot begins', async () => {
+    const { chain, mempool, transfer, buildsStarted } = await startSequencer(2)
+    const slotStart = await intoNextSlot(2000, 100)
+    const first = transfer(0)
+    await mempool.addRaw(first.serialize())
+    await until(() => chain.head().transactions.length === 1, 1500)
+    expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000))
+    const nextSlot = slotStart + 2000
+    const heads: { number: bigint; at: number }[] = []
+    chain.onHeadChange((change) => {
+      for (const { block } of change.added) heads.push({ number: block.header.number, at: Date.now() })
+    })
+
+    // This slot has its block: the next one starts now and takes arrivals until its slot ends.
+    await sleep(300 - (Date.now() - slotStart))
+    const second = transfer(1)
+    await mempool.addRaw(second.serialize())
+    await sleep(400)
+    const third = transfer(2)
+    await mempool.addRaw(third.serialize())
+    await until(() => mempool.status().pending === 0 && heads.length > 0, 4000)
+
+    const block = chain.head()
+    expect(block.transactions.map((tx) => tx.hash())).toEqual([second.hash(), third.hash()])
+    expect(block.header.timestamp).toBe(BigInt(nextSlot / 1000))
+    // Built from the second transfer's arrival, before its slot began...
+    expect(buildsStarted.at(-1)!).toBeLessThan(nextSlot)
+    // ...and sealed no earlier than the slot began, as its only block.
+    expect(heads).toHaveLength(1)
+    expect(heads[0]!.at).toBeGreaterThanOrEqual(nextSlot)
   })
 
   it('gives an idle slot one empty block near its end, and never runs ahead of the clock', async () => {
