@@ -398,7 +398,7 @@ export class ChainStore {
     if (!this.options.writeStateAhead || stateOps.length <= STATE_CHUNK_OPS) return stateOps
     const writes: Promise<void>[] = []
     for (let from = 0; from < stateOps.length; from += STATE_CHUNK_OPS) {
-      if (from > 0) await new Promise(setImmediate)
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve))
       const write = this.database.batch(stateOps.slice(from, from + STATE_CHUNK_OPS))
       // Observed at once: a failure must not go unhandled while the next batch waits for its turn.
       write.catch(() => {})

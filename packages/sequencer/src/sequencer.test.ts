@@ -8,7 +8,7 @@ import { openGenesisChain } from '@cairn/executor/testing'
 import { Mempool } from '@cairn/mempool'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
 import { createLogger } from '@cairn/telemetry'
-import { Sequencer } from './sequencer.ts'
+import { Sequencer, type SequencerOptions } from './sequencer.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -16,7 +16,7 @@ afterEach(async () => {
 })
 
 /** A sequencer over a real chain on level and a real pool reading the head's state. */
-async function startSequencer(blockTime: number) {
+async function startSequencer(blockTime: number, anchor?: SequencerOptions['anchor']) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-sequencer-'))
   const { common, database, chain, state, executor } = await openGenesisChain(dir, devGenesis())
   const mempool = new Mempool({
@@ -36,6 +36,7 @@ async function startSequencer(blockTime: number) {
     mempool,
     logger: createLogger({ level: 'silent' }),
     blockTime,
+    anchor,
   })
   // When each build began, by the wall clock.
   const buildsStarted: number[] = []
@@ -160,6 +161,27 @@ describe('Sequencer', () => {
     // ...and sealed no earlier than the slot began, as its only block.
     expect(heads).toHaveLength(1)
     expect(heads[0]!.at).toBeGreaterThanOrEqual(nextSlot)
+  })
+
+  it('builds a slot’s block when the slot begins if the build started ahead of it produced nothing', async () => {
+    // No L1 anchor while `anchorless`: a build then produces no block.
+    let anchorless = false
+    const { chain, mempool, transfer } = await startSequencer(2, () =>
+      anchorless ? undefined : { number: 0n, hash: new Uint8Array(32), stateRoot: new Uint8Array(32) },
+    )
+    const slotStart = await intoNextSlot(2000, 100)
+    await mempool.addRaw(transfer(0).serialize())
+    await until(() => chain.head().transactions.length === 1, 1500)
+    anchorless = true
+    const second = transfer(1)
+    await mempool.addRaw(second.serialize())
+    await sleep(200)
+    expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000))
+    anchorless = false
+    // Nothing more arrives: the next slot, though its ahead build failed, is open when it begins.
+    await until(() => mempool.status().pending === 0, 4000)
+    expect(chain.head().transactions.map((tx) => tx.hash())).toEqual([second.hash()])
+    expect(chain.head().header.timestamp).toBe(BigInt((slotStart + 2000) / 1000))
   })
 
   it('gives an idle slot one empty block near its end, and never runs ahead of the clock', async () => {
