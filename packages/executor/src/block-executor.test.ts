@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type TypedTransaction, createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { KECCAK256_RLP, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, EventLoopTurns, createChainCommon, devGenesis } from '@cairn/primitives'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { StateDB } from '@cairn/state'
-import { BlockExecutor, type TransactionSource, arraySource, createGenesisBlock, nativeCustomCrypto } from './index.ts'
+import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from './index.ts'
 
 const dirs: string[] = []
 afterEach(() => {
@@ -184,32 +184,42 @@ describe('BlockExecutor', () => {
     const node = await openNode(dir, 0)
     const parent = node.chain.head()
     const txs = transfers(node.common, 3, parent.header.calcNextBaseFee())
-    // The second transaction arrives 20 ms after the source runs dry, the third 2 s after that.
+    // Offers the first transaction at once; the second arrives 20 ms after the source runs dry, the
+    // third 2 s after that.
     const gaps = [20, 2000]
+    const source = () => {
+      let index = 0
+      let arrived = 1
+      let offered = 1
+      return {
+        peek: () => (index < offered ? txs[index] : undefined),
+        shift: () => void index++,
+        pop: () => void index++,
+        refresh: () => {
+          if (offered === arrived) return false
+          offered = arrived
+          return true
+        },
+        arrival: (ms: number) => {
+          const gap = gaps[arrived - 1]
+          const comes = gap !== undefined && gap <= ms
+          return new Promise<boolean>((resolve) =>
+            setTimeout(
+              () => {
+                if (comes) arrived++
+                resolve(comes)
+              },
+              comes ? gap : ms,
+            ),
+          )
+        },
+      }
+    }
     const attributes = { timestamp: parent.header.timestamp + 2n, executionBudgetMs: 5_000 }
-    const lingering = await node.executor.build(parent, { ...attributes, lingerMs: 200 }, arrivingSource(txs, gaps))
+    const lingering = await node.executor.build(parent, { ...attributes, lingerMs: 200 }, source())
     expect(lingering.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n, 1n])
-    const prompt = await node.executor.build(parent, attributes, arrivingSource(txs, gaps))
+    const prompt = await node.executor.build(parent, attributes, source())
     expect(prompt.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n])
-    await node.database.close()
-  })
-
-  it('stays open for arrivals until openForMs, however long the source runs dry before it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-open-'))
-    dirs.push(dir)
-    const node = await openNode(dir, 0)
-    const parent = node.chain.head()
-    const txs = transfers(node.common, 3, parent.header.calcNextBaseFee())
-    // The third transaction comes 300 ms after the second: past the linger, within openForMs.
-    const gaps = [20, 300]
-    const attributes = { timestamp: parent.header.timestamp + 2n, executionBudgetMs: 5_000, lingerMs: 100 }
-    const started = performance.now()
-    const open = await node.executor.build(parent, { ...attributes, openForMs: 600 }, arrivingSource(txs, gaps))
-    expect(open.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n, 1n, 2n])
-    // With nothing more to come it seals once openForMs has passed, not before.
-    expect(performance.now() - started).toBeGreaterThanOrEqual(590)
-    const closed = await node.executor.build(parent, attributes, arrivingSource(txs, gaps))
-    expect(closed.executed.block.transactions.map((tx) => tx.nonce)).toEqual([0n, 1n])
     await node.database.close()
   })
 
@@ -265,36 +275,3 @@ describe('BlockExecutor', () => {
     await node.database.close()
   })
 })
-
-/**
- * A source offering `txs[0]` at once; each later one arrives `gaps[i - 1]` ms after the source last
- * ran dry and began waiting (when the wait allows that long).
- */
-function arrivingSource(txs: TypedTransaction[], gaps: number[]): TransactionSource {
-  let index = 0
-  let arrived = 1
-  let offered = 1
-  return {
-    peek: () => (index < offered ? txs[index] : undefined),
-    shift: () => void index++,
-    pop: () => void index++,
-    refresh: () => {
-      if (offered === arrived) return false
-      offered = arrived
-      return true
-    },
-    arrival: (ms: number) => {
-      const gap = gaps[arrived - 1]
-      const comes = gap !== undefined && gap <= ms
-      return new Promise<boolean>((resolve) =>
-        setTimeout(
-          () => {
-            if (comes) arrived++
-            resolve(comes)
-          },
-          comes ? gap : ms,
-        ),
-      )
-    },
-  }
-}

@@ -91,12 +91,6 @@ export interface BlockAttributes {
    * milliseconds for more before sealing.
    */
   lingerMs?: number
-  /**
-   * With `lingerMs`: however long the source runs dry, the block keeps waiting for arrivals until
-   * this many milliseconds after its execution began (a block built ahead of its slot stays open
-   * until the slot begins).
-   */
-  openForMs?: number
   /** The L1 block this block is anchored to; none (a chain without L1, e.g. --dev) anchors to L1 block 0. */
   anchor?: L1Anchor
 }
@@ -279,8 +273,7 @@ export class BlockExecutor {
       maxTransactions,
       executionBudgetMs,
       lingerMs,
-      openForMs,
-    }: Pick<BlockAttributes, 'maxTransactions' | 'executionBudgetMs' | 'lingerMs' | 'openForMs'>,
+    }: Pick<BlockAttributes, 'maxTransactions' | 'executionBudgetMs' | 'lingerMs'>,
     onInvalid: (tx: TypedTransaction, reason: string) => 'skip-sender',
   ): Promise<ExecutedBlock> {
     const state = this.state
@@ -302,9 +295,8 @@ export class BlockExecutor {
     try {
       await beginBlock(this.vm, this.blockHashes, parent, shell)
       const turns = this.turns
-      const began = performance.now()
-      const deadline = executionBudgetMs === undefined ? Number.POSITIVE_INFINITY : began + executionBudgetMs
-      const openUntil = openForMs === undefined ? 0 : began + openForMs
+      const deadline =
+        executionBudgetMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + executionBudgetMs
       for (;;) {
         if (maxTransactions !== undefined && transactions.length >= maxTransactions) break
         // A turn may run anything (admissions among it); the source changes only when refreshed.
@@ -316,8 +308,8 @@ export class BlockExecutor {
         let tx = source.peek() ?? (source.refresh?.() ? source.peek() : undefined)
         if (tx === undefined && lingerMs !== undefined && source.arrival !== undefined) {
           // Arrivals come in bursts (the RPC, sender recovery in batches): a pause shorter than
-          // `lingerMs` does not end a block that has budget left, nor does one before `openForMs`.
-          const until = Math.min(Math.max(performance.now() + lingerMs, openUntil), deadline)
+          // `lingerMs` does not end a block that has budget left.
+          const until = Math.min(performance.now() + lingerMs, deadline)
           while (tx === undefined) {
             const left = until - performance.now()
             if (left <= 0 || !(await source.arrival(left))) break

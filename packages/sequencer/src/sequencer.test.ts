@@ -8,7 +8,7 @@ import { openGenesisChain } from '@cairn/executor/testing'
 import { Mempool } from '@cairn/mempool'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
 import { createLogger } from '@cairn/telemetry'
-import { Sequencer, type SequencerOptions } from './sequencer.ts'
+import { Sequencer } from './sequencer.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -16,7 +16,7 @@ afterEach(async () => {
 })
 
 /** A sequencer over a real chain on level and a real pool reading the head's state. */
-async function startSequencer(blockTime: number, anchor?: SequencerOptions['anchor']) {
+async function startSequencer(blockTime: number) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-sequencer-'))
   const { common, database, chain, state, executor } = await openGenesisChain(dir, devGenesis())
   const mempool = new Mempool({
@@ -36,15 +36,7 @@ async function startSequencer(blockTime: number, anchor?: SequencerOptions['anch
     mempool,
     logger: createLogger({ level: 'silent' }),
     blockTime,
-    anchor,
   })
-  // When each build began, by the wall clock.
-  const buildsStarted: number[] = []
-  const build = executor.build.bind(executor)
-  executor.build = (...args) => {
-    buildsStarted.push(Date.now())
-    return build(...args)
-  }
   sequencer.start()
   cleanups.push(
     () => rmSync(dir, { recursive: true, force: true }),
@@ -65,7 +57,7 @@ async function startSequencer(blockTime: number, anchor?: SequencerOptions['anch
       },
       { common },
     ).sign(hexToBytes(DEV_ACCOUNTS[0]!.privateKey))
-  return { chain, mempool, transfer, buildsStarted }
+  return { chain, mempool, transfer }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -129,59 +121,6 @@ describe('Sequencer', () => {
       if (i > 0) expect(block.header.timestamp).toBe(blocks[i - 1]!.header.timestamp + 1n)
     }
     expect(blocks.flatMap((block) => block.transactions.map((tx) => tx.hash()))).toEqual(sent)
-  })
-
-  it('executes what arrives after its slot’s block ahead of the next slot, sealing it once that slot begins', async () => {
-    const { chain, mempool, transfer, buildsStarted } = await startSequencer(2)
-    const slotStart = await intoNextSlot(2000, 100)
-    await mempool.addRaw(transfer(0).serialize())
-    await until(() => chain.head().transactions.length === 1, 1500)
-    expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000))
-    const nextSlot = slotStart + 2000
-    // When each later block became the head, by the wall clock.
-    const sealedAt: number[] = []
-    chain.onHeadChange((change) => {
-      for (const _ of change.added) sealedAt.push(Date.now())
-    })
-
-    // This slot has its block: the next one starts now and takes arrivals until its slot ends.
-    await sleep(300 - (Date.now() - slotStart))
-    const second = transfer(1)
-    await mempool.addRaw(second.serialize())
-    await sleep(400)
-    const third = transfer(2)
-    await mempool.addRaw(third.serialize())
-    await until(() => mempool.status().pending === 0 && sealedAt.length > 0, 4000)
-
-    const block = chain.head()
-    expect(block.transactions.map((tx) => tx.hash())).toEqual([second.hash(), third.hash()])
-    expect(block.header.timestamp).toBe(BigInt(nextSlot / 1000))
-    // Built from the second transfer's arrival, before its slot began...
-    expect(buildsStarted.at(-1)!).toBeLessThan(nextSlot)
-    // ...and sealed no earlier than the slot began, as its only block.
-    expect(sealedAt).toHaveLength(1)
-    expect(sealedAt[0]!).toBeGreaterThanOrEqual(nextSlot)
-  })
-
-  it('builds a slot’s block when the slot begins if the build started ahead of it produced nothing', async () => {
-    // No L1 anchor while `anchorless`: a build then produces no block.
-    let anchorless = false
-    const { chain, mempool, transfer } = await startSequencer(2, () =>
-      anchorless ? undefined : { number: 0n, hash: new Uint8Array(32), stateRoot: new Uint8Array(32) },
-    )
-    const slotStart = await intoNextSlot(2000, 100)
-    await mempool.addRaw(transfer(0).serialize())
-    await until(() => chain.head().transactions.length === 1, 1500)
-    anchorless = true
-    const second = transfer(1)
-    await mempool.addRaw(second.serialize())
-    await sleep(200)
-    expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000))
-    anchorless = false
-    // Nothing more arrives: the next slot, though its ahead build failed, is open when it begins.
-    await until(() => mempool.status().pending === 0, 4000)
-    expect(chain.head().transactions.map((tx) => tx.hash())).toEqual([second.hash()])
-    expect(chain.head().header.timestamp).toBe(BigInt((slotStart + 2000) / 1000))
   })
 
   it('gives an idle slot one empty block near its end, and never runs ahead of the clock', async () => {

@@ -16,8 +16,6 @@ import { Histogram, type Logger, type Registry } from '@cairn/telemetry'
  */
 const LINGER_MS = 25
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 /** What the sequencer needs from the mempool. */
 export interface SequencerMempool {
   selectForBlock(baseFee: bigint): TransactionSource
@@ -64,9 +62,7 @@ export interface SequencerOptions {
  * tells the mempool what was included. A slot's block is built when it begins if transactions
  * wait, else at the first arrival, else empty near its end. A block takes in transactions that
  * arrive while it is built until its slot ends; a build whose sealing runs into the next slot is
- * followed by that slot's block at once. Transactions that arrive in a slot that already has its
- * block start the next slot's block at once: it executes them ahead of its slot and is sealed no
- * earlier than the slot begins.
+ * followed by that slot's block at once.
  */
 export class Sequencer {
   private timer: NodeJS.Timeout | undefined
@@ -115,13 +111,9 @@ export class Sequencer {
     await this.inFlight.catch(() => {})
   }
 
-  /**
-   * Builds, seals and persists one block now (undefined when no L1 anchor is known yet). Calls are
-   * serialized. With `slotStartMs` (a slot's start, wall-clock milliseconds, not yet reached) the
-   * block is that slot's, built ahead of it.
-   */
-  produceBlock(slotStartMs?: number): Promise<Block | undefined> {
-    const next = this.inFlight.catch(() => {}).then(() => this.lock.run(() => this.buildAndCommit(slotStartMs)))
+  /** Builds, seals and persists one block now (undefined when no L1 anchor is known yet). Calls are serialized. */
+  produceBlock(): Promise<Block | undefined> {
+    const next = this.inFlight.catch(() => {}).then(() => this.lock.run(() => this.buildAndCommit()))
     this.inFlight = next
     return next
   }
@@ -136,11 +128,7 @@ export class Sequencer {
       const slot = Math.floor(Date.now() / slotMs)
       if (slot === this.openedSlot) return
       this.openedSlot = slot
-      // A slot whose block was started ahead of it is not open, unless that build produced nothing.
-      this.slotOpen =
-        slot !== this.aheadSlot ||
-        (!this.busy() &&
-          this.options.chain.head('latest').header.timestamp < BigInt(Math.floor((slot * slotMs) / 1000)))
+      this.slotOpen = true
       clearTimeout(this.slotEndTimer)
       this.slotEndTimer = setTimeout(() => this.closeSlot(), slotMs * 0.9)
       this.fillSlot()
@@ -156,23 +144,12 @@ export class Sequencer {
   /**
    * Builds the open slot's block as soon as transactions wait and no build is in progress: when the
    * slot begins, when a build that ran into it ends, or at the first arrival (a lone transaction
-   * does not wait out an idle slot). When the slot already has its block, the next slot's block is
-   * started at once instead of the thread idling until that slot begins; it stays open for
-   * arrivals until its slot ends, as any block does. Once per slot: a build that failed (no L1
-   * anchor yet) is not retried on every arrival.
+   * does not wait out an idle slot).
    */
   private fillSlot(): void {
-    if (this.busy() || this.options.mempool.status().pending === 0) return
-    if (this.slotOpen) {
-      this.slotOpen = false
-      this.schedule()
-      return
-    }
-    const slotMs = this.options.blockTime * 1000
-    const next = Math.floor(Date.now() / slotMs) + 1
-    if (next === this.aheadSlot) return
-    this.aheadSlot = next
-    this.schedule(next * slotMs)
+    if (!this.slotOpen || this.busy() || this.options.mempool.status().pending === 0) return
+    this.slotOpen = false
+    this.schedule()
   }
 
   /** Near the slot's end, a slot still without a block gets an empty one. */
@@ -189,7 +166,7 @@ export class Sequencer {
     return this.scheduled || this.producing
   }
 
-  private schedule(slotStartMs?: number): void {
+  private schedule(): void {
     if (!this.running) return
     // One queued production at a time: ticks arriving during a build collapse into the next one.
     if (this.scheduled) return
@@ -204,7 +181,7 @@ export class Sequencer {
         // produced nothing (no anchor yet, or a failure) so the loop never spins.
         let block: Block | undefined
         do {
-          block = await this.produceBlock(slotStartMs).catch((error) => {
+          block = await this.produceBlock().catch((error) => {
             this.options.logger.error({ err: error }, 'block production failed')
             return undefined
           })
@@ -224,12 +201,10 @@ export class Sequencer {
   /** The current slot has no block yet and none is scheduled for it. */
   private slotOpen = false
   private openedSlot: number | undefined
-  /** The last slot whose block was started before the slot began. */
-  private aheadSlot: number | undefined
   private slotEndTimer: NodeJS.Timeout | undefined
   private readonly lock: SerialLock
 
-  private async buildAndCommit(slotStartMs?: number): Promise<Block | undefined> {
+  private async buildAndCommit(): Promise<Block | undefined> {
     const { chain, executor, mempool, state, logger } = this.options
     const latest = this.options.anchor?.()
     if (this.options.anchor !== undefined && latest === undefined) {
@@ -243,13 +218,7 @@ export class Sequencer {
     const parentAnchor = anchorOf(parent.header)
     const anchor =
       latest !== undefined && parentAnchor !== undefined && parentAnchor.number > latest.number ? parentAnchor : latest
-    let now = BigInt(Math.floor((this.options.now ?? (() => Date.now() / 1000))()))
-    // A block built ahead of its slot carries the slot's time: it is sealed no earlier.
-    const msAhead = slotStartMs === undefined ? 0 : slotStartMs - Date.now()
-    if (slotStartMs !== undefined) {
-      const slotSeconds = BigInt(Math.floor(slotStartMs / 1000))
-      if (slotSeconds > now) now = slotSeconds
-    }
+    const now = BigInt(Math.floor((this.options.now ?? (() => Date.now() / 1000))()))
     // Timestamps strictly increase; with sub-second blocks they run ahead of the clock, as in geth --dev.
     const timestamp = now > parent.header.timestamp ? now : parent.header.timestamp + 1n
     const baseFee = parent.header.calcNextBaseFee()
@@ -261,20 +230,12 @@ export class Sequencer {
         maxTransactions: this.options.blockTime === 0 ? 1 : undefined,
         // A block takes in arrivals while it is built (the pool's selection refreshes) until its slot
         // ends: under load the chain keeps one block per slot, each sealed as its slot closes.
-        executionBudgetMs:
-          this.options.blockTime === 0
-            ? undefined
-            : msAhead > 0
-              ? msAhead + this.options.blockTime * 1000
-              : this.msLeftInSlot(),
+        executionBudgetMs: this.options.blockTime > 0 ? this.msLeftInSlot() : undefined,
         lingerMs: this.options.blockTime > 0 ? LINGER_MS : undefined,
-        openForMs: msAhead > 0 ? msAhead : undefined,
         anchor,
       },
       mempool.selectForBlock(baseFee),
     )
-    // Only a block that filled up before its slot began is still early here.
-    while (slotStartMs !== undefined && Date.now() < slotStartMs) await sleep(slotStartMs - Date.now())
     try {
       await chain.appendBlock(
         { block: executed.block, receipts: executed.receipts, senders: executed.senders },
