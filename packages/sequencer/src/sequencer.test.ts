@@ -16,7 +16,7 @@ afterEach(async () => {
 })
 
 /** A sequencer over a real chain on level and a real pool reading the head's state. */
-async function startSequencer(blockTime: number) {
+async function startSequencer(blockTime: number, options: { start?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-sequencer-'))
   const { common, database, chain, state, executor } = await openGenesisChain(dir, devGenesis())
   const mempool = new Mempool({
@@ -29,20 +29,25 @@ async function startSequencer(blockTime: number) {
       },
     },
   })
-  const sequencer = new Sequencer({
-    chain,
-    state,
-    executor,
-    mempool,
-    logger: createLogger({ level: 'silent' }),
-    blockTime,
-  })
-  sequencer.start()
+  /** A sequencer over this chain and pool; a second one stands for the node restarted on the same datadir. */
+  const newSequencer = () => {
+    const sequencer = new Sequencer({
+      chain,
+      state,
+      executor,
+      mempool,
+      logger: createLogger({ level: 'silent' }),
+      blockTime,
+    })
+    cleanups.push(() => sequencer.stop())
+    return sequencer
+  }
   cleanups.push(
     () => rmSync(dir, { recursive: true, force: true }),
     () => database.close(),
-    () => sequencer.stop(),
   )
+  const sequencer = newSequencer()
+  if (options.start !== false) sequencer.start()
   /** A transfer from dev account 0, priced well above the next base fee. */
   const transfer = (nonce: number) =>
     createFeeMarket1559Tx(
@@ -57,7 +62,7 @@ async function startSequencer(blockTime: number) {
       },
       { common },
     ).sign(hexToBytes(DEV_ACCOUNTS[0]!.privateKey))
-  return { chain, mempool, transfer }
+  return { chain, mempool, transfer, sequencer, newSequencer }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -96,6 +101,32 @@ describe('Sequencer', () => {
     expect(block.header.timestamp).toBe(BigInt(slotStart / 1000))
     // Built on arrival: the slot's empty-block time (3.6 s in) and the next slot (4 s) are seconds away.
     expect(included).toBeLessThan(2000)
+  })
+
+  it('opens the slot it starts in, unless the head was stamped in it', async () => {
+    const { chain, mempool, transfer, sequencer, newSequencer } = await startSequencer(4, { start: false })
+    const slotStart = await intoNextSlot(4000, 200)
+    const genesis = chain.head().header
+    sequencer.start()
+    // Started in a slot without a block: the first arrival is built at once, not at the next slot (3.8 s away).
+    const first = transfer(0)
+    const sent = Date.now()
+    await mempool.addRaw(first.serialize())
+    await until(() => chain.head().header.number > genesis.number, 4000)
+    expect(Date.now() - sent).toBeLessThan(2000)
+    expect(chain.head().transactions.map((t) => t.hash())).toEqual([first.hash()])
+    expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000))
+
+    // Restarted within that slot, which has its block now: the next arrival waits for the next slot.
+    await sequencer.stop()
+    newSequencer().start()
+    const built = chain.head().header.number
+    const second = transfer(1)
+    await mempool.addRaw(second.serialize())
+    await until(() => chain.head().header.number > built, 6000)
+    expect(Date.now()).toBeGreaterThanOrEqual(slotStart + 4000)
+    expect(chain.head().transactions.map((t) => t.hash())).toEqual([second.hash()])
+    expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000 + 4))
   })
 
   it('under a steady stream keeps one block per slot, taking every transaction in order', async () => {

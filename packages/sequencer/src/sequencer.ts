@@ -94,6 +94,7 @@ export class Sequencer {
       this.schedule()
     } else {
       this.unsubscribe = this.options.mempool.onPending(() => this.fillSlot())
+      this.openStartingSlot()
       this.awaitSlot()
     }
     this.options.logger.info(
@@ -126,13 +127,31 @@ export class Sequencer {
       this.awaitSlot()
       // Timers run on a monotonic clock, slots on the wall clock: one a moment early opens nothing.
       const slot = Math.floor(Date.now() / slotMs)
-      if (slot === this.openedSlot) return
-      this.openedSlot = slot
-      this.slotOpen = true
-      clearTimeout(this.slotEndTimer)
-      this.slotEndTimer = setTimeout(() => this.closeSlot(), slotMs * 0.9)
-      this.fillSlot()
+      if (slot !== this.openedSlot) this.openSlot(slot, slotMs * 0.9)
     }, this.msLeftInSlot())
+  }
+
+  /**
+   * Opens the slot the node starts in, so that a transaction sent to a node just started is built at
+   * once, not a slot later; unless the head was stamped in it (a restart within the slot of the last
+   * block) or its empty-block time has passed.
+   */
+  private openStartingSlot(): void {
+    const slotMs = this.options.blockTime * 1000
+    const now = Date.now()
+    const slot = Math.floor(now / slotMs)
+    const msToClose = (slot + 0.9) * slotMs - now
+    const slotSecond = BigInt(Math.floor((slot * slotMs) / 1000))
+    if (msToClose > 0 && this.options.chain.head('latest').header.timestamp < slotSecond) this.openSlot(slot, msToClose)
+  }
+
+  /** The slot takes its block from now on; a slot still without one at `msToClose` gets an empty one. */
+  private openSlot(slot: number, msToClose: number): void {
+    this.openedSlot = slot
+    this.slotOpen = true
+    clearTimeout(this.slotEndTimer)
+    this.slotEndTimer = setTimeout(() => this.closeSlot(), msToClose)
+    this.fillSlot()
   }
 
   /** Milliseconds until the current slot ends; slots start at multiples of `blockTime` since the epoch. */
