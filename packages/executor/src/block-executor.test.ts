@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { KECCAK256_RLP, createAddressFromString, hexToBytes } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEV_ACCOUNTS, EventLoopTurns, createChainCommon, devGenesis } from '@cairn/primitives'
+import { DEV_ACCOUNTS, EventLoopTurns, MULTICALL3_ADDRESS, createChainCommon, devGenesis } from '@cairn/primitives'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { StateDB } from '@cairn/state'
 import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from './index.ts'
@@ -33,15 +33,21 @@ async function openNode(dir: string, turnEveryMs?: number) {
   return { common, database, chain, stateDB, executor }
 }
 
-function transfers(common: ReturnType<typeof createChainCommon>, count: number, baseFee: bigint) {
+function transfers(
+  common: ReturnType<typeof createChainCommon>,
+  count: number,
+  baseFee: bigint,
+  call?: { to: `0x${string}`; data: `0x${string}` },
+) {
   const key = hexToBytes(DEV_ACCOUNTS[0]!.privateKey)
   return Array.from({ length: count }, (_, nonce) =>
     createFeeMarket1559Tx(
       {
         nonce,
-        to: DEV_ACCOUNTS[1]!.address,
-        value: 1000n,
-        gasLimit: 21000n,
+        to: call?.to ?? DEV_ACCOUNTS[1]!.address,
+        data: call?.data,
+        value: call === undefined ? 1000n : 0n,
+        gasLimit: call === undefined ? 21000n : 100_000n,
         maxFeePerGas: baseFee * 2n,
         maxPriorityFeePerGas: 1n,
         chainId: common.chainId(),
@@ -127,6 +133,28 @@ describe('BlockExecutor', () => {
     expect(built!.executed.block.hash()).toEqual(reference.executed.block.hash())
     await yielding.database.close()
     await whole.database.close()
+  })
+
+  it("does not keep each transaction's EVM run state (its memory, stack and interpreter) in the block's results", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-exec-'))
+    dirs.push(dir)
+    const node = await openNode(dir)
+    const parent = node.chain.head()
+    // Multicall3's getBlockNumber(): contract code runs, with memory, for each transaction.
+    const calls = transfers(node.common, 3, parent.header.calcNextBaseFee(), {
+      to: MULTICALL3_ADDRESS,
+      data: '0x42cbb15c',
+    })
+    const { executed } = await node.executor.build(
+      parent,
+      { timestamp: parent.header.timestamp + 2n },
+      arraySource(calls),
+    )
+    expect(executed.block.transactions).toHaveLength(3)
+    expect(executed.receipts.map((receipt) => receipt.status)).toEqual([1, 1, 1])
+    expect(executed.results.map((result) => result.execResult.returnValue.length)).toEqual([32, 32, 32])
+    expect(executed.results.map((result) => result.execResult.runState)).toEqual([undefined, undefined, undefined])
+    await node.database.close()
   })
 
   it('leaves transactions that do not fit the block for the next one instead of rejecting them', async () => {

@@ -66,7 +66,7 @@ export interface ExecutedBlock {
   block: Block
   receipts: ExecutedReceipt[]
   senders: Uint8Array[]
-  /** Raw EVM results, for callers that want more (traces, metrics). */
+  /** Raw EVM results, for callers that want more (traces, metrics); without the interpreter's run state. */
   results: RunTxResult[]
 }
 
@@ -335,6 +335,9 @@ export class BlockExecutor {
           continue
         }
         source.shift()
+        // ethereumjs keeps the interpreter's whole run state in the result (8 KB of EVM memory, the
+        // stack, the interpreter): nothing here reads it, and the block would hold it per transaction.
+        result.execResult.runState = undefined
         gasUsed += result.totalGasSpent
         transactions.push(tx)
         results.push(result)
