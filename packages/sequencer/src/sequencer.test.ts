@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { type Address, hexToBytes } from '@ethereumjs/util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { openGenesisChain } from '@cairn/executor/testing'
 import { Mempool } from '@cairn/mempool'
 import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
@@ -12,6 +12,7 @@ import { Sequencer } from './sequencer.ts'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
+  vi.restoreAllMocks()
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
@@ -117,9 +118,13 @@ describe('Sequencer', () => {
     expect(chain.head().transactions.map((t) => t.hash())).toEqual([first.hash()])
     expect(chain.head().header.timestamp).toBe(BigInt(slotStart / 1000))
 
-    // Restarted within that slot, which has its block now: the next arrival waits for the next slot.
+    // Restarted within that slot, which has its block now: the next arrival waits for the next slot,
+    // also when the timer that opens it fires early by the wall clock (timers run on a monotonic
+    // clock): here the wall clock is set 300 ms back once the timer is armed.
     await sequencer.stop()
     newSequencer().start()
+    const realNow = Date.now
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 300)
     const built = chain.head().header.number
     const second = transfer(1)
     await mempool.addRaw(second.serialize())

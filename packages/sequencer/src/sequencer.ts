@@ -143,6 +143,9 @@ export class Sequencer {
     const msToClose = (slot + 0.9) * slotMs - now
     const slotSecond = BigInt(Math.floor((slot * slotMs) / 1000))
     if (msToClose > 0 && this.options.chain.head('latest').header.timestamp < slotSecond) this.openSlot(slot, msToClose)
+    // Its block is made or its time is up: a slot timer that fires a moment early (by the wall
+    // clock) must not open it either.
+    else this.openedSlot = slot
   }
 
   /** The slot takes its block from now on; a slot still without one at `msToClose` gets an empty one. */
