@@ -32,6 +32,8 @@ export interface StateDBOptions {
   /**
    * Accounts, and storage slots, each shared read view ({@link StateDB.view}) caches (LRU): RPC
    * reads go through them, so a client reading many accounts must not grow them without bound.
+   * lru-cache allocates its whole capacity up front, and a new head gets a new view: at 50,000 the
+   * two caches cost the main thread ~7 ms and 2.8 MB per block.
    */
   viewCacheSize?: number
 }
@@ -57,7 +59,7 @@ export class StateDB {
       trieCacheSize: 200_000,
       accountCacheSize: 200_000,
       storageCacheSize: 200_000,
-      viewCacheSize: 50_000,
+      viewCacheSize: 10_000,
       ...options,
     }
   }
