@@ -167,6 +167,23 @@ describe('eth_feeHistory', () => {
       message: 'invalid argument 0: invalid hex or decimal integer "3.0"',
     })
   })
+
+  it('gives rewards only for percentiles asked for, which must rise strictly, as geth', async () => {
+    const t = await testChain()
+    await t.mine([t.transaction({ nonce: 0, to: DEV_ACCOUNTS[1]!.address as Hex, value: 1n })])
+    const withRewards = (await t.call('eth_feeHistory', 2, 'latest', [10, 90])) as { reward: Hex[][] }
+    expect(withRewards.reward).toHaveLength(2)
+    for (const blockRewards of withRewards.reward) expect(blockRewards).toHaveLength(2)
+    for (const none of [[], undefined]) {
+      const history = (await t.call('eth_feeHistory', 2, 'latest', ...(none ? [none] : []))) as object
+      expect(history).not.toHaveProperty('reward')
+      expect(history).toHaveProperty('baseFeePerGas')
+    }
+    expect(await rejection(t.call('eth_feeHistory', 2, 'latest', [50, 50]))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid reward percentile: #0:50.000000 >= #1:50.000000',
+    })
+  })
 })
 
 describe('txpool_content and txpool_inspect', () => {

@@ -282,11 +282,12 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         [hexOrDecimal64Schema, blockNumberOrTagSchema, z.array(z.number().min(0).max(100)).optional()],
         2,
       )
-      if (percentiles !== undefined) {
-        for (let i = 1; i < percentiles.length; i++) {
-          if (percentiles[i]! < percentiles[i - 1]!)
-            throw invalidParams(`invalid reward percentile: #${i - 1}:${percentiles[i - 1]} > #${i}:${percentiles[i]}`)
-        }
+      // geth: strictly increasing, and no `reward` at all when none is asked for (it is nil, omitempty).
+      const asked = percentiles?.length ? percentiles : undefined
+      for (let i = 1; asked !== undefined && i < asked.length; i++) {
+        const [before, after] = [asked[i - 1]!, asked[i]!]
+        if (after <= before)
+          throw invalidParams(`invalid reward percentile: #${i - 1}:${before.toFixed(6)} >= #${i}:${after.toFixed(6)}`)
       }
       const newestRecord = await recordAt(newest)
       if (newestRecord === undefined) throw headerNotFound()
@@ -301,7 +302,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         const record = (await chain.getBlockByNumber(n))!
         baseFeePerGas.push(toQuantity(record.block.header.baseFeePerGas ?? 0n))
         gasUsedRatio.push(Number(record.block.header.gasUsed) / Number(record.block.header.gasLimit))
-        if (percentiles !== undefined) reward.push(rewardPercentiles(record, percentiles).map(toQuantity))
+        if (asked !== undefined) reward.push(rewardPercentiles(record, asked).map(toQuantity))
         last = record.block
       }
       if (blocks === 0 || last === undefined)
@@ -313,7 +314,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         gasUsedRatio,
         baseFeePerBlobGas: baseFeePerGas.map(() => '0x1'),
         blobGasUsedRatio: gasUsedRatio.map(() => 0),
-        ...(percentiles !== undefined ? { reward } : {}),
+        ...(asked !== undefined ? { reward } : {}),
       }
     },
 
