@@ -152,6 +152,15 @@ describe('block parameters', () => {
     expect(failure(() => parseParam(blockSelectorSchema, { blockHash: HASH, blockNumber: '0x1' }, 1)).message).toBe(
       'invalid argument 1: cannot specify both BlockHash and BlockNumber, choose one or the other',
     )
+    // A JSON number where a tag, a hex number or a hash belongs: geth's words, not a schema's.
+    for (const [value, name] of [
+      [5, 'number'],
+      [true, 'bool'],
+      [['latest'], 'array'],
+    ] as const)
+      expect(failure(() => parseParam(blockSelectorSchema, value, 1)).message).toBe(
+        `invalid argument 1: json: cannot unmarshal ${name} into Go value of type string`,
+      )
   })
 })
 

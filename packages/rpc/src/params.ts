@@ -183,12 +183,26 @@ const blockSelectorStringSchema = z.string().transform((value, ctx): BlockSelect
 
 /** EIP-1898: a tag, a number, a 32-byte hash string, `{ blockNumber }` or `{ blockHash, requireCanonical? }`. */
 export const blockSelectorSchema = z.unknown().transform((value, ctx): BlockSelector => {
+  if (typeof value === 'number' || typeof value === 'boolean' || Array.isArray(value)) {
+    // geth's words: it reads anything but an object as a string.
+    ctx.addIssue({
+      code: 'custom',
+      message: `json: cannot unmarshal ${jsonTypeName(value)} into Go value of type string`,
+    })
+    return z.NEVER
+  }
   const schema = typeof value === 'string' ? blockSelectorStringSchema : blockSelectorObjectSchema
   const result = schema.safeParse(value)
   if (result.success) return result.data
   ctx.addIssue({ code: 'custom', message: describeIssue(result.error) })
   return z.NEVER
 })
+
+/** A JSON number, boolean or array as Go's encoding/json names its type in errors. */
+function jsonTypeName(value: number | boolean | unknown[]): string {
+  if (Array.isArray(value)) return 'array'
+  return typeof value === 'boolean' ? 'bool' : 'number'
+}
 
 export interface AccessListEntry {
   address: Uint8Array

@@ -100,6 +100,17 @@ describe('startSubscription', () => {
     expect(source.listenerCount).toBe(0)
   })
 
+  it('takes a syncing subscription, silent as geth is while not syncing, and refuses arguments to it', () => {
+    const source = new FakeSubscriptionSource()
+    const notified: unknown[] = []
+    const cancel = startSubscription(source, ['syncing'], (result) => notified.push(result))
+    source.pushHead({ number: '0x1' })
+    source.pushPending(`0x${'01'.repeat(32)}`)
+    expect(notified).toEqual([])
+    cancel()
+    expect(() => startSubscription(source, ['syncing', {}], () => {})).toThrow(/too many arguments/)
+  })
+
   it('makes geth-shaped ids', () => {
     for (let i = 0; i < 50; i++) expect(newSubscriptionId()).toMatch(/^0x[1-9a-f][0-9a-f]{0,31}$|^0x0$/)
   })

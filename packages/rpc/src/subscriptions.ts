@@ -49,7 +49,7 @@ export function newSubscriptionId(): Hex {
   return `0x${hex === '' ? '0' : hex}`
 }
 
-export type SubscriptionKind = 'newHeads' | 'logs' | 'newPendingTransactions' | 'transactionReceipts'
+export type SubscriptionKind = 'newHeads' | 'logs' | 'newPendingTransactions' | 'transactionReceipts' | 'syncing'
 
 /** Called for each notification's `result`. */
 export type SubscriptionNotify = (result: unknown) => void
@@ -75,6 +75,11 @@ export function startSubscription(
       return startPendingSubscription(source, params, notify)
     case 'transactionReceipts':
       return startReceiptsSubscription(source, params, notify)
+    case 'syncing':
+      // geth notifies only when syncing starts or stops; this node answers eth_syncing `false`
+      // throughout (it follows its chain block by block), so the subscription stays silent.
+      if (params.length > 1) throw invalidParams('too many arguments, want at most 1')
+      return () => {}
     default:
       throw new RpcError(RpcErrorCode.MethodNotFound, `no "${kind}" subscription in eth namespace`, {
         code: 'RPC_SUBSCRIPTION_NOT_FOUND',
