@@ -130,6 +130,43 @@ describe('trace replays', () => {
     })
   })
 
+  it('serves flatCallTracer with each trace placed in its block and transaction, and none for debug_traceCall', async () => {
+    const t = await testChain({})
+    const recipient = bytesToHex(new Uint8Array(20).fill(0x77))
+    await t.mine([t.transaction({ nonce: 0, to: recipient, value: 1n })])
+    const second = t.transaction({ nonce: 1, to: recipient, value: 10n, data: '0xaabbccdd00' })
+    const record = await t.mine([second, t.transaction({ nonce: 2, to: recipient, value: 1n })])
+    const sender = second.getSenderAddress().toString()
+    const flat = { tracer: 'flatCallTracer' }
+
+    const [trace] = (await t.call('debug_traceTransaction', bytesToHex(second.hash()), flat)) as unknown[]
+    expect(trace).toEqual({
+      action: {
+        callType: 'call',
+        from: sender,
+        gas: toQuantity(second.gasLimit),
+        input: '0xaabbccdd00',
+        to: recipient,
+        value: '0xa',
+      },
+      blockHash: bytesToHex(record.block.hash()),
+      blockNumber: 2,
+      result: { gasUsed: toQuantity(record.receipts[0]!.cumulativeGasUsed), output: '0x' },
+      subtraces: 0,
+      traceAddress: [],
+      transactionHash: bytesToHex(second.hash()),
+      transactionPosition: 0,
+      type: 'call',
+    })
+    const inBlock = (await t.call('debug_traceBlockByNumber', '0x2', flat)) as {
+      result: { transactionPosition: number }[]
+    }[]
+    expect(inBlock.map((entry) => entry.result[0]!.transactionPosition)).toEqual([0, 1])
+
+    const [called] = (await t.call('debug_traceCall', { from: sender, to: recipient }, 'latest', flat)) as unknown[]
+    expect(called).toMatchObject({ blockHash: null, blockNumber: 0, transactionHash: null, transactionPosition: 0 })
+  })
+
   it('answers geth’s errors for blocks it cannot trace', async () => {
     const t = await testChain({ anchor: true })
     await t.mine([], l1Block(1))

@@ -46,7 +46,13 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
         for (let i = 0; i < count; i++) {
           const tx = block.transactions[i]!
           const tracer = tracerAt(i)
-          tracer?.attach(vm.evm, { gasLimit: tx.gasLimit, logIndexOffset, vm, coinbase: block.header.coinbase })
+          tracer?.attach(vm.evm, {
+            gasLimit: tx.gasLimit,
+            logIndexOffset,
+            vm,
+            coinbase: block.header.coinbase,
+            transaction: { blockHash: block.hash(), blockNumber: block.header.number, hash: tx.hash(), index: i },
+          })
           try {
             const run = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasBefore(i) })
             if (tracer !== undefined) results.push(tracer.result(run))

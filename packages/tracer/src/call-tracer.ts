@@ -89,7 +89,7 @@ const OP_RETURN = 0xf3
  * Sub-call types, logs and SELFDESTRUCT frames come from `step` events, so unless `onlyTopCall`
  * is set (without `withLog`) the EVM runs with a step listener.
  */
-export function createCallTracer(config: CallTracerConfig = {}): EvmTracer & { result(run: RunTxResult): CallFrame } {
+export function createCallTracer(config: CallTracerConfig = {}): EvmTracer<CallFrame> {
   const onlyTopCall = config.onlyTopCall === true
   const withLog = config.withLog === true
   const needsSteps = !onlyTopCall || withLog

@@ -53,8 +53,8 @@ describe('createTracer', () => {
     expect(js.code).toBe('TRACER_NOT_SUPPORTED')
     expect(js.message).toMatch(/JavaScript tracers are not supported/)
     expect(traceError(() => createTracer({ tracer: 'opcountTracer' })).code).toBe('TRACER_NOT_SUPPORTED')
-    expect(traceError(() => createTracer({ tracer: 'flatCallTracer' })).message).toBe(
-      'tracer not supported: flatCallTracer; use the default struct logger or one of the native tracers "callTracer", "prestateTracer", "4byteTracer", "noopTracer"',
+    expect(traceError(() => createTracer({ tracer: 'muxTracer' })).message).toBe(
+      'tracer not supported: muxTracer; use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "noopTracer"',
     )
   })
 
@@ -62,6 +62,9 @@ describe('createTracer', () => {
     expect(traceError(() => createTracer({ tracer: 'callTracer', tracerConfig: { onlyTopCall: 'yes' } })).message).toBe(
       'tracerConfig.onlyTopCall must be a boolean, got "yes"',
     )
+    expect(
+      traceError(() => createTracer({ tracer: 'flatCallTracer', tracerConfig: { includePrecompiles: 1 } })).message,
+    ).toBe('tracerConfig.includePrecompiles must be a boolean, got 1')
     expect(traceError(() => createTracer({ limit: '10' as unknown as number })).code).toBe('TRACER_INVALID_CONFIG')
     expect(traceError(() => createTracer({ tracer: 'callTracer', tracerConfig: [] })).code).toBe(
       'TRACER_INVALID_CONFIG',

@@ -1,5 +1,6 @@
 import { type CallTracerConfig, createCallTracer } from './call-tracer.ts'
 import { TracerError } from './errors.ts'
+import { type FlatCallTracerConfig, createFlatCallTracer } from './flat-call-tracer.ts'
 import { createFourByteTracer } from './four-byte-tracer.ts'
 import { type PrestateTracerConfig, createPrestateTracer } from './prestate-tracer.ts'
 import { createStructLogger } from './struct-logger.ts'
@@ -30,17 +31,17 @@ const JS_TRACER_NAMES = new Set([
   'callTracerLegacy',
 ])
 // Native tracers geth ships that Cairn does not implement yet.
-const UNIMPLEMENTED_NATIVE = new Set(['flatCallTracer', 'muxTracer', 'erc7562Tracer'])
+const UNIMPLEMENTED_NATIVE = new Set(['muxTracer', 'erc7562Tracer'])
 /** How error messages name what can be used instead. */
 const SUPPORTED =
-  'use the default struct logger or one of the native tracers "callTracer", "prestateTracer", "4byteTracer", "noopTracer"'
+  'use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "noopTracer"'
 
 const STRUCT_LOGGER_FLAGS = ['disableStorage', 'disableStack', 'enableMemory', 'enableReturnData', 'debug'] as const
 
 /**
  * Maps a `debug_trace*` options object to a tracer the way geth does: no `tracer` selects the struct
- * logger (configured by the top-level flags), `callTracer` and `prestateTracer` the native tracers
- * configured by `tracerConfig`, `4byteTracer` the selector counter, `noopTracer` an empty result. JavaScript tracers and unknown names are refused with a TracerError.
+ * logger (configured by the top-level flags), `callTracer`, `flatCallTracer` and `prestateTracer` the
+ * native tracers configured by `tracerConfig`, `4byteTracer` the selector counter, `noopTracer` an empty result. JavaScript tracers and unknown names are refused with a TracerError.
  */
 export function createTracer(options: TraceOptions = {}): EvmTracer {
   if (typeof options !== 'object' || options === null) {
@@ -62,6 +63,8 @@ export function createTracer(options: TraceOptions = {}): EvmTracer {
   switch (name) {
     case 'callTracer':
       return createCallTracer(callTracerConfig(options.tracerConfig))
+    case 'flatCallTracer':
+      return createFlatCallTracer(flatCallTracerConfig(options.tracerConfig))
     case 'prestateTracer':
       return createPrestateTracer(prestateTracerConfig(options.tracerConfig))
     case '4byteTracer':
@@ -88,6 +91,16 @@ function callTracerConfig(raw: unknown): CallTracerConfig {
   expectType(config.onlyTopCall, 'boolean', 'tracerConfig.onlyTopCall')
   expectType(config.withLog, 'boolean', 'tracerConfig.withLog')
   return { onlyTopCall: config.onlyTopCall === true, withLog: config.withLog === true }
+}
+
+function flatCallTracerConfig(raw: unknown): FlatCallTracerConfig {
+  const config = configObject(raw, 'flatCallTracer')
+  expectType(config.convertParityErrors, 'boolean', 'tracerConfig.convertParityErrors')
+  expectType(config.includePrecompiles, 'boolean', 'tracerConfig.includePrecompiles')
+  return {
+    convertParityErrors: config.convertParityErrors === true,
+    includePrecompiles: config.includePrecompiles === true,
+  }
 }
 
 function prestateTracerConfig(raw: unknown): PrestateTracerConfig {

@@ -25,7 +25,7 @@ const ADDRESS_MASK = (1n << 160n) - 1n
  * depth or balance (ethereumjs starts no message for those), so inner calls are read from the
  * opcode's step and counted once the next event shows the opcode got that far.
  */
-export function createFourByteTracer(): EvmTracer & { result(): Record<string, number> } {
+export function createFourByteTracer(): EvmTracer<Record<string, number>> {
   const ids = new Map<string, number>()
   let precompiles: EVMInterface['precompiles'] = new Map()
   let pending: PendingCall | undefined

@@ -1,6 +1,13 @@
 export { type CallFrame, type CallLog, type CallTracerConfig, type CallType, createCallTracer } from './call-tracer.ts'
 export { createTracer, type TraceOptions } from './create-tracer.ts'
 export { TracerError, type TracerErrorCode } from './errors.ts'
+export {
+  createFlatCallTracer,
+  type FlatCallAction,
+  type FlatCallResult,
+  type FlatCallTrace,
+  type FlatCallTracerConfig,
+} from './flat-call-tracer.ts'
 export { createFourByteTracer } from './four-byte-tracer.ts'
 export {
   createPrestateTracer,

@@ -12,7 +12,6 @@ import {
   generateAddress2,
   setLengthLeft,
 } from '@ethereumjs/util'
-import type { RunTxResult } from '@ethereumjs/vm'
 import { TracerError } from './errors.ts'
 import { eventsToTrace } from './evm-events.ts'
 import { bytesHex, quantityHex, wordHex } from './hex.ts'
@@ -114,9 +113,7 @@ const ADDRESS_MASK = (1n << 160n) - 1n
  * gas is bought; the rest when an opcode first touches them (geth's OnOpcode cases), through an async
  * `step` listener that ethereumjs awaits. The post-state is read at `afterTx`, after fees and refunds.
  */
-export function createPrestateTracer(
-  config: PrestateTracerConfig = {},
-): EvmTracer & { result(run: RunTxResult): PrestateResult } {
+export function createPrestateTracer(config: PrestateTracerConfig = {}): EvmTracer<PrestateResult> {
   if (config.diffMode === true && config.includeEmpty === true) {
     throw new TracerError('TRACER_INVALID_CONFIG', 'cannot use diffMode with includeEmpty')
   }

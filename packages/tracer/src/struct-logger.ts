@@ -68,9 +68,7 @@ const OP_STATICCALL = 0xfa
  * Formats follow current geth (1.17.x, execution-apis spec): stack items as minimal 0x quantities,
  * memory as 0x-prefixed 32-byte words, storage keys/values as 0x-prefixed 32-byte words, returnValue 0x-prefixed.
  */
-export function createStructLogger(
-  config: StructLoggerConfig = {},
-): EvmTracer & { result(run: RunTxResult): StructLoggerResult } {
+export function createStructLogger(config: StructLoggerConfig = {}): EvmTracer<StructLoggerResult> {
   const captureStack = config.disableStack !== true
   const captureStorage = config.disableStorage !== true
   const captureMemory = config.enableMemory === true

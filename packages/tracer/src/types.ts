@@ -16,6 +16,11 @@ export interface TraceContext {
   vm?: Pick<VM, 'events'>
   /** The block's fee recipient, whose state prestateTracer records as geth does. */
   coinbase?: Address
+  /**
+   * Where the transaction sits, for tracers that report it (flatCallTracer); absent for
+   * debug_traceCall, which traces no stored transaction.
+   */
+  transaction?: { blockHash: Uint8Array; blockNumber: bigint; hash: Uint8Array; index: number }
 }
 
 /**
@@ -24,9 +29,9 @@ export interface TraceContext {
  * ethereumjs emits `beforeMessage`/`afterMessage`/`newContract` always and `step` whenever a listener
  * is registered, so no special EVM options are needed.
  */
-export interface EvmTracer {
+export interface EvmTracer<Result = unknown> {
   attach(evm: EVMInterface, context?: TraceContext): void
   detach(): void
   /** The JSON-RPC result, shaped exactly as geth's tracer of the same name returns it. */
-  result(run: RunTxResult): unknown
+  result(run: RunTxResult): Result
 }

@@ -73,6 +73,9 @@ contract Spinner {
   }
 }
 
+contract Hasher {
+  function hash(bytes calldata data) external view returns (bytes32) { return sha256(data); }
+}
 contract Proxy {
   uint256 public value;
   function delegate(address impl, uint256 v) external {
