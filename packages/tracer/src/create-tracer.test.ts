@@ -53,8 +53,8 @@ describe('createTracer', () => {
     expect(js.code).toBe('TRACER_NOT_SUPPORTED')
     expect(js.message).toMatch(/JavaScript tracers are not supported/)
     expect(traceError(() => createTracer({ tracer: 'opcountTracer' })).code).toBe('TRACER_NOT_SUPPORTED')
-    expect(traceError(() => createTracer({ tracer: 'muxTracer' })).message).toBe(
-      'tracer not supported: muxTracer; use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "noopTracer"',
+    expect(traceError(() => createTracer({ tracer: 'erc7562Tracer' })).message).toBe(
+      'tracer not supported: erc7562Tracer; use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "muxTracer", "noopTracer"',
     )
   })
 
@@ -65,6 +65,13 @@ describe('createTracer', () => {
     expect(
       traceError(() => createTracer({ tracer: 'flatCallTracer', tracerConfig: { includePrecompiles: 1 } })).message,
     ).toBe('tracerConfig.includePrecompiles must be a boolean, got 1')
+    // muxTracer checks each tracer it names, and names nothing but tracers.
+    expect(
+      traceError(() => createTracer({ tracer: 'muxTracer', tracerConfig: { callTracer: { withLog: 'no' } } })).message,
+    ).toBe('tracerConfig.withLog must be a boolean, got "no"')
+    expect(traceError(() => createTracer({ tracer: 'muxTracer', tracerConfig: { fancyTracer: {} } })).code).toBe(
+      'TRACER_NOT_FOUND',
+    )
     expect(traceError(() => createTracer({ limit: '10' as unknown as number })).code).toBe('TRACER_INVALID_CONFIG')
     expect(traceError(() => createTracer({ tracer: 'callTracer', tracerConfig: [] })).code).toBe(
       'TRACER_INVALID_CONFIG',

@@ -2,6 +2,7 @@ import { type CallTracerConfig, createCallTracer } from './call-tracer.ts'
 import { TracerError } from './errors.ts'
 import { type FlatCallTracerConfig, createFlatCallTracer } from './flat-call-tracer.ts'
 import { createFourByteTracer } from './four-byte-tracer.ts'
+import { createMuxTracer } from './mux-tracer.ts'
 import { type PrestateTracerConfig, createPrestateTracer } from './prestate-tracer.ts'
 import { createStructLogger } from './struct-logger.ts'
 import type { EvmTracer } from './types.ts'
@@ -31,17 +32,19 @@ const JS_TRACER_NAMES = new Set([
   'callTracerLegacy',
 ])
 // Native tracers geth ships that Cairn does not implement yet.
-const UNIMPLEMENTED_NATIVE = new Set(['muxTracer', 'erc7562Tracer'])
+const UNIMPLEMENTED_NATIVE = new Set(['erc7562Tracer'])
 /** How error messages name what can be used instead. */
 const SUPPORTED =
-  'use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "noopTracer"'
+  'use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "muxTracer", "noopTracer"'
 
 const STRUCT_LOGGER_FLAGS = ['disableStorage', 'disableStack', 'enableMemory', 'enableReturnData', 'debug'] as const
 
 /**
  * Maps a `debug_trace*` options object to a tracer the way geth does: no `tracer` selects the struct
  * logger (configured by the top-level flags), `callTracer`, `flatCallTracer` and `prestateTracer` the
- * native tracers configured by `tracerConfig`, `4byteTracer` the selector counter, `noopTracer` an empty result. JavaScript tracers and unknown names are refused with a TracerError.
+ * native tracers configured by `tracerConfig`, `4byteTracer` the selector counter, `muxTracer` several
+ * of these at once (its `tracerConfig` maps their names to their configs), `noopTracer` an empty
+ * result. JavaScript tracers and unknown names are refused with a TracerError.
  */
 export function createTracer(options: TraceOptions = {}): EvmTracer {
   if (typeof options !== 'object' || options === null) {
@@ -60,18 +63,30 @@ export function createTracer(options: TraceOptions = {}): EvmTracer {
     })
   }
   if (typeof name !== 'string') throw new TracerError('TRACER_INVALID_CONFIG', 'tracer must be a string')
+  return namedTracer(name, options.tracerConfig)
+}
+
+/** A native tracer by its geth name, configured by `tracerConfig`; anything else is refused. */
+function namedTracer(name: string, tracerConfig: unknown): EvmTracer {
   switch (name) {
     case 'callTracer':
-      return createCallTracer(callTracerConfig(options.tracerConfig))
+      return createCallTracer(callTracerConfig(tracerConfig))
     case 'flatCallTracer':
-      return createFlatCallTracer(flatCallTracerConfig(options.tracerConfig))
+      return createFlatCallTracer(flatCallTracerConfig(tracerConfig))
     case 'prestateTracer':
-      return createPrestateTracer(prestateTracerConfig(options.tracerConfig))
+      return createPrestateTracer(prestateTracerConfig(tracerConfig))
     case '4byteTracer':
       // geth's 4byteTracer ignores tracerConfig.
       return createFourByteTracer()
     case 'noopTracer':
       return createNoopTracer()
+    case 'muxTracer':
+      // Its config names the tracers to run together, each with its own config.
+      return createMuxTracer(
+        new Map(
+          Object.entries(configObject(tracerConfig, 'muxTracer')).map(([inner, c]) => [inner, namedTracer(inner, c)]),
+        ),
+      )
   }
   if (JS_TRACER_NAMES.has(name) || looksLikeJavaScript(name)) {
     throw new TracerError('TRACER_NOT_SUPPORTED', `JavaScript tracers are not supported; ${SUPPORTED}`, {

@@ -9,6 +9,7 @@ export {
   type FlatCallTracerConfig,
 } from './flat-call-tracer.ts'
 export { createFourByteTracer } from './four-byte-tracer.ts'
+export { createMuxTracer } from './mux-tracer.ts'
 export {
   createPrestateTracer,
   type PrestateAccount,
