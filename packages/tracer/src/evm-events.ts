@@ -22,3 +22,11 @@ export function eventsToTrace(
     throw new TracerError('TRACER_INVALID_CONFIG', 'a tracer follows one transaction; create a new one per trace')
   return events
 }
+
+/**
+ * Whether a 0x-prefixed lowercase address is one of the EVM's precompiles. An entry without a
+ * function is a precompile the chain removed (ethereumjs' custom precompiles), so not one.
+ */
+export function isPrecompile(precompiles: EVMInterface['precompiles'], address: string): boolean {
+  return precompiles.get(address.slice(2)) !== undefined
+}

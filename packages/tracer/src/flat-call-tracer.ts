@@ -1,6 +1,7 @@
 import type { EVMInterface } from '@ethereumjs/evm'
 import type { RunTxResult } from '@ethereumjs/vm'
 import { type CallFrame, createCallTracer } from './call-tracer.ts'
+import { isPrecompile } from './evm-events.ts'
 import { bytesHex } from './hex.ts'
 import type { EvmTracer, TraceContext } from './types.ts'
 import { REVERT_ERROR } from './vm-errors.ts'
@@ -83,7 +84,7 @@ const PARITY_ERROR_PREFIXES: readonly [string, string][] = [
 export function createFlatCallTracer(config: FlatCallTracerConfig = {}): EvmTracer<FlatCallTrace[]> {
   const calls = createCallTracer()
   let context: TraceContext = {}
-  let precompiles: ReadonlyMap<string, unknown> = new Map()
+  let precompiles: EVMInterface['precompiles'] = new Map()
   return {
     attach(evm: EVMInterface, traceContext: TraceContext = {}): void {
       context = traceContext
@@ -95,8 +96,6 @@ export function createFlatCallTracer(config: FlatCallTracerConfig = {}): EvmTrac
     },
     result(run: RunTxResult): FlatCallTrace[] {
       const top = calls.result(run)
-      const isPrecompile = (address: string | undefined) =>
-        address !== undefined && precompiles.has(address.slice(2).toLowerCase())
       const transaction = context.transaction
       const frameContext = {
         blockHash: transaction === undefined ? null : bytesHex(transaction.blockHash),
@@ -110,7 +109,9 @@ export function createFlatCallTracer(config: FlatCallTracerConfig = {}): EvmTrac
         const children = (frame.calls ?? []).filter(
           (child) =>
             config.includePrecompiles === true ||
-            !((child.type === 'CALL' || child.type === 'STATICCALL') && isPrecompile(child.to)),
+            (child.type !== 'CALL' && child.type !== 'STATICCALL') ||
+            child.to === undefined ||
+            !isPrecompile(precompiles, child.to),
         )
         traces.push(flatTrace(frame, traceAddress, children.length, frameContext, config.convertParityErrors === true))
         for (const [i, child] of children.entries()) visit(child, [...traceAddress, i])

@@ -1,7 +1,7 @@
 import type { EVMInterface, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
 import { TracerError } from './errors.ts'
-import { eventsToTrace } from './evm-events.ts'
+import { eventsToTrace, isPrecompile } from './evm-events.ts'
 import { unprefixedHex } from './hex.ts'
 import { readMemory } from './memory.ts'
 import type { EvmTracer } from './types.ts'
@@ -35,7 +35,7 @@ export function createFourByteTracer(): EvmTracer<Record<string, number>> {
 
   function store(key: string, to: string): void {
     // Precompiles are "just fancy opcodes" to geth.
-    if (precompiles.get(to.slice(2)) !== undefined) return
+    if (isPrecompile(precompiles, to)) return
     ids.set(key, (ids.get(key) ?? 0) + 1)
   }
 
