@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CREATE2_DEPLOYER_ADDRESS, DEV_ACCOUNTS } from '@cairn/primitives'
+import { startAnvil } from '@cairn/anvil'
 import { REPO_ROOT, type RunningNode, rpc, startNode } from './src/node-process.ts'
 
 const run = promisify(execFile)
@@ -245,5 +246,59 @@ describe('foundry against cairn', () => {
       sent,
     )
     expect(await cast('balance', recipient, '--rpc-url', node.rpcUrl)).toBe('5')
+  })
+
+  it('cast rpc trace_transaction gives the traces anvil gives for the same transactions', async () => {
+    const anvil = await startAnvil({ hardfork: 'prague' })
+    try {
+      const account = DEV_ACCOUNTS[8]!
+      const traces = async (rpcUrl: string) => {
+        // Options first: `--create <code>` takes every argument after it as the constructor's.
+        const send = async (...args: string[]) =>
+          JSON.parse(
+            await cast(
+              'send',
+              '--gas-limit',
+              '300000',
+              '--private-key',
+              account.privateKey,
+              '--rpc-url',
+              rpcUrl,
+              '--json',
+              ...args,
+            ),
+          ) as { transactionHash: string; contractAddress: string | null; status: string }
+        // A callee returning the word 42, and a caller that CALLs, STATICCALLs and DELEGATECALLs it.
+        const callee = await send('--create', '0x600a600c600039600a6000f3602a60005260206000f3')
+        const to = callee.contractAddress!.slice(2).toLowerCase()
+        const runtime = `6020600060006000600073${to}5af150602060006000600073${to}5afa50602060006000600073${to}5af45000`
+        const size = (runtime.length / 2).toString(16).padStart(2, '0')
+        const caller = await send('--create', `0x60${size}600c60003960${size}6000f3${runtime}`)
+        // Reverts with the one byte 0x01.
+        const reverter = await send('--create', '0x600a600c600039600a6000f360016000526001601ffd')
+        const sent = [
+          callee,
+          caller,
+          reverter,
+          await send(caller.contractAddress!),
+          await send(reverter.contractAddress!),
+        ]
+        expect(sent.map((receipt) => receipt.status)).toEqual(['0x1', '0x1', '0x1', '0x1', '0x0'])
+        const placed = ['blockHash', 'blockNumber', 'transactionHash', 'transactionPosition']
+        return Promise.all(
+          sent.map(async ({ transactionHash }) =>
+            (JSON.parse(await cast('rpc', 'trace_transaction', transactionHash, '--rpc-url', rpcUrl)) as object[]).map(
+              (trace) => Object.fromEntries(Object.entries(trace).filter(([key]) => !placed.includes(key))),
+            ),
+          ),
+        )
+      }
+      const ours = await traces(node.rpcUrl)
+      expect(ours[3]!.map((trace) => (trace as { traceAddress: number[] }).traceAddress)).toEqual([[], [0], [1], [2]])
+      expect(ours[4]![0]).toMatchObject({ error: 'Reverted', result: { output: '0x01' } })
+      expect(ours).toEqual(await traces(anvil.rpcUrl))
+    } finally {
+      await anvil.stop()
+    }
   })
 })

@@ -45,6 +45,7 @@ import { rewardPercentiles, suggestTip } from './fees.ts'
 import { InclusionWatcher } from './inclusion-watcher.ts'
 import { Simulator, simulatePayloadSchema } from './simulate.ts'
 import { createLogReader } from './logs.ts'
+import { parityTraceMethods } from './parity-traces.ts'
 
 /** A stored receipt's consensus encoding, as the block's receiptsRoot commits to it. */
 function consensusReceipt(receipt: ReceiptRecord): Uint8Array {
@@ -67,6 +68,10 @@ export interface RpcMempool {
 }
 
 /** Something that turns a trace request into a geth-shaped trace (the tracer package). */
+/**
+ * The tracing behind debug_trace* and trace_*. `options` are geth's trace options (the tracer's name
+ * and config, or the struct logger's settings), or a function that makes the tracer.
+ */
 export interface TraceService {
   traceTransaction(txHash: Uint8Array, options: unknown): Promise<unknown>
   /** Every transaction of a stored block, in order, as geth's debug_traceBlock* returns them. */
@@ -642,6 +647,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       if (block === 'pending') throw serverError('tracing on top of pending is not supported')
       return traces.traceCall(request, await stateBlock(block), traceOptions ?? {})
     }
+    Object.assign(methods, parityTraceMethods({ chain, traces, recordAt, recordFor, stateBlock }))
   }
 
   return methods

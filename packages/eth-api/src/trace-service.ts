@@ -14,7 +14,8 @@ import type { TraceService } from './eth-api.ts'
  * tracer's geth-shaped result.
  */
 export function createTraceService(chain: ChainStore, calls: CallRunner): TraceService {
-  const tracerFor = (options: unknown) => {
+  const tracerFor = (options: unknown): EvmTracer => {
+    if (typeof options === 'function') return (options as () => EvmTracer)()
     try {
       return createTracer(options as TraceOptions)
     } catch (error) {
@@ -87,14 +88,19 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
     },
 
     async traceCall(request: CallRequest, block: Block, options) {
-      const { stateOverrides, blockOverrides, ...traceOptions } = (options ?? {}) as {
-        stateOverrides?: unknown
-        blockOverrides?: unknown
-      } & Record<string, unknown>
-      const overrides = stateOverrides === undefined ? undefined : parseParam(stateOverridesSchema, stateOverrides, 2)
-      const env: CallEnvironment = { block, overrides }
-      if (blockOverrides !== undefined) env.blockOverrides = parseParam(blockOverridesSchema, blockOverrides, 2)
-      const tracer = tracerFor(traceOptions)
+      const env: CallEnvironment = { block }
+      let tracer: EvmTracer
+      if (typeof options === 'function') tracer = tracerFor(options)
+      else {
+        // debug_traceCall's options carry the call's overrides beside the tracer's.
+        const { stateOverrides, blockOverrides, ...traceOptions } = (options ?? {}) as {
+          stateOverrides?: unknown
+          blockOverrides?: unknown
+        } & Record<string, unknown>
+        if (stateOverrides !== undefined) env.overrides = parseParam(stateOverridesSchema, stateOverrides, 2)
+        if (blockOverrides !== undefined) env.blockOverrides = parseParam(blockOverridesSchema, blockOverrides, 2)
+        tracer = tracerFor(traceOptions)
+      }
       // Like eth_call, in the block's own context (geth refuses to trace on `pending`).
       return calls.withVm(env, async (vm) => {
         const callBlock = calls.callBlock(env, request)

@@ -84,12 +84,26 @@ const OP_LOG4 = 0xa4
 const OP_SELFDESTRUCT = 0xff
 const OP_RETURN = 0xf3
 
+/** How the top frame counts gas; not part of geth's tracerConfig (the `trace_` namespace sets it). */
+export interface TopFrameGasOptions {
+  /**
+   * The gas the transaction's code was given and used, as Parity's traces report it: without the
+   * intrinsic gas, and used before refunds. By default, geth's: the transaction's gas limit, and the
+   * receipt's gas used.
+   */
+  executionGas?: boolean
+}
+
 /**
  * geth's `callTracer`: the tree of call frames of one transaction.
  * Sub-call types, logs and SELFDESTRUCT frames come from `step` events, so unless `onlyTopCall`
  * is set (without `withLog`) the EVM runs with a step listener.
  */
-export function createCallTracer(config: CallTracerConfig = {}): EvmTracer<CallFrame> {
+export function createCallTracer(
+  config: CallTracerConfig = {},
+  options: TopFrameGasOptions = {},
+): EvmTracer<CallFrame> {
+  const executionGas = options.executionGas === true
   const onlyTopCall = config.onlyTopCall === true
   const withLog = config.withLog === true
   const needsSteps = !onlyTopCall || withLog
@@ -172,7 +186,7 @@ export function createCallTracer(config: CallTracerConfig = {}): EvmTracer<CallF
         message.caller.toString(),
         message.to?.toString(),
         message.data.slice(),
-        context.gasLimit ?? message.gasLimit,
+        executionGas ? message.gasLimit : (context.gasLimit ?? message.gasLimit),
       )
       top.value = message.value
       top.isStatic = message.isStatic
@@ -278,7 +292,7 @@ export function createCallTracer(config: CallTracerConfig = {}): EvmTracer<CallF
         )
       }
       // The top frame reports the receipt's gas, as geth does: intrinsic gas and refunds included.
-      top.gasUsed = run.totalGasSpent
+      if (!executionGas) top.gasUsed = run.totalGasSpent
       if (withLog) clearFailedLogs(top, false)
       return toJson(top)
     },

@@ -1,6 +1,6 @@
 import type { EVMInterface } from '@ethereumjs/evm'
 import type { RunTxResult } from '@ethereumjs/vm'
-import { type CallFrame, createCallTracer } from './call-tracer.ts'
+import { type CallFrame, type TopFrameGasOptions, createCallTracer } from './call-tracer.ts'
 import { isPrecompile } from './evm-events.ts'
 import { bytesHex } from './hex.ts'
 import type { EvmTracer, TraceContext } from './types.ts'
@@ -81,8 +81,11 @@ const PARITY_ERROR_PREFIXES: readonly [string, string][] = [
  * each with its position in the call tree, and the block and transaction it belongs to
  * (`TraceContext.transaction`; none for debug_traceCall, as geth: null hashes, block 0).
  */
-export function createFlatCallTracer(config: FlatCallTracerConfig = {}): EvmTracer<FlatCallTrace[]> {
-  const calls = createCallTracer()
+export function createFlatCallTracer(
+  config: FlatCallTracerConfig = {},
+  options: TopFrameGasOptions = {},
+): EvmTracer<FlatCallTrace[]> {
+  const calls = createCallTracer({}, options)
   let context: TraceContext = {}
   let precompiles: EVMInterface['precompiles'] = new Map()
   return {
@@ -120,6 +123,15 @@ export function createFlatCallTracer(config: FlatCallTracerConfig = {}): EvmTrac
       return traces
     },
   }
+}
+
+/**
+ * The traces of the `trace_` namespace, as OpenEthereum, Erigon and Reth give them: flatCallTracer's,
+ * with Parity's error words, and the top-level trace's gas and gasUsed counting execution only (no
+ * intrinsic gas; used before refunds). Plain calls to precompiles are left out, as in Reth.
+ */
+export function createTraceApiTracer(): EvmTracer<FlatCallTrace[]> {
+  return createFlatCallTracer({ convertParityErrors: true }, { executionGas: true })
 }
 
 function flatTrace(

@@ -1,8 +1,16 @@
-export { type CallFrame, type CallLog, type CallTracerConfig, type CallType, createCallTracer } from './call-tracer.ts'
+export {
+  type CallFrame,
+  type CallLog,
+  type CallTracerConfig,
+  type CallType,
+  type TopFrameGasOptions,
+  createCallTracer,
+} from './call-tracer.ts'
 export { createTracer, type TraceOptions } from './create-tracer.ts'
 export { TracerError, type TracerErrorCode } from './errors.ts'
 export {
   createFlatCallTracer,
+  createTraceApiTracer,
   type FlatCallAction,
   type FlatCallResult,
   type FlatCallTrace,

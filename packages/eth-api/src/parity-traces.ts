@@ -1,0 +1,224 @@
+import type { Block } from '@ethereumjs/block'
+import { bytesToHex } from '@ethereumjs/util'
+import { z } from 'zod'
+import type { BlockRecord, ChainStore } from '@cairn/chain'
+import type { Hex } from '@cairn/primitives'
+import {
+  type BlockNumberOrTag,
+  type BlockSelector,
+  type RpcMethods,
+  addressSchema,
+  blockNumberOrTagSchema,
+  blockSelectorSchema,
+  callRequestSchema,
+  hashSchema,
+  hexOrDecimal64Schema,
+  invalidParams,
+  parseParams,
+} from '@cairn/rpc'
+import { type FlatCallTrace, createTraceApiTracer } from '@cairn/tracer'
+import type { TraceService } from './eth-api.ts'
+
+/**
+ * Most blocks one trace_filter replays, as Reth: every block of the range is re-executed, with no
+ * index of the addresses its calls touched.
+ */
+export const MAX_TRACE_FILTER_BLOCKS = 100
+
+/** The trace types of trace_replay* and trace_call; only the call traces are served. */
+const SUPPORTED_TRACE_TYPES = ['trace']
+
+const traceTypesSchema = z
+  .array(z.string({ error: 'a trace type is a string: "trace", "stateDiff" or "vmTrace"' }), {
+    error: 'trace types are an array, e.g. ["trace"]',
+  })
+  .transform((types, ctx) => {
+    for (const type of types) {
+      if (SUPPORTED_TRACE_TYPES.includes(type)) continue
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          type === 'stateDiff' || type === 'vmTrace'
+            ? `trace type "${type}" is not supported by this node; ask for ["trace"] (for state changes, debug_traceTransaction with prestateTracer and diffMode)`
+            : `unknown trace type "${type}"; the types are "trace", "stateDiff" and "vmTrace"`,
+      })
+      return z.NEVER
+    }
+    return new Set(types)
+  })
+
+const traceFilterSchema = z.object(
+  {
+    fromBlock: blockNumberOrTagSchema.optional(),
+    toBlock: blockNumberOrTagSchema.optional(),
+    fromAddress: z.array(addressSchema).nullish(),
+    toAddress: z.array(addressSchema).nullish(),
+    mode: z.enum(['union', 'intersection']).optional(),
+    after: hexOrDecimal64Schema.optional(),
+    count: hexOrDecimal64Schema.optional(),
+  },
+  { error: 'the filter is an object: {fromBlock, toBlock, fromAddress, toAddress, mode, after, count}' },
+)
+
+export type TraceFilter = z.output<typeof traceFilterSchema>
+
+/** A trace without its place in a block: what the trace_replay* and trace_call results hold. */
+type UnplacedTrace = Omit<FlatCallTrace, 'blockHash' | 'blockNumber' | 'transactionHash' | 'transactionPosition'>
+
+export interface ParityTraceOptions {
+  chain: ChainStore
+  traces: TraceService
+  /** A block by number or tag; undefined when not (yet) there. */
+  recordAt(selector: BlockNumberOrTag): Promise<BlockRecord | undefined>
+  /** A block by number, tag or hash (EIP-1898); undefined when not there. */
+  recordFor(selector: BlockSelector): Promise<BlockRecord | undefined>
+  /** The block a call reads, as eth_call picks it (geth's `header not found` when there is none). */
+  stateBlock(selector: BlockSelector | undefined): Promise<Block>
+}
+
+/**
+ * The `trace_` namespace of OpenEthereum, Erigon, Nethermind and Reth, which block explorers and
+ * indexers read internal transactions from: Parity-style call traces, each frame of a transaction
+ * one trace, depth first. Unknown transactions and blocks answer null, as those clients do.
+ */
+export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
+  const { chain, traces } = options
+
+  async function transactionTraces(hash: Uint8Array): Promise<FlatCallTrace[] | null> {
+    if ((await chain.getTransactionLocation(hash)) === undefined) return null
+    return (await traces.traceTransaction(hash, createTraceApiTracer)) as FlatCallTrace[]
+  }
+
+  /** Each transaction's traces, in block order. */
+  async function blockTraces(record: BlockRecord): Promise<{ txHash: Hex; traces: FlatCallTrace[] }[]> {
+    // Genesis has no transactions, and no parent to replay on.
+    if (record.block.transactions.length === 0) return []
+    const results = await traces.traceBlock(record, createTraceApiTracer)
+    return results.map(({ txHash, result }) => ({ txHash, traces: result as FlatCallTrace[] }))
+  }
+
+  async function filterTraces(filter: TraceFilter): Promise<FlatCallTrace[]> {
+    const from = await blockNumberOf(filter.fromBlock ?? 0n)
+    const to = await blockNumberOf(filter.toBlock ?? 'latest')
+    if (from > to) throw invalidParams(`fromBlock (${from}) is after toBlock (${to})`)
+    if (to - from + 1n > BigInt(MAX_TRACE_FILTER_BLOCKS)) {
+      throw invalidParams(
+        `trace_filter covers ${to - from + 1n} blocks, more than the ${MAX_TRACE_FILTER_BLOCKS} it replays at once; ask for a narrower fromBlock–toBlock range`,
+      )
+    }
+    const matches = traceMatcher(filter)
+    const found: FlatCallTrace[] = []
+    for (let number = from; number <= to; number++) {
+      const record = await chain.getBlockByNumber(number)
+      if (record === undefined) break // past the head: the chain moved back meanwhile
+      for (const { traces: txTraces } of await blockTraces(record)) {
+        for (const trace of txTraces) if (matches(trace)) found.push(trace)
+      }
+    }
+    const after = Number(filter.after ?? 0n)
+    return filter.count === undefined ? found.slice(after) : found.slice(after, after + Number(filter.count))
+  }
+
+  async function blockNumberOf(selector: BlockNumberOrTag): Promise<bigint> {
+    if (typeof selector === 'bigint') return selector
+    const record = await options.recordAt(selector)
+    return record?.block.header.number ?? 0n
+  }
+
+  /** What trace_replay* and trace_call answer for one transaction or call. */
+  const replayResult = (found: FlatCallTrace[], types: Set<string>) => ({
+    output: topLevelOutput(found[0]),
+    stateDiff: null,
+    trace: types.has('trace') ? found.map(unplaced) : [],
+    vmTrace: null,
+  })
+
+  return {
+    trace_transaction: async (params) => {
+      const [hash] = parseParams(params, [hashSchema])
+      return transactionTraces(hash)
+    },
+    trace_get: async (params) => {
+      const [hash, indices] = parseParams(params, [hashSchema, z.array(hexOrDecimal64Schema)])
+      const found = await transactionTraces(hash)
+      // As Erigon and Reth: one index, the trace's position in trace_transaction's list.
+      if (found === null || indices.length !== 1) return null
+      return found[Number(indices[0])] ?? null
+    },
+    trace_block: async (params) => {
+      const [selector] = parseParams(params, [blockSelectorSchema])
+      const record = await options.recordFor(selector)
+      if (record === undefined) return null
+      return (await blockTraces(record)).flatMap((entry) => entry.traces)
+    },
+    trace_filter: async (params) => {
+      const [filter] = parseParams(params, [traceFilterSchema])
+      return filterTraces(filter)
+    },
+    trace_replayTransaction: async (params) => {
+      const [hash, types] = parseParams(params, [hashSchema, traceTypesSchema])
+      const found = await transactionTraces(hash)
+      if (found === null) return null
+      return replayResult(found, types)
+    },
+    trace_replayBlockTransactions: async (params) => {
+      const [selector, types] = parseParams(params, [blockSelectorSchema, traceTypesSchema])
+      const record = await options.recordFor(selector)
+      if (record === undefined) return null
+      return (await blockTraces(record)).map(({ txHash, traces: found }) => ({
+        ...replayResult(found, types),
+        transactionHash: txHash,
+      }))
+    },
+    trace_call: async (params) => {
+      const [request, types, selector] = parseParams(
+        params,
+        [callRequestSchema, traceTypesSchema, blockSelectorSchema],
+        2,
+      )
+      const block = await options.stateBlock(selector)
+      const found = (await traces.traceCall(request, block, createTraceApiTracer)) as FlatCallTrace[]
+      return replayResult(found, types)
+    },
+  }
+}
+
+/**
+ * Whether a trace passes trace_filter's address lists: a call goes from its caller to its callee, a
+ * creation from its creator to the contract created, a self-destruct from the contract to the
+ * beneficiary. In `union` mode (the default, as Erigon and Reth) either listed side matching is
+ * enough; in `intersection` both must match, an absent list matching anything.
+ */
+export function traceMatcher(filter: Pick<TraceFilter, 'fromAddress' | 'toAddress' | 'mode'>) {
+  const set = (addresses: Uint8Array[] | null | undefined) =>
+    addresses === undefined || addresses === null || addresses.length === 0
+      ? undefined
+      : new Set<string>(addresses.map((address) => bytesToHex(address)))
+  const froms = set(filter.fromAddress)
+  const tos = set(filter.toAddress)
+  const intersection = filter.mode === 'intersection'
+  return (trace: FlatCallTrace): boolean => {
+    if (froms === undefined && tos === undefined) return true
+    const { action } = trace
+    const [from, to] =
+      trace.type === 'suicide'
+        ? [action.address, action.refundAddress]
+        : trace.type === 'create'
+          ? [action.from, trace.result?.address]
+          : [action.from, action.to]
+    const fromMatches = froms !== undefined && from !== undefined && froms.has(from.toLowerCase())
+    const toMatches = tos !== undefined && to !== undefined && tos.has(to.toLowerCase())
+    if (intersection) return (froms === undefined || fromMatches) && (tos === undefined || toMatches)
+    return fromMatches || toMatches
+  }
+}
+
+/** The transaction's return data: a call's output (a revert's reason too), a creation's code. */
+function topLevelOutput(top: FlatCallTrace | undefined): string {
+  return top?.result?.output ?? top?.result?.code ?? '0x'
+}
+
+function unplaced(trace: FlatCallTrace): UnplacedTrace {
+  const { blockHash, blockNumber, transactionHash, transactionPosition, ...rest } = trace
+  return rest
+}
