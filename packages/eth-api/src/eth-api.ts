@@ -67,10 +67,10 @@ export interface RpcMempool {
   content(): { pending: Map<string, Map<bigint, TypedTransaction>>; queued: Map<string, Map<bigint, TypedTransaction>> }
 }
 
-/** Something that turns a trace request into a geth-shaped trace (the tracer package). */
 /**
- * The tracing behind debug_trace* and trace_*. `options` are geth's trace options (the tracer's name
- * and config, or the struct logger's settings), or a function that makes the tracer.
+ * The tracing behind debug_trace* and trace_* (the tracer package, on replayed blocks). `options` are
+ * geth's trace options (the tracer's name and config, or the struct logger's settings), or a function
+ * that makes the tracer.
  */
 export interface TraceService {
   traceTransaction(txHash: Uint8Array, options: unknown): Promise<unknown>
