@@ -14,12 +14,15 @@ afterEach(async () => {
 const CALLEE: Hex = '0x00000000000000000000000000000000000c0de1'
 /** Reverts with no data: PUSH1 0 PUSH1 0 REVERT. */
 const REVERTER: Hex = '0x00000000000000000000000000000000000c0de2'
+/** Writes 42 to slot 1: PUSH1 42 PUSH1 1 SSTORE STOP. */
+const STORER: Hex = '0x00000000000000000000000000000000000c0de3'
 /** CALLs the callee, the identity precompile, then the callee again (32 bytes back each), and stops. */
 const CALLER: Hex = '0x00000000000000000000000000000000000ca11e'
 const call = (to: Hex) => `6020600060006000600073${to.slice(2)}5af150`
 const alloc: Record<string, GenesisAccount> = {
   [CALLEE]: { balance: '0x0', code: '0x602a60005260206000f3' },
   [REVERTER]: { balance: '0x0', code: '0x60006000fd' },
+  [STORER]: { balance: '0x0', code: '0x602a60015500' },
   [CALLER]: { balance: '0x0', code: `0x${call(CALLEE)}6020600060006000600060045af150${call(CALLEE)}00` },
 }
 /** Init code deploying the one-byte runtime 0x00: MSTORE8 0 at 0, RETURN 1 byte. */
@@ -214,5 +217,62 @@ describe('the trace_ namespace', () => {
     expect((await rejection(t.call('trace_call', { to: CALLEE }, ['traces']))).message).toContain(
       'unknown trace type "traces"',
     )
+  })
+
+  it('gives Parity’s stateDiff from prestateTracer’s diff: born accounts, changed fields and slots', async () => {
+    const { t, record, hashes, sender, created } = await tracedChain()
+    const createTx = hashes[2]!
+    const balance = async (address: string, block: string) => (await t.call('eth_getBalance', address, block)) as Hex
+    const coinbase = record.block.header.coinbase.toString()
+
+    const replayed = (await t.call('trace_replayTransaction', createTx, ['stateDiff'])) as {
+      stateDiff: Record<string, unknown>
+      trace: unknown[]
+    }
+    expect(replayed.trace).toEqual([])
+    // The contract is born: every field is new. The sender's nonce and balance change, as the coinbase's.
+    expect(replayed.stateDiff[created]).toEqual({
+      balance: { '+': '0x0' },
+      code: { '+': '0x00' },
+      nonce: { '+': '0x1' },
+      storage: {},
+    })
+    expect(replayed.stateDiff[sender]).toMatchObject({
+      code: '=',
+      nonce: { '*': { from: '0x2', to: '0x3' } },
+      storage: {},
+    })
+    expect(Object.keys(replayed.stateDiff)).toEqual([sender, coinbase, created].sort())
+
+    // A slot written: changed from zero to 42. The last transaction's balances are the block's.
+    const store = t.transaction({ nonce: 4, to: STORER })
+    await t.mine([store])
+    const [stored] = (await t.call('trace_replayBlockTransactions', '0x2', ['trace', 'stateDiff'])) as {
+      stateDiff: Record<string, { balance: unknown; storage: unknown }>
+      trace: unknown[]
+      transactionHash: Hex
+    }[]
+    expect(stored!.transactionHash).toBe(bytesToHex(store.hash()))
+    expect(stored!.trace).toHaveLength(1)
+    expect(stored!.stateDiff[STORER]).toEqual({
+      balance: '=',
+      code: '=',
+      nonce: '=',
+      storage: { [`0x${'01'.padStart(64, '0')}`]: { '*': { from: `0x${'0'.repeat(64)}`, to: word42 } } },
+    })
+    expect(stored!.stateDiff[sender]!.balance).toEqual({
+      '*': { from: await balance(sender, '0x1'), to: await balance(sender, '0x2') },
+    })
+
+    // A call's state changes, on a block's state, without a stored transaction: on block 1 the slot
+    // was still zero; on the latest state it holds 42 already, and writing 42 changes nothing.
+    const call = async (block: string) =>
+      (
+        (await t.call('trace_call', { from: sender, to: STORER }, ['stateDiff'], block)) as {
+          stateDiff: Record<string, { storage: unknown }>
+        }
+      ).stateDiff
+    expect((await call('0x1'))[STORER]!.storage).toEqual(stored!.stateDiff[STORER]!.storage)
+    expect((await call('latest'))[STORER]).toBeUndefined()
   })
 })

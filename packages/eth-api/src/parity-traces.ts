@@ -16,8 +16,16 @@ import {
   invalidParams,
   parseParams,
 } from '@cairn/rpc'
-import { type FlatCallTrace, createTraceApiTracer } from '@cairn/tracer'
+import {
+  type EvmTracer,
+  type FlatCallTrace,
+  type PrestateAccount,
+  createMuxTracer,
+  createPrestateTracer,
+  createTraceApiTracer,
+} from '@cairn/tracer'
 import type { TraceService } from './eth-api.ts'
+import { parityStateDiff } from './parity-state-diff.ts'
 
 /**
  * Most blocks one trace_filter replays, as Reth: every block of the range is re-executed, with no
@@ -25,8 +33,8 @@ import type { TraceService } from './eth-api.ts'
  */
 export const MAX_TRACE_FILTER_BLOCKS = 100
 
-/** The trace types of trace_replay* and trace_call; only the call traces are served. */
-const SUPPORTED_TRACE_TYPES = ['trace']
+/** The trace types of trace_replay* and trace_call this node serves (not `vmTrace`, the opcode-level one). */
+const SUPPORTED_TRACE_TYPES = ['trace', 'stateDiff']
 
 const traceTypesSchema = z
   .array(z.string({ error: 'a trace type is a string: "trace", "stateDiff" or "vmTrace"' }), {
@@ -38,8 +46,8 @@ const traceTypesSchema = z
       ctx.addIssue({
         code: 'custom',
         message:
-          type === 'stateDiff' || type === 'vmTrace'
-            ? `trace type "${type}" is not supported by this node; ask for ["trace"] (for state changes, debug_traceTransaction with prestateTracer and diffMode)`
+          type === 'vmTrace'
+            ? 'trace type "vmTrace" is not supported by this node; ask for ["trace"] or ["stateDiff"] (for each executed opcode, debug_traceTransaction with the struct logger)'
             : `unknown trace type "${type}"; the types are "trace", "stateDiff" and "vmTrace"`,
       })
       return z.NEVER
@@ -126,10 +134,10 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
   }
 
   /** What trace_replay* and trace_call answer for one transaction or call. */
-  const replayResult = (found: FlatCallTrace[], types: Set<string>) => ({
-    output: topLevelOutput(found[0]),
-    stateDiff: null,
-    trace: types.has('trace') ? found.map(unplaced) : [],
+  const replayResult = (replayed: Replayed, types: Set<string>) => ({
+    output: topLevelOutput(replayed.trace[0]),
+    stateDiff: replayed.stateDiff === undefined ? null : parityStateDiff(replayed.stateDiff),
+    trace: types.has('trace') ? replayed.trace.map(unplaced) : [],
     vmTrace: null,
   })
 
@@ -157,16 +165,16 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
     },
     trace_replayTransaction: async (params) => {
       const [hash, types] = parseParams(params, [hashSchema, traceTypesSchema])
-      const found = await transactionTraces(hash)
-      if (found === null) return null
-      return replayResult(found, types)
+      if ((await chain.getTransactionLocation(hash)) === undefined) return null
+      return replayResult((await traces.traceTransaction(hash, replayTracer(types))) as Replayed, types)
     },
     trace_replayBlockTransactions: async (params) => {
       const [selector, types] = parseParams(params, [blockSelectorSchema, traceTypesSchema])
       const record = await options.recordFor(selector)
       if (record === undefined) return null
-      return (await blockTraces(record)).map(({ txHash, traces: found }) => ({
-        ...replayResult(found, types),
+      if (record.block.transactions.length === 0) return []
+      return (await traces.traceBlock(record, replayTracer(types))).map(({ txHash, result }) => ({
+        ...replayResult(result as Replayed, types),
         transactionHash: txHash,
       }))
     },
@@ -177,8 +185,7 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
         2,
       )
       const block = await options.stateBlock(selector)
-      const found = (await traces.traceCall(request, block, createTraceApiTracer)) as FlatCallTrace[]
-      return replayResult(found, types)
+      return replayResult((await traces.traceCall(request, block, replayTracer(types))) as Replayed, types)
     },
   }
 }
@@ -210,6 +217,21 @@ export function traceMatcher(filter: Pick<TraceFilter, 'fromAddress' | 'toAddres
     const toMatches = tos !== undefined && to !== undefined && tos.has(to.toLowerCase())
     if (intersection) return (froms === undefined || fromMatches) && (tos === undefined || toMatches)
     return fromMatches || toMatches
+  }
+}
+
+/** What a replay's tracer gives: the call traces, and the state changes when `stateDiff` was asked for. */
+interface Replayed {
+  trace: FlatCallTrace[]
+  stateDiff?: { pre: Record<string, PrestateAccount>; post: Record<string, PrestateAccount> }
+}
+
+/** The traces over one execution, with prestateTracer's diff beside them when `stateDiff` is asked for. */
+function replayTracer(types: Set<string>): () => EvmTracer {
+  return () => {
+    const tracers = new Map<string, EvmTracer>([['trace', createTraceApiTracer()]])
+    if (types.has('stateDiff')) tracers.set('stateDiff', createPrestateTracer({ diffMode: true }))
+    return createMuxTracer(tracers)
   }
 }
 
