@@ -86,6 +86,8 @@ export interface EthApiLimits {
   maxLogResults: number
   /** Most blocks eth_feeHistory covers. */
   maxFeeHistoryBlocks: number
+  /** Most blocks and transactions one trace_filter replays (defaults: 100 and 10,000). */
+  maxTraceFilter?: { blocks: number; transactions: number }
 }
 
 export interface EthApiOptions {
@@ -647,7 +649,10 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       if (block === 'pending') throw serverError('tracing on top of pending is not supported')
       return traces.traceCall(request, await stateBlock(block), traceOptions ?? {})
     }
-    Object.assign(methods, parityTraceMethods({ chain, traces, recordAt, recordFor, stateBlock }))
+    Object.assign(
+      methods,
+      parityTraceMethods({ chain, traces, recordAt, recordFor, stateBlock, filterLimits: limits.maxTraceFilter }),
+    )
   }
 
   return methods

@@ -2,7 +2,7 @@ import { bytesToHex, createContractAddress } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { GenesisAccount, Hex } from '@cairn/primitives'
 import { toQuantity } from '@cairn/primitives'
-import { MAX_TRACE_FILTER_BLOCKS } from './parity-traces.ts'
+import { DEFAULT_TRACE_FILTER_LIMITS } from './parity-traces.ts'
 import { type TestChain, rejection, startTestChain } from './testing/test-chain.ts'
 
 const chains: TestChain[] = []
@@ -170,11 +170,26 @@ describe('the trace_ namespace', () => {
       rpcCode: -32602,
       message: 'fromBlock (2) is after toBlock (1)',
     })
-    const tooWide = toQuantity(BigInt(MAX_TRACE_FILTER_BLOCKS))
-    expect((await rejection(t.call('trace_filter', { fromBlock: '0x0', toBlock: tooWide }))).message).toBe(
-      `trace_filter covers ${MAX_TRACE_FILTER_BLOCKS + 1} blocks, more than the ${MAX_TRACE_FILTER_BLOCKS} it replays at once; ask for a narrower fromBlock–toBlock range`,
+    const { blocks } = DEFAULT_TRACE_FILTER_LIMITS
+    expect(
+      (await rejection(t.call('trace_filter', { fromBlock: '0x0', toBlock: toQuantity(BigInt(blocks)) }))).message,
+    ).toBe(
+      `trace_filter covers ${blocks + 1} blocks, more than the ${blocks} it replays at once; ask for a narrower fromBlock–toBlock range`,
     )
     expect((await rejection(t.call('trace_filter', { fromAddress: ['0x12'] }))).rpcCode).toBe(-32602)
+  })
+
+  it('refuses a trace_filter range holding more transactions than it replays at once', async () => {
+    const t = await startTestChain({ alloc, maxTraceFilter: { blocks: 100, transactions: 3 } })
+    chains.push(t)
+    await t.mine([t.transaction({ nonce: 0, to: CALLEE }), t.transaction({ nonce: 1, to: CALLEE })])
+    await t.mine([t.transaction({ nonce: 2, to: CALLEE }), t.transaction({ nonce: 3, to: CALLEE })])
+    expect(((await t.call('trace_filter', { fromBlock: '0x2', toBlock: '0x2' })) as unknown[]).length).toBe(2)
+    expect(await rejection(t.call('trace_filter', { fromBlock: '0x1', toBlock: 'latest' }))).toEqual({
+      rpcCode: -32602,
+      message:
+        'blocks 1–2 hold 4 transactions, more than the 3 trace_filter replays at once; ask for a narrower fromBlock–toBlock range',
+    })
   })
 
   it('replays transactions and calls with their output, and refuses the trace types it does not serve', async () => {

@@ -28,10 +28,12 @@ import type { TraceService } from './eth-api.ts'
 import { parityStateDiff } from './parity-state-diff.ts'
 
 /**
- * Most blocks one trace_filter replays, as Reth: every block of the range is re-executed, with no
- * index of the addresses its calls touched.
+ * What one trace_filter replays at most: every block of its range is re-executed (there is no index
+ * of the addresses calls touched), on the thread that also builds blocks, ~0.5 ms a transaction.
+ * 100 blocks as Reth; and as this chain's blocks come every second and can hold thousands of
+ * transfers, a count of transactions too.
  */
-export const MAX_TRACE_FILTER_BLOCKS = 100
+export const DEFAULT_TRACE_FILTER_LIMITS = { blocks: 100, transactions: 10_000 }
 
 /** The trace types of trace_replay* and trace_call this node serves (not `vmTrace`, the opcode-level one). */
 const SUPPORTED_TRACE_TYPES = ['trace', 'stateDiff']
@@ -82,6 +84,7 @@ export interface ParityTraceOptions {
   recordFor(selector: BlockSelector): Promise<BlockRecord | undefined>
   /** The block a call reads, as eth_call picks it (geth's `header not found` when there is none). */
   stateBlock(selector: BlockSelector | undefined): Promise<Block>
+  filterLimits?: { blocks: number; transactions: number }
 }
 
 /**
@@ -91,6 +94,7 @@ export interface ParityTraceOptions {
  */
 export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
   const { chain, traces } = options
+  const limits = options.filterLimits ?? DEFAULT_TRACE_FILTER_LIMITS
 
   async function transactionTraces(hash: Uint8Array): Promise<FlatCallTrace[] | null> {
     if ((await chain.getTransactionLocation(hash)) === undefined) return null
@@ -109,16 +113,27 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
     const from = await blockNumberOf(filter.fromBlock ?? 0n)
     const to = await blockNumberOf(filter.toBlock ?? 'latest')
     if (from > to) throw invalidParams(`fromBlock (${from}) is after toBlock (${to})`)
-    if (to - from + 1n > BigInt(MAX_TRACE_FILTER_BLOCKS)) {
+    if (to - from + 1n > BigInt(limits.blocks)) {
       throw invalidParams(
-        `trace_filter covers ${to - from + 1n} blocks, more than the ${MAX_TRACE_FILTER_BLOCKS} it replays at once; ask for a narrower fromBlock–toBlock range`,
+        `trace_filter covers ${to - from + 1n} blocks, more than the ${limits.blocks} it replays at once; ask for a narrower fromBlock–toBlock range`,
+      )
+    }
+    const records: BlockRecord[] = []
+    let transactions = 0
+    for (let number = from; number <= to; number++) {
+      const record = await chain.getBlockByNumber(number)
+      if (record === undefined) break // past the head
+      records.push(record)
+      transactions += record.block.transactions.length
+    }
+    if (transactions > limits.transactions) {
+      throw invalidParams(
+        `blocks ${from}–${to} hold ${transactions} transactions, more than the ${limits.transactions} trace_filter replays at once; ask for a narrower fromBlock–toBlock range`,
       )
     }
     const matches = traceMatcher(filter)
     const found: FlatCallTrace[] = []
-    for (let number = from; number <= to; number++) {
-      const record = await chain.getBlockByNumber(number)
-      if (record === undefined) break // past the head: the chain moved back meanwhile
+    for (const record of records) {
       for (const { traces: txTraces } of await blockTraces(record)) {
         for (const trace of txTraces) if (matches(trace)) found.push(trace)
       }

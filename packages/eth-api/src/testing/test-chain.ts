@@ -11,7 +11,7 @@ import { openGenesisChain } from '@cairn/executor/testing'
 import { DEV_ACCOUNTS, type GenesisAccount, type L1Anchor, devGenesis } from '@cairn/primitives'
 import type { RpcCallContext, RpcMethods } from '@cairn/rpc'
 import { CallRunner } from '../call-runner.ts'
-import { type EthApiOptions, type RpcMempool, ethMethods } from '../eth-api.ts'
+import { type EthApiLimits, type EthApiOptions, type RpcMempool, ethMethods } from '../eth-api.ts'
 import { createTraceService } from '../trace-service.ts'
 
 /** The L1 block `n` of a test: hash and state root derived from `n`. */
@@ -31,6 +31,8 @@ export interface TestChainOptions {
   /** What the RPC reads of the mempool; an empty pool by default. */
   mempool?: Partial<RpcMempool>
   txSyncTimeoutMs?: EthApiOptions['txSyncTimeoutMs']
+  /** trace_filter's limits, when a test needs them small. */
+  maxTraceFilter?: EthApiLimits['maxTraceFilter']
 }
 
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>
@@ -63,7 +65,12 @@ export async function startTestChain(options: TestChainOptions = {}) {
     mempool,
     calls,
     clientVersion: 'cairn/test',
-    limits: { maxLogBlockRange: 1000, maxLogResults: 1000, maxFeeHistoryBlocks: 1024 },
+    limits: {
+      maxLogBlockRange: 1000,
+      maxLogResults: 1000,
+      maxFeeHistoryBlocks: 1024,
+      maxTraceFilter: options.maxTraceFilter,
+    },
     traces: createTraceService(chain, calls),
     txSyncTimeoutMs: options.txSyncTimeoutMs,
   })
