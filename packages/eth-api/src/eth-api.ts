@@ -651,7 +651,7 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     }
     Object.assign(
       methods,
-      parityTraceMethods({ chain, traces, recordAt, recordFor, stateBlock, filterLimits: limits.maxTraceFilter }),
+      parityTraceMethods({ chain, traces, recordFor, stateBlock, filterLimits: limits.maxTraceFilter }),
     )
   }
 

@@ -4,7 +4,6 @@ import { z } from 'zod'
 import type { BlockRecord, ChainStore } from '@cairn/chain'
 import type { Hex } from '@cairn/primitives'
 import {
-  type BlockNumberOrTag,
   type BlockSelector,
   type RpcMethods,
   addressSchema,
@@ -25,6 +24,7 @@ import {
   createTraceApiTracer,
 } from '@cairn/tracer'
 import type { TraceService } from './eth-api.ts'
+import { blockNumberOf } from './logs.ts'
 import { parityStateDiff } from './parity-state-diff.ts'
 
 /**
@@ -78,8 +78,6 @@ type UnplacedTrace = Omit<FlatCallTrace, 'blockHash' | 'blockNumber' | 'transact
 export interface ParityTraceOptions {
   chain: ChainStore
   traces: TraceService
-  /** A block by number or tag; undefined when not (yet) there. */
-  recordAt(selector: BlockNumberOrTag): Promise<BlockRecord | undefined>
   /** A block by number, tag or hash (EIP-1898); undefined when not there. */
   recordFor(selector: BlockSelector): Promise<BlockRecord | undefined>
   /** The block a call reads, as eth_call picks it (geth's `header not found` when there is none). */
@@ -96,22 +94,28 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
   const { chain, traces } = options
   const limits = options.filterLimits ?? DEFAULT_TRACE_FILTER_LIMITS
 
-  async function transactionTraces(hash: Uint8Array): Promise<FlatCallTrace[] | null> {
+  /** A stored transaction's tracer result; null (Parity's answer) for a transaction not on the chain. */
+  async function traceTransaction<Result>(hash: Uint8Array, tracer: () => EvmTracer): Promise<Result | null> {
     if ((await chain.getTransactionLocation(hash)) === undefined) return null
-    return (await traces.traceTransaction(hash, createTraceApiTracer)) as FlatCallTrace[]
+    return (await traces.traceTransaction(hash, tracer)) as Result
   }
 
-  /** Each transaction's traces, in block order. */
-  async function blockTraces(record: BlockRecord): Promise<{ txHash: Hex; traces: FlatCallTrace[] }[]> {
-    // Genesis has no transactions, and no parent to replay on.
+  /** Each transaction's tracer result, in block order. */
+  async function traceBlock<Result>(
+    record: BlockRecord,
+    tracer: () => EvmTracer,
+  ): Promise<{ txHash: Hex; result: Result }[]> {
+    // Genesis has no transactions, and no parent to replay on (debug_traceBlock* refuses it, as geth).
     if (record.block.transactions.length === 0) return []
-    const results = await traces.traceBlock(record, createTraceApiTracer)
-    return results.map(({ txHash, result }) => ({ txHash, traces: result as FlatCallTrace[] }))
+    return (await traces.traceBlock(record, tracer)) as { txHash: Hex; result: Result }[]
   }
+
+  const transactionTraces = (hash: Uint8Array) => traceTransaction<FlatCallTrace[]>(hash, createTraceApiTracer)
+  const blockTraces = (record: BlockRecord) => traceBlock<FlatCallTrace[]>(record, createTraceApiTracer)
 
   async function filterTraces(filter: TraceFilter): Promise<FlatCallTrace[]> {
-    const from = await blockNumberOf(filter.fromBlock ?? 0n)
-    const to = await blockNumberOf(filter.toBlock ?? 'latest')
+    const from = blockNumberOf(chain, filter.fromBlock ?? 0n)
+    const to = blockNumberOf(chain, filter.toBlock ?? 'latest')
     if (from > to) throw invalidParams(`fromBlock (${from}) is after toBlock (${to})`)
     if (to - from + 1n > BigInt(limits.blocks)) {
       throw invalidParams(
@@ -134,18 +138,12 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
     const matches = traceMatcher(filter)
     const found: FlatCallTrace[] = []
     for (const record of records) {
-      for (const { traces: txTraces } of await blockTraces(record)) {
-        for (const trace of txTraces) if (matches(trace)) found.push(trace)
+      for (const { result } of await blockTraces(record)) {
+        for (const trace of result) if (matches(trace)) found.push(trace)
       }
     }
     const after = Number(filter.after ?? 0n)
     return filter.count === undefined ? found.slice(after) : found.slice(after, after + Number(filter.count))
-  }
-
-  async function blockNumberOf(selector: BlockNumberOrTag): Promise<bigint> {
-    if (typeof selector === 'bigint') return selector
-    const record = await options.recordAt(selector)
-    return record?.block.header.number ?? 0n
   }
 
   /** What trace_replay* and trace_call answer for one transaction or call. */
@@ -172,7 +170,7 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
       const [selector] = parseParams(params, [blockSelectorSchema])
       const record = await options.recordFor(selector)
       if (record === undefined) return null
-      return (await blockTraces(record)).flatMap((entry) => entry.traces)
+      return (await blockTraces(record)).flatMap((entry) => entry.result)
     },
     trace_filter: async (params) => {
       const [filter] = parseParams(params, [traceFilterSchema])
@@ -180,16 +178,15 @@ export function parityTraceMethods(options: ParityTraceOptions): RpcMethods {
     },
     trace_replayTransaction: async (params) => {
       const [hash, types] = parseParams(params, [hashSchema, traceTypesSchema])
-      if ((await chain.getTransactionLocation(hash)) === undefined) return null
-      return replayResult((await traces.traceTransaction(hash, replayTracer(types))) as Replayed, types)
+      const replayed = await traceTransaction<Replayed>(hash, replayTracer(types))
+      return replayed === null ? null : replayResult(replayed, types)
     },
     trace_replayBlockTransactions: async (params) => {
       const [selector, types] = parseParams(params, [blockSelectorSchema, traceTypesSchema])
       const record = await options.recordFor(selector)
       if (record === undefined) return null
-      if (record.block.transactions.length === 0) return []
-      return (await traces.traceBlock(record, replayTracer(types))).map(({ txHash, result }) => ({
-        ...replayResult(result as Replayed, types),
+      return (await traceBlock<Replayed>(record, replayTracer(types))).map(({ txHash, result }) => ({
+        ...replayResult(result, types),
         transactionHash: txHash,
       }))
     },
