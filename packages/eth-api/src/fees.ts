@@ -4,25 +4,34 @@ import { effectiveGasPrice } from '@cairn/executor'
 /** Tip suggested when recent blocks say nothing (empty blocks): 1 gwei, as anvil and geth --dev answer. */
 export const DEFAULT_TIP = 1_000_000_000n
 
+/** Tips below this are not samples (geth's `IgnorePrice`): a few 0- or 1-wei transactions must not drag the suggestion down. */
+export const IGNORED_TIP_BELOW = 2n
+
+/** Lowest tips sampled per block (geth's `sampleNumber`). */
+const SAMPLES_PER_BLOCK = 3
+
 /**
- * Suggested priority fee: the 60th percentile of the lowest tip in each of the last blocks
- * (geth's oracle idea), never below 1 wei and the default when the blocks are empty.
+ * Suggested priority fee, as geth's oracle makes it: the 60th percentile of the three lowest tips of at
+ * least 2 wei in each of the last blocks, where a block with none counts once at the default. So an idle
+ * chain answers the default, and the suggestion follows what busy blocks paid.
  */
 export function suggestTip(recent: BlockRecord[]): bigint {
-  const lows: bigint[] = []
+  const samples: bigint[] = []
   for (const { block } of recent) {
     const baseFee = block.header.baseFeePerGas ?? 0n
-    let low: bigint | undefined
-    for (const tx of block.transactions) {
-      const tip = effectiveGasPrice(tx, baseFee) - baseFee
-      if (low === undefined || tip < low) low = tip
-    }
-    if (low !== undefined) lows.push(low)
+    const tips = block.transactions
+      .map((tx) => effectiveGasPrice(tx, baseFee) - baseFee)
+      .filter((tip) => tip >= IGNORED_TIP_BELOW)
+      .sort(compareBigInt)
+    samples.push(...(tips.length > 0 ? tips.slice(0, SAMPLES_PER_BLOCK) : [DEFAULT_TIP]))
   }
-  if (lows.length === 0) return DEFAULT_TIP
-  lows.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  const tip = lows[Math.floor(((lows.length - 1) * 60) / 100)]!
-  return tip > 0n ? tip : 1n
+  if (samples.length === 0) return DEFAULT_TIP
+  samples.sort(compareBigInt)
+  return samples[Math.floor(((samples.length - 1) * 60) / 100)]!
+}
+
+function compareBigInt(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
 /** Per-block reward percentiles as geth computes them: tips weighted by gas used. */
@@ -32,7 +41,7 @@ export function rewardPercentiles(record: BlockRecord, percentiles: number[]): b
   if (block.transactions.length === 0) return percentiles.map(() => 0n)
   const sorted = block.transactions
     .map((tx, i) => ({ tip: effectiveGasPrice(tx, baseFee) - baseFee, gas: receipts[i]!.gasUsed }))
-    .sort((a, b) => (a.tip < b.tip ? -1 : a.tip > b.tip ? 1 : 0))
+    .sort((a, b) => compareBigInt(a.tip, b.tip))
   const total = block.header.gasUsed
   const rewards: bigint[] = []
   let index = 0
