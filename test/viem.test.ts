@@ -16,11 +16,12 @@ import {
   parseAbi,
   parseEther,
   parseEventLogs,
+  toHex,
   webSocket,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_ACCOUNTS, MULTICALL3_ADDRESS } from '@cairn/primitives'
+import { DEV_ACCOUNTS, HISTORY_STORAGE_ADDRESS, MULTICALL3_ADDRESS } from '@cairn/primitives'
 import { tokenContract } from './src/contracts.ts'
 import { type RunningNode, startNode } from './src/node-process.ts'
 
@@ -553,5 +554,22 @@ describe('viem multicall through the preinstalled Multicall3', () => {
     })
     expect(chainId).toBe(77077n)
     expect(balance).toBe(await publicClient.getBalance({ address: holder }))
+  })
+})
+
+describe("EIP-2935's block-hash history contract", () => {
+  it('answers the hash of a past block to an eth_call, and refuses a block that is not past', async () => {
+    const { publicClient } = httpClients(6)
+    // Block 1 stored genesis's hash; a later block stored its parent's.
+    while ((await publicClient.getBlockNumber({ cacheTime: 0 })) < 2n) await new Promise((r) => setTimeout(r, 100))
+    const latest = await publicClient.getBlock()
+    for (const number of [0n, latest.number - 1n]) {
+      const { data } = await publicClient.call({ to: HISTORY_STORAGE_ADDRESS, data: toHex(number, { size: 32 }) })
+      expect(data).toBe((await publicClient.getBlock({ blockNumber: number })).hash)
+    }
+    // The contract reverts for a block that is not yet in the past.
+    await expect(
+      publicClient.call({ to: HISTORY_STORAGE_ADDRESS, data: toHex(latest.number + 1000n, { size: 32 }) }),
+    ).rejects.toThrow(/revert/i)
   })
 })

@@ -14,7 +14,7 @@ import {
 } from '@ethereumjs/util'
 import { type RunTxResult, type VM, runTx } from '@ethereumjs/vm'
 import { z } from 'zod'
-import { executionHeaderFields, wasmKeccak256 as keccak256 } from '@cairn/executor'
+import { executionHeaderFields, storeParentHash, wasmKeccak256 as keccak256 } from '@cairn/executor'
 import { type Hex, type LogRecord, toQuantity } from '@cairn/primitives'
 import {
   type AccountOverride,
@@ -163,6 +163,7 @@ export class Simulator {
     for (const plan of planned) {
       for (const override of plan.stateOverrides) await applyOverride(state, override)
       const { header: headerData, block: shell } = this.shell(parent, plan, validation)
+      await storeParentHash(vm, shell)
       const gasLimit = shell.header.gasLimit
       const transactions: TypedTransaction[] = []
       const results: RunTxResult[] = []

@@ -2,9 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
-import { KECCAK256_RLP, createAddressFromString, hexToBytes } from '@ethereumjs/util'
+import { KECCAK256_RLP, bigIntToBytes, createAddressFromString, hexToBytes, setLengthLeft } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEV_ACCOUNTS, EventLoopTurns, MULTICALL3_ADDRESS, createChainCommon, devGenesis } from '@cairn/primitives'
+import {
+  DEV_ACCOUNTS,
+  EventLoopTurns,
+  HISTORY_STORAGE_ADDRESS,
+  MULTICALL3_ADDRESS,
+  createChainCommon,
+  devGenesis,
+} from '@cairn/primitives'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
 import { StateDB } from '@cairn/state'
 import { BlockExecutor, arraySource, createGenesisBlock, nativeCustomCrypto } from './index.ts'
@@ -277,6 +284,41 @@ describe('BlockExecutor', () => {
     expect(bounded.executed.block.transactions.length).toBeGreaterThan(0)
     expect(bounded.executed.block.transactions.length).toBeLessThan(txs.length)
     await node.database.close()
+  })
+
+  it("stores each block's parent hash in EIP-2935's history contract, and a re-import gives the same state", async () => {
+    const dirA = mkdtempSync(join(tmpdir(), 'cairn-exec-2935-a-'))
+    const dirB = mkdtempSync(join(tmpdir(), 'cairn-exec-2935-b-'))
+    dirs.push(dirA, dirB)
+    const a = await openNode(dirA)
+    const b = await openNode(dirB)
+    const history = createAddressFromString(HISTORY_STORAGE_ADDRESS)
+    const blocks = [a.chain.head()]
+    for (let i = 0; i < 3; i++) {
+      const parent = a.chain.head()
+      const txs = i === 1 ? transfers(a.common, 2, parent.header.calcNextBaseFee()) : []
+      const { executed } = await a.executor.build(parent, { timestamp: parent.header.timestamp + 2n }, arraySource(txs))
+      await a.chain.appendBlock(
+        { block: executed.block, receipts: executed.receipts, senders: executed.senders },
+        a.stateDB.pendingBatch(),
+      )
+      const imported = await b.executor.import(b.chain.head(), executed.block)
+      await b.chain.appendBlock(
+        { block: imported.block, receipts: imported.receipts, senders: imported.senders },
+        b.stateDB.pendingBatch(),
+      )
+      blocks.push(executed.block)
+    }
+    const head = a.stateDB.headState(a.chain.head().header.stateRoot)
+    for (const block of blocks.slice(0, 3)) {
+      const slot = await head.getStorage(history, setLengthLeft(bigIntToBytes(block.header.number), 32))
+      expect(slot).toEqual(block.hash())
+    }
+    // The head block's own hash is stored only by its child.
+    const unset = await head.getStorage(history, setLengthLeft(bigIntToBytes(3n), 32))
+    expect(unset.every((byte) => byte === 0)).toBe(true)
+    await a.database.close()
+    await b.database.close()
   })
 
   it('rejects an imported block whose state root does not match execution', async () => {

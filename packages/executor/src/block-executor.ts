@@ -22,6 +22,7 @@ import {
   ANCHOR_GAS_LIMIT,
   CairnError,
   type EventLoopTurns,
+  HISTORY_STORAGE_ADDRESS,
   type L1Anchor,
   SYSTEM_SENDER,
 } from '@cairn/primitives'
@@ -101,6 +102,9 @@ export class BlockExecutionError extends CairnError {
 
 const ANCHOR = createAddressFromString(ANCHOR_ADDRESS)
 const SYSTEM = createAddressFromString(SYSTEM_SENDER)
+const HISTORY_STORAGE = createAddressFromString(HISTORY_STORAGE_ADDRESS)
+/** EIP-2935's gas for its system call, as for every Prague system call. */
+const HISTORY_STORAGE_GAS_LIMIT = 30_000_000n
 /** Selector of anchor(uint64,bytes32,bytes32,bytes32). */
 const ANCHOR_SELECTOR = keccak256(new TextEncoder().encode('anchor(uint64,bytes32,bytes32,bytes32)')).subarray(0, 4)
 
@@ -430,12 +434,36 @@ export async function beginBlock(
   target.blockchain = blockchain
   evm.blockchain = blockchain
   try {
+    await storeParentHash(vm, block)
     await runAnchor(vm, block)
   } catch (error) {
     restore()
     throw error
   }
   return restore
+}
+
+/**
+ * EIP-2935's system call (Prague): SYSTEM_SENDER sends the parent hash to the history contract,
+ * which stores it in its ring buffer. As in geth, its result is not checked: on a chain whose
+ * genesis has no history contract the call does nothing. Every block runs it first, simulated ones too.
+ */
+export async function storeParentHash(vm: VM, block: Block): Promise<void> {
+  if (!vm.common.isActivatedEIP(2935)) return
+  await systemCall(vm, block, HISTORY_STORAGE, block.header.parentHash, HISTORY_STORAGE_GAS_LIMIT)
+}
+
+/**
+ * A call from SYSTEM_SENDER that is not a transaction: no nonce, no fee, no receipt; the system
+ * account is left as it was.
+ */
+async function systemCall(vm: VM, block: Block, to: Address, data: Uint8Array, gasLimit: bigint) {
+  const state = vm.stateManager
+  const systemAccount = await state.getAccount(SYSTEM)
+  const result = await vm.evm.runCall({ caller: SYSTEM, to, data, gasLimit, block, skipBalance: true })
+  if (systemAccount === undefined) await state.deleteAccount(SYSTEM)
+  else await state.putAccount(SYSTEM, systemAccount)
+  return result
 }
 
 /**
@@ -460,18 +488,7 @@ async function runAnchor(vm: VM, block: Block): Promise<void> {
     anchor.stateRoot,
     header.parentHash,
   )
-  const state = vm.stateManager
-  const systemAccount = await state.getAccount(SYSTEM)
-  const result = await vm.evm.runCall({
-    caller: SYSTEM,
-    to: ANCHOR,
-    data,
-    gasLimit: ANCHOR_GAS_LIMIT,
-    block,
-    skipBalance: true,
-  })
-  if (systemAccount === undefined) await state.deleteAccount(SYSTEM)
-  else await state.putAccount(SYSTEM, systemAccount)
+  const result = await systemCall(vm, block, ANCHOR, data, ANCHOR_GAS_LIMIT)
   if (result.execResult.exceptionError !== undefined) {
     throw new BlockExecutionError(
       'ANCHOR_FAILED',

@@ -7,6 +7,7 @@ export {
   blockchainFor,
   effectiveGasPrice,
   executionHeaderFields,
+  storeParentHash,
   type BlockAttributes,
   type BlockHashSource,
   type ExecutedBlock,

@@ -127,10 +127,22 @@ const MULTICALL3_CODE: Hex = `0x${[
   '24e860ef06cd64736f6c634300080c0033',
 ].join('')}`
 
+/**
+ * EIP-2935's block-hash history contract (Prague): every block's first system call stores its
+ * parent's hash here, and anyone reads the hash of any of the last 8,191 blocks with
+ * `eth_call(HISTORY_STORAGE_ADDRESS, uint256(n))`. Mainnet deployed it before the fork; geth's dev
+ * genesis and OP Stack's Isthmus put it at the same address with this code.
+ */
+export const HISTORY_STORAGE_ADDRESS = '0x0000f90827f1c53a10cb7a02335b175320002935'
+
+const HISTORY_STORAGE_CODE: Hex =
+  '0x3373fffffffffffffffffffffffffffffffffffffffe14604657602036036042575f35600143038111604257611fff81430311604257611fff9006545f5260205ff35b5f5ffd5b5f35611fff60014303065500'
+
 /** Contracts tools expect at fixed addresses on any chain, in genesis `alloc` form. */
 export function preinstallsAlloc(): Record<string, { balance: Hex; nonce: Hex; code: Hex }> {
   return {
     [CREATE2_DEPLOYER_ADDRESS]: { balance: '0x0', nonce: '0x1', code: CREATE2_DEPLOYER_CODE },
     [MULTICALL3_ADDRESS]: { balance: '0x0', nonce: '0x1', code: MULTICALL3_CODE },
+    [HISTORY_STORAGE_ADDRESS]: { balance: '0x0', nonce: '0x1', code: HISTORY_STORAGE_CODE },
   }
 }
