@@ -316,7 +316,10 @@ describe('debug_getRawReceipts and debug_getRawTransaction', () => {
     const asItems = receipts.map((raw) => ({ serialize: () => hexToBytes(raw) }) as unknown as TypedTransaction)
     expect(bytesToHex(await genTransactionsTrieRoot(asItems))).toBe(bytesToHex(block.header.receiptTrie))
     expect(await t.call('debug_getRawReceipts', { blockHash: bytesToHex(block.hash()) })).toEqual(receipts)
-    expect(await rejection(t.call('debug_getRawReceipts', '0x9'))).toMatchObject({ message: 'block not found' })
+    expect(await rejection(t.call('debug_getRawReceipts', '0x9'))).toEqual({
+      rpcCode: -32000,
+      message: 'block not found',
+    })
 
     expect(await t.call('debug_getRawTransaction', bytesToHex(txs[1]!.hash()))).toBe(bytesToHex(txs[1]!.serialize()))
     expect(await t.call('debug_getRawTransaction', bytesToHex(new Uint8Array(32)))).toBeNull()
@@ -362,5 +365,10 @@ describe('eth_getLogs block ranges', () => {
     expect(await rejection(logs('0x2', '0x1'))).toEqual(reversed)
     expect(await logs('0x0', toQuantity(head))).toEqual([])
     expect(await logs('earliest', 'latest')).toEqual([])
+    // geth's filter answers an unknown block hash with a plain error, -32000.
+    expect(await rejection(t.call('eth_getLogs', { blockHash: `0x${'ab'.repeat(32)}` }))).toEqual({
+      rpcCode: -32000,
+      message: 'unknown block',
+    })
   })
 })

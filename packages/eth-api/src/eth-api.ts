@@ -32,7 +32,6 @@ import {
   limitExceeded,
   logCriteriaSchema,
   parseParams,
-  resourceNotFound,
   serverError,
   stateOverridesSchema,
   txSyncNotReady,
@@ -572,21 +571,21 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
     debug_getRawBlock: async (params) => {
       const [selector] = parseParams(params, [blockSelectorSchema])
       const record = await recordFor(selector)
-      if (record === undefined) throw resourceNotFound('block not found')
+      if (record === undefined) throw serverError('block not found')
       return bytesToHex(record.block.serialize())
     },
     // geth's GetRawReceipts: each receipt's consensus encoding (typed envelope), what receiptsRoot commits to.
     debug_getRawReceipts: async (params) => {
       const [selector] = parseParams(params, [blockSelectorSchema])
       const record = await recordFor(selector)
-      if (record === undefined) throw resourceNotFound('block not found')
+      if (record === undefined) throw serverError('block not found')
       return chain.receiptsOf(record).map((receipt) => bytesToHex(consensusReceipt(receipt)))
     },
     debug_getRawTransaction: (params) => rawTransaction(params),
     debug_getRawHeader: async (params) => {
       const [selector] = parseParams(params, [blockSelectorSchema])
       const record = await recordFor(selector)
-      if (record === undefined) throw resourceNotFound('block not found')
+      if (record === undefined) throw serverError('block not found')
       return bytesToHex(record.block.header.serialize())
     },
 

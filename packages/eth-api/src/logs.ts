@@ -1,6 +1,6 @@
 import type { ChainStore } from '@cairn/chain'
 import type { LogRecord } from '@cairn/primitives'
-import { type BlockNumberOrTag, type LogCriteria, invalidParams, limitExceeded, resourceNotFound } from '@cairn/rpc'
+import { type BlockNumberOrTag, type LogCriteria, invalidParams, limitExceeded, serverError } from '@cairn/rpc'
 
 export interface LogLimits {
   maxLogBlockRange: number
@@ -31,7 +31,7 @@ export function createLogReader(chain: ChainStore, limits: LogLimits): (criteria
     let to: bigint
     if (criteria.blockHash !== undefined) {
       const record = await chain.getBlockRecord(criteria.blockHash)
-      if (record === undefined) throw resourceNotFound('unknown block')
+      if (record === undefined) throw serverError('unknown block')
       from = to = record.block.header.number
     } else {
       const latest = chain.head('latest').header.number
