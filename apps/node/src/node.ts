@@ -231,7 +231,7 @@ export class CairnNode {
 
     // Assigned before the RPC listens; the RPC reads it lazily (peer count, gossip of sent transactions).
     let p2p: NodeP2P | undefined
-    const calls = new CallRunner(common, state, chain, BigInt(config.rpcGasCap))
+    const calls = new CallRunner(common, state, chain, BigInt(config.rpcGasCap), config.rpcEvmTimeout * 1000)
     const subscriptions = chainSubscriptionSource(chain, mempool)
     const logLimits = { maxLogBlockRange: config.rpcLogRange, maxLogResults: config.rpcLogResults }
     const filters = new FilterManager({ source: subscriptions, getLogs: createLogReader(chain, logLimits) })

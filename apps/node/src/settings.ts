@@ -106,6 +106,14 @@ export const nodeSettings = {
     schema: parse.positiveInt(),
     default: 50_000_000,
   }),
+  rpcEvmTimeout: setting({
+    flag: 'rpc.evmtimeout',
+    env: 'CAIRN_RPC_EVMTIMEOUT',
+    description:
+      'seconds one eth_call, eth_estimateGas, eth_createAccessList, eth_simulateV1 or trace may execute before it is aborted (geth\'s "execution aborted (timeout = 5s)"); 0 for no limit. Executions give the block builder turns while they run',
+    schema: parse.nonNegativeNumber(),
+    default: 5,
+  }),
   rpcTxFeeCap: setting({
     flag: 'rpc.txfeecap',
     env: 'CAIRN_RPC_TXFEECAP',

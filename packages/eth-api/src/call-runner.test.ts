@@ -345,3 +345,52 @@ describe('eth_createAccessList', () => {
     ).toEqual([])
   })
 })
+
+describe('the time a call may run (--rpc.evmtimeout)', () => {
+  // JUMPDEST; PUSH1 0; JUMP: loops until its gas runs out (~2 s of 50M gas here).
+  const LOOP = account(0x10)
+  // CALLs itself with all its gas, at every depth, and never jumps: only message calls are checkpoints.
+  const RECURSE = account(0x11)
+  const alloc = {
+    [LOOP]: { balance: '0x0', code: '0x5b600056' as Hex },
+    // GAS-independent: PUSH1 0 ×4, ADDRESS, GAS, CALL, then the same again (two children per frame).
+    [RECURSE]: {
+      balance: '0x0',
+      code: '0x6000600060006000600030 5af1600060006000600060003 05af100'.replace(/ /g, '') as Hex,
+    },
+  }
+
+  it('aborts an endless loop with geth’s error, giving the event loop turns while it runs', async () => {
+    const t = await startTestChain({ alloc, evmTimeoutMs: 300 })
+    chains.push(t)
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 10)
+    const started = performance.now()
+    const error = await t.call('eth_call', { to: LOOP }, 'latest').then(
+      () => undefined,
+      (e: RpcError) => e.toJSON(),
+    )
+    clearInterval(timer)
+    expect(error).toEqual({ code: -32000, message: 'execution aborted (timeout = 300ms)' })
+    expect(performance.now() - started).toBeLessThan(2_000)
+    // A 10 ms timer fired through the call: the thread that builds blocks was not held.
+    expect(ticks).toBeGreaterThan(5)
+    // The cut-off VM left the pool; the next calls run on fresh ones.
+    for (let i = 0; i < 6; i++) expect(await t.call('eth_call', { to: account(0x99) }, 'latest')).toBe('0x')
+    const estimate = await t.call('eth_estimateGas', { to: LOOP }).then(
+      () => undefined,
+      (e: RpcError) => e.toJSON(),
+    )
+    expect(estimate).toEqual({ code: -32000, message: 'execution aborted (timeout = 300ms)' })
+  })
+
+  it('also checks at message calls, for a call tree without loops', async () => {
+    const t = await startTestChain({ alloc, evmTimeoutMs: 1 })
+    chains.push(t)
+    const error = await t.call('eth_call', { to: RECURSE }, 'latest').then(
+      () => undefined,
+      (e: RpcError) => e.toJSON(),
+    )
+    expect(error).toEqual({ code: -32000, message: 'execution aborted (timeout = 1ms)' })
+  })
+})

@@ -15,7 +15,7 @@ import {
   equalsBytes,
   generateAddress,
 } from '@ethereumjs/util'
-import type { Message } from '@ethereumjs/evm'
+import type { EVM, Message } from '@ethereumjs/evm'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
 import type { BlockHashSource } from '@cairn/executor'
 import { blockchainFor, wasmKeccak256 as keccak256 } from '@cairn/executor'
@@ -30,6 +30,7 @@ import {
 import type { StateDB } from '@cairn/state'
 import { gethErrorMessage } from '@cairn/tracer'
 import { AccessListCollector, type AccessListJson, sameAccessList } from './access-list.ts'
+import { CallBudget, DEFAULT_EVM_TIMEOUT_MS } from './call-budget.ts'
 
 export interface CallEnvironment {
   /** The block whose post-state the call runs on and, unless `pending`, whose header it sees. */
@@ -72,8 +73,11 @@ export class CallRunner {
     private readonly blockHashes: BlockHashSource,
     /** The most gas a call may use (`--rpc.gascap`). */
     readonly gasCap: bigint,
+    /** How long one execution may run (`--rpc.evmtimeout`), in ms; 0 for no limit. */
+    private readonly evmTimeoutMs = DEFAULT_EVM_TIMEOUT_MS,
   ) {}
 
+  private readonly budgets = new WeakMap<VM, CallBudget>()
   private readonly idle: VM[] = []
   private readonly waiting: ((vm: VM) => void)[] = []
   private created = 0
@@ -94,6 +98,8 @@ export class CallRunner {
   ): Promise<T> {
     const vm = await this.acquire()
     const stateManager = vm.stateManager as MerkleStateManager
+    const budget = this.budgets.get(vm)!
+    budget.start()
     try {
       if (!equalsBytes(await stateManager.getStateRoot(), env.block.header.stateRoot)) {
         await stateManager.setStateRoot(env.block.header.stateRoot)
@@ -107,7 +113,10 @@ export class CallRunner {
         if (options.discardCaches === true) stateManager.clearCaches()
       }
     } finally {
-      this.release(vm)
+      budget.stop()
+      // A call cut off mid-execution leaves its VM's journal open: the VM is dropped, not pooled.
+      if (budget.expired) this.discard()
+      else this.release(vm)
     }
   }
 
@@ -121,6 +130,14 @@ export class CallRunner {
     return new Promise((resolve) => this.waiting.push(resolve))
   }
 
+  private discard(): void {
+    this.created--
+    const next = this.waiting.shift()
+    if (next === undefined) return
+    this.created++
+    void this.createVm().then(next)
+  }
+
   private release(vm: VM): void {
     const next = this.waiting.shift()
     if (next !== undefined) next(vm)
@@ -128,12 +145,17 @@ export class CallRunner {
   }
 
   private async createVm(): Promise<VM> {
+    const budget = new CallBudget(this.evmTimeoutMs)
     // The EVM subscribes to its Common's events: a private copy keeps the VM's lifetime its own.
-    return createVM({
+    const vm = await createVM({
       common: this.common.copy(),
       stateManager: this.state.stateAt(KECCAK256_RLP),
       blockchain: blockchainFor(this.blockHashes),
+      evmOpts: { customOpcodes: budget.customOpcodes() },
     })
+    budget.watch(vm.evm as EVM)
+    this.budgets.set(vm, budget)
+    return vm
   }
 
   /**

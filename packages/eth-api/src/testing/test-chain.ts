@@ -33,6 +33,8 @@ export interface TestChainOptions {
   txSyncTimeoutMs?: EthApiOptions['txSyncTimeoutMs']
   /** trace_filter's limits, when a test needs them small. */
   maxTraceFilter?: EthApiLimits['maxTraceFilter']
+  /** `--rpc.evmtimeout` in ms, when a test needs it short. */
+  evmTimeoutMs?: number
 }
 
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>
@@ -47,7 +49,7 @@ export async function startTestChain(options: TestChainOptions = {}) {
     extraAlloc: { ...(options.anchor ? anchorGenesisAlloc() : {}), ...options.alloc },
   })
   const { common, database, chain, state, executor } = await openGenesisChain(dir, genesisFile)
-  const calls = new CallRunner(common, state, chain, 50_000_000n)
+  const calls = new CallRunner(common, state, chain, 50_000_000n, options.evmTimeoutMs)
   const mempool: RpcMempool = {
     addRaw: async () => {
       throw new Error('the test chain has no pool')
