@@ -183,6 +183,12 @@ describe('eth_feeHistory', () => {
       rpcCode: -32602,
       message: 'invalid reward percentile: #0:50.000000 >= #1:50.000000',
     })
+    const rising = (n: number) => Array.from({ length: n }, (_, i) => (i * 100) / n)
+    expect(await t.call('eth_feeHistory', 2, 'latest', rising(100))).toHaveProperty('reward')
+    expect(await rejection(t.call('eth_feeHistory', 2, 'latest', rising(101)))).toEqual({
+      rpcCode: -32602,
+      message: 'invalid reward percentile: over the query limit 100',
+    })
   })
 })
 

@@ -290,6 +290,9 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       )
       // geth: strictly increasing, and no `reward` at all when none is asked for (it is nil, omitempty).
       const asked = percentiles?.length ? percentiles : undefined
+      // geth's maxQueryLimit: each percentile is a pass over every block's sorted tips.
+      if (asked !== undefined && asked.length > MAX_REWARD_PERCENTILES)
+        throw invalidParams(`invalid reward percentile: over the query limit ${MAX_REWARD_PERCENTILES}`)
       for (let i = 1; asked !== undefined && i < asked.length; i++) {
         const [before, after] = [asked[i - 1]!, asked[i]!]
         if (after <= before)
@@ -657,6 +660,8 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
   return methods
 }
 
+/** geth's cap on the reward percentiles of one eth_feeHistory. */
+const MAX_REWARD_PERCENTILES = 100
 /** geth's cap on the storage keys of one eth_getProof. */
 const MAX_PROOF_KEYS = 1024
 /** geth's cap on the slots of one eth_getStorageValues, all accounts together. */
