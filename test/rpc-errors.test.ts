@@ -113,12 +113,12 @@ describe('JSON-RPC protocol errors', () => {
     await expectServing()
   })
 
-  it('refuses an oversized batch with a -32005 limit error and serves a batch within the limit', async () => {
+  it('refuses an oversized batch with -32600, as geth, and serves a batch within the limit', async () => {
     const batch = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_chainId', params: [] }))
     const { json: tooBig } = await rpcRaw(node.rpcUrl, batch(BATCH_LIMIT + 1))
     const error = (Array.isArray(tooBig) ? tooBig[0] : tooBig) as ErrorResponse
-    expect(error.error.code).toBe(-32005)
+    expect(error.error.code).toBe(-32600)
     expect(error.error.message).toContain('batch too large')
 
     const { json: fine } = await rpcRaw(node.rpcUrl, batch(BATCH_LIMIT))

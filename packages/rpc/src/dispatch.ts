@@ -36,6 +36,11 @@ export interface DispatcherOptions {
 
 const NO_RESPONSE = undefined
 
+/** A batch item's id as sent: `undefined` for a notification, `null` for an item that is not an object. */
+function idOf(message: unknown): unknown {
+  return typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null
+}
+
 /** Results should already be JSON; bigints and byte arrays are tolerated as a convenience. */
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return toQuantity(value)
@@ -118,7 +123,8 @@ export class Dispatcher {
     if (messages.length > maxBatchItems) {
       const first = messages.find((m) => typeof m === 'object' && m !== null && isValidId((m as { id?: unknown }).id))
       const id = first === undefined ? null : ((first as { id: JsonRpcId }).id ?? null)
-      const error = limitExceeded(
+      // geth answers an invalid request (-32600), with the first call's id.
+      const error = invalidRequest(
         `batch too large: ${messages.length} requests exceed the limit of ${maxBatchItems} per batch; split the batch`,
       )
       return `[${errorResponse(id, error.toJSON())}]`
@@ -129,7 +135,7 @@ export class Dispatcher {
     for (const message of messages) {
       if (tooLarge) {
         // geth: once the batch response is over the limit, the remaining calls are not run.
-        const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : null
+        const id = idOf(message)
         if (id === undefined) continue
         parts.push(errorResponse(isValidId(id) ? id : null, responseTooLarge(maxResponseBytes)))
         continue
@@ -139,7 +145,7 @@ export class Dispatcher {
       size += response.length + 1
       if (size > maxResponseBytes) {
         tooLarge = true
-        const id = (message as { id?: unknown }).id
+        const id = idOf(message)
         parts.push(errorResponse(isValidId(id) ? id : null, responseTooLarge(maxResponseBytes)))
         continue
       }

@@ -269,7 +269,7 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
       const reply = (await rpc(httpUrl, batch)) as Array<{ id: number; error: { code: number; message: string } }>
       expect(reply).toHaveLength(1)
       expect(reply[0]!.id).toBe(10)
-      expect(reply[0]!.error.code).toBe(-32005)
+      expect(reply[0]!.error.code).toBe(-32600)
       expect(reply[0]!.error.message).toBe(
         'batch too large: 4 requests exceed the limit of 3 per batch; split the batch',
       )
@@ -284,6 +284,17 @@ describe.each([false, true])('transport on its own thread: %s', (thread) => {
       expect(reply[1]!.result).toHaveLength(2000)
       expect(reply[2]!.error?.code).toBe(-32005)
       expect(reply[3]!.error?.code).toBe(-32005)
+    })
+
+    it('answers a batch whose response crosses the limit at an item that is not an object', async () => {
+      const batch = [{ jsonrpc: '2.0', id: 0, method: 'big' }, { jsonrpc: '2.0', id: 1, method: 'big' }, null]
+      // Limits around the point where the third item's (invalid request) answer crosses it.
+      for (const maxResponseBytes of [4100, 4125, 4150]) {
+        const { httpUrl } = await start({ limits: { maxResponseBytes } })
+        const reply = (await rpc(httpUrl, batch)) as Array<{ id: number | null; error?: { code: number } }>
+        expect(reply.map((item) => item.id)).toEqual([0, 1, null])
+        expect([-32600, -32005]).toContain(reply[2]!.error?.code)
+      }
     })
 
     it('answers a CORS preflight', async () => {
