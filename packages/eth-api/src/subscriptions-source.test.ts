@@ -54,6 +54,30 @@ describe('chainSubscriptionSource newHeads', () => {
     emit({ added: [], removed: dropped }, safe)
     expect(heads).toEqual([bytesToHex(safe.block.hash())])
   })
+
+  it('hands every subscriber the same header and log objects (formatted once, not once per subscriber)', () => {
+    const { chain, emit } = fakeChain()
+    const log = { address: new Uint8Array(20), topics: [], data: new Uint8Array(0) }
+    let receiptReads = 0
+    ;(chain as { receiptsOf: unknown }).receiptsOf = () => {
+      receiptReads++
+      return [{ logs: [log] }]
+    }
+    const source = chainSubscriptionSource(chain, mempool)
+    const heads: unknown[] = []
+    const logs: unknown[][] = []
+    for (let i = 0; i < 3; i++) {
+      source.onNewHead((h) => heads.push(h))
+      source.onLogs((batch) => logs.push(batch))
+    }
+    const one = record(1n)
+    emit({ added: [one], removed: [] }, one)
+    expect(heads).toHaveLength(3)
+    expect(new Set(heads).size).toBe(1)
+    expect(logs).toHaveLength(3)
+    expect(new Set(logs).size).toBe(1)
+    expect(receiptReads).toBe(1)
+  })
 })
 
 describe('chainSubscriptionSource pending transactions', () => {

@@ -1,6 +1,7 @@
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex } from '@ethereumjs/util'
-import type { ChainStore } from '@cairn/chain'
+import type { ChainStore, HeadChange } from '@cairn/chain'
+import type { BlockHeader } from '@ethereumjs/block'
 import type { Hex, LogRecord } from '@cairn/primitives'
 import { type SubscriptionSource, type TransactionJson, formatHeader, formatTransaction } from '@cairn/rpc'
 
@@ -12,25 +13,15 @@ export function chainSubscriptionSource(
   return {
     onNewHead(listener) {
       return chain.onHeadChange(({ added, removed }) => {
-        for (const record of added) listener(formatHeader(record.block.header))
+        for (const record of added) listener(formattedHeader(record.block.header))
         // A rewind that adds nothing (unsafe blocks dropped back to `safe`): announce the head it
         // landed on, so subscribers learn the chain went back without waiting for the next block.
-        if (added.length === 0 && removed.length > 0) listener(formatHeader(chain.head('latest').header))
+        if (added.length === 0 && removed.length > 0) listener(formattedHeader(chain.head('latest').header))
       })
     },
     onLogs(listener) {
-      return chain.onHeadChange(({ added, removed }) => {
-        // Removed logs first (newest block first), flagged, then the new chain's logs.
-        for (const record of removed) {
-          const logs: LogRecord[] = chain
-            .receiptsOf(record)
-            .flatMap((r) => r.logs.map((log) => ({ ...log, removed: true })))
-          if (logs.length > 0) listener(logs)
-        }
-        for (const record of added) {
-          const logs = chain.receiptsOf(record).flatMap((r) => r.logs)
-          if (logs.length > 0) listener(logs)
-        }
+      return chain.onHeadChange((change) => {
+        for (const logs of logBatches(chain, change)) listener(logs)
       })
     },
     onReceipts(listener) {
@@ -46,6 +37,38 @@ export function chainSubscriptionSource(
       return mempool.onPending((tx) => listener(pendingTransactionJson(tx)))
     },
   }
+}
+
+/**
+ * A head change's logs, once for every subscriber and filter (so each log record is one object,
+ * which the RPC formats once): removed logs first (newest block first), flagged, then the new
+ * chain's, one batch per block that has any.
+ */
+function logBatches(chain: ChainStore, change: HeadChange): LogRecord[][] {
+  let batches = logsOfChange.get(change)
+  if (batches === undefined) {
+    batches = [
+      ...change.removed.map((record) =>
+        chain.receiptsOf(record).flatMap((r) => r.logs.map((log) => ({ ...log, removed: true }))),
+      ),
+      ...change.added.map((record) => chain.receiptsOf(record).flatMap((r) => r.logs)),
+    ].filter((logs) => logs.length > 0)
+    logsOfChange.set(change, batches)
+  }
+  return batches
+}
+
+const logsOfChange = new WeakMap<HeadChange, LogRecord[][]>()
+const formattedHeaders = new WeakMap<BlockHeader, ReturnType<typeof formatHeader>>()
+
+/** A header as newHeads sends it, formatted once however many subscribers receive it. */
+function formattedHeader(header: BlockHeader): ReturnType<typeof formatHeader> {
+  let json = formattedHeaders.get(header)
+  if (json === undefined) {
+    json = formatHeader(header)
+    formattedHeaders.set(header, json)
+  }
+  return json
 }
 
 const formattedPending = new WeakMap<TypedTransaction, TransactionJson>()

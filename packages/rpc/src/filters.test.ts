@@ -105,6 +105,15 @@ describe('FilterManager', () => {
     ])
   })
 
+  it('keeps one formatted copy of a log however many filters match it', async () => {
+    const { source, call } = setup()
+    const ids = [await call('eth_newFilter', {}), await call('eth_newFilter', {})]
+    source.pushLogs([fakeLog({ blockNumber: 1n })])
+    const [a, b] = await Promise.all(ids.map((id) => call('eth_getFilterChanges', id) as Promise<unknown[]>))
+    expect(a).toHaveLength(1)
+    expect(a![0]).toBe(b![0])
+  })
+
   it('keeps collecting for a range that starts in the future', async () => {
     const { source, call } = setup()
     const id = await call('eth_newFilter', { fromBlock: '0x64' })

@@ -3,6 +3,7 @@ import { filterNotFound, invalidParams, limitExceeded } from './errors.ts'
 import { formatLog, type LogJson, type TransactionJson } from './format.ts'
 import { logCriteriaSchema, parseParams, type LogCriteria } from './params.ts'
 import {
+  formattedLog,
   fullTransactionsSchema,
   matchesLogCriteria,
   newSubscriptionId,
@@ -73,7 +74,9 @@ export class FilterManager {
     }
     return this.#install('logs', criteria, (push) =>
       this.#options.source.onLogs((logs) => {
-        for (const log of logs) if (logInRange(log, criteria) && matchesLogCriteria(log, criteria)) push(formatLog(log))
+        // Every filter keeps the same formatted log, not a copy of its own.
+        for (const log of logs)
+          if (logInRange(log, criteria) && matchesLogCriteria(log, criteria)) push(formattedLog(log))
       }),
     )
   }

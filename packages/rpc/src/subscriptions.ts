@@ -124,7 +124,7 @@ function formattedOnce<Item extends object, Json>(format: (item: Item) => Json):
   }
 }
 
-const formattedLog = formattedOnce(formatLog)
+export const formattedLog = formattedOnce(formatLog)
 
 /** geth's optional `fullTx` flag of newPendingTransactions and eth_newPendingTransactionFilter. */
 export const fullTransactionsSchema = z.boolean({ error: 'cannot unmarshal non-bool into bool' })
