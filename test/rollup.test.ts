@@ -4,7 +4,18 @@
 import { readFileSync } from 'node:fs'
 import { batchFromBlobs } from '@cairn/batch'
 import { DEV_ACCOUNTS } from '@cairn/primitives'
-import { bytesToHex, type Hex, hexToBytes } from 'viem'
+import {
+  bytesToHex,
+  createPublicClient,
+  createWalletClient,
+  type Hex,
+  hexToBytes,
+  http,
+  keccak256,
+  parseGwei,
+  toRlp,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   batchChainProblem,
@@ -166,5 +177,58 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
     const finalized = await devnet.followerClients[0]!.getBlock({ blockTag: 'finalized' })
     const onSequencer = await devnet.sequencerClient.getBlock({ blockNumber: finalized.number })
     expect(finalized.hash).toBe(onSequencer.hash)
+  })
+
+  it('executes a forced inclusion stored on L1 at the start of the batch that consumes it, on every node', async () => {
+    const { info } = devnet
+    const { forcedInclusionStoreAbi } = await import('@cairn/contracts')
+    // An L2 transfer signed by its sender, who posts it on L1 (the L1 key is the same dev key).
+    const sender = privateKeyToAccount(DEV_ACCOUNTS[7]!.privateKey)
+    const recipient = privateKeyToAccount(`0x${'42'.repeat(32)}`).address
+    const nonce = await devnet.sequencerClient.getTransactionCount({ address: sender.address, blockTag: 'pending' })
+    const raw = await sender.signTransaction({
+      chainId: info.l2.chainId,
+      type: 'eip1559',
+      to: recipient,
+      value: 12_345n,
+      nonce,
+      gas: 21_000n,
+      maxFeePerGas: parseGwei('10'),
+      maxPriorityFeePerGas: 1n,
+    })
+    const store = info.contracts.forcedInclusionStore
+    const fee = await devnet.l1.readContract({ address: store, abi: forcedInclusionStoreAbi, functionName: 'fee' })
+    const l1Wallet = createWalletClient({ account: sender, transport: http(info.l1.rpc) })
+    const stored = await l1Wallet.writeContract({
+      chain: null,
+      address: store,
+      abi: forcedInclusionStoreAbi,
+      functionName: 'storeForcedInclusion',
+      // txList: an RLP list of raw signed transactions.
+      args: [toRlp([raw])],
+      value: fee,
+    })
+    expect((await devnet.l1.waitForTransactionReceipt({ hash: stored })).status).toBe('success')
+
+    // The proposer consumes it once due; the L1-only follower and the sequencer (after L1 replaces its
+    // preconfirmed block) both execute it.
+    for (const [name, url] of [
+      ['L1-only follower', info.l2.followers[1]!.rpc],
+      ['sequencer', info.l2.sequencer.rpc],
+    ] as const) {
+      const client = createPublicClient({ transport: http(url) })
+      await waitFor(
+        `the ${name} to execute the forced transfer`,
+        async () => (await client.getBalance({ address: recipient })) === 12_345n,
+        { timeoutMs: 120_000, context },
+      )
+    }
+    const batches = await proposedBatches(devnet.l1, info.contracts.inbox)
+    const consuming = batches.find((b) => b.forcedInclusions > 0)
+    expect(consuming).toBeDefined()
+    const follower = devnet.followerClients[1]!
+    const first = await follower.getBlock({ blockNumber: consuming!.firstBlockId })
+    expect(first.transactions[0]).toBe(keccak256(raw))
+    expect((await follower.getTransactionReceipt({ hash: keccak256(raw) })).status).toBe('success')
   })
 })

@@ -1,6 +1,7 @@
 // Helpers for the rollup end-to-end tests: a devnet in a temp dir started through the same code as
 // `npm run devnet`, typed reads of the nodes and the Inbox, and waits that explain themselves on timeout.
 import { mkdtempSync, rmSync } from 'node:fs'
+import type { BatchMeta } from '@cairn/contracts'
 import cKzg from 'c-kzg'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -165,6 +166,8 @@ export interface ProposedBatchEvent {
   blockTimestamps: bigint[]
   anchorBlockId: bigint
   blobHashes: Hex[]
+  /** How many forced inclusions the proposal consumed. */
+  forcedInclusions: number
   l1BlockNumber: bigint
   txHash: Hex
 }
@@ -173,20 +176,22 @@ export interface ProposedBatchEvent {
 export async function proposedBatches(l1: PublicClient, inbox: Address): Promise<ProposedBatchEvent[]> {
   const { inboxAbi } = await import('@cairn/contracts')
   const logs = await l1.getContractEvents({ address: inbox, abi: inboxAbi, eventName: 'BatchProposed', fromBlock: 0n })
-  return logs.map((log) => {
-    const meta = log.args.meta!
-    return {
-      batchId: meta.batchId,
-      proposer: meta.proposer,
-      firstBlockId: meta.firstBlockId,
-      lastBlockId: meta.firstBlockId + BigInt(meta.blocks.length) - 1n,
-      blockTimestamps: meta.blocks.map((b) => b.timestamp),
-      anchorBlockId: meta.anchorBlockId,
-      blobHashes: [...meta.blobHashes],
-      l1BlockNumber: log.blockNumber,
-      txHash: log.transactionHash,
-    }
-  })
+  return logs.map((log) => batchEventOf(log.args.meta!, log.blockNumber, log.transactionHash))
+}
+
+function batchEventOf(meta: BatchMeta, l1BlockNumber: bigint, txHash: Hex): ProposedBatchEvent {
+  return {
+    batchId: meta.batchId,
+    proposer: meta.proposer,
+    firstBlockId: meta.firstBlockId,
+    lastBlockId: meta.firstBlockId + BigInt(meta.blocks.length) - 1n,
+    blockTimestamps: meta.blocks.map((b) => b.timestamp),
+    anchorBlockId: meta.anchorBlockId,
+    blobHashes: [...meta.blobHashes],
+    forcedInclusions: meta.forcedInclusions.length,
+    l1BlockNumber,
+    txHash,
+  }
 }
 
 /**
@@ -357,16 +362,5 @@ export async function proposeRawBatch(
   }
   const [event] = parseEventLogs({ abi: inboxAbi, eventName: 'BatchProposed', logs: receipt.logs })
   if (event === undefined) throw new Error(`proposeBatch ${hash} emitted no BatchProposed`)
-  const meta = event.args.meta
-  return {
-    batchId: meta.batchId,
-    proposer: meta.proposer,
-    firstBlockId: meta.firstBlockId,
-    lastBlockId: meta.firstBlockId + BigInt(meta.blocks.length) - 1n,
-    blockTimestamps: meta.blocks.map((b) => b.timestamp),
-    anchorBlockId: meta.anchorBlockId,
-    blobHashes: [...meta.blobHashes],
-    l1BlockNumber: receipt.blockNumber,
-    txHash: hash,
-  }
+  return batchEventOf(event.args.meta, receipt.blockNumber, hash)
 }

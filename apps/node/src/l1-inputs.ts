@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { batchFromBlobs } from '@cairn/batch'
+import { batchFromBlobs, unpackBlobs } from '@cairn/batch'
 import type { BlobFetcher, DecodedPayload } from '@cairn/derivation'
 import { CairnError } from '@cairn/primitives'
 import type { NodeConfig } from './settings.ts'
@@ -10,6 +10,15 @@ export function decodeBatchBlobs(blobs: Uint8Array[]): DecodedPayload {
   return result.ok
     ? { ok: true, blocks: result.manifest.blocks }
     : { ok: false, reason: `${result.error.code}: ${result.error.message}` }
+}
+
+/** A forced inclusion's blob payload (packed as a batch's blobs are), or undefined if it is not one. */
+export function unpackForcedInclusionBlob(blobs: Uint8Array[]): Uint8Array | undefined {
+  try {
+    return unpackBlobs(blobs)
+  } catch {
+    return undefined
+  }
 }
 
 /**

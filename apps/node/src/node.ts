@@ -38,7 +38,7 @@ import {
 } from '@cairn/telemetry'
 import { type BasedProposer, type BasedSetup, checkBasedConfig, createBasedProposer } from './based.ts'
 import { HeadStateReader } from './head-state-reader.ts'
-import { createBlobFetcher, decodeBatchBlobs, inboxAddress } from './l1-inputs.ts'
+import { createBlobFetcher, decodeBatchBlobs, inboxAddress, unpackForcedInclusionBlob } from './l1-inputs.ts'
 import { NodeP2P } from './p2p.ts'
 import { witnessMethods } from './witness-rpc.ts'
 import type { NodeConfig } from './settings.ts'
@@ -192,6 +192,7 @@ export class CairnNode {
             inbox: inboxAddress(config),
             blobs: createBlobFetcher({ ...config, l1Rpc: config.l1Rpc! }),
             decode: decodeBatchBlobs,
+            unpackBlob: unpackForcedInclusionBlob,
             store: derivationStore!,
             logger: logger.child({ module: 'derivation' }),
             startL1Block: BigInt(config.l1StartBlock),

@@ -17,6 +17,7 @@ const batch: ProposedBatch = {
     { timestamp: 100n, gasLimit: 30_000_000n, coinbase: '0x00000000000000000000000000000000000000c0' },
     { timestamp: 102n, gasLimit: 30_000_000n, coinbase: '0x00000000000000000000000000000000000000c0' },
   ],
+  forcedInclusions: [],
 }
 const transfer = (nonce: number) =>
   createFeeMarket1559Tx(

@@ -3,6 +3,7 @@ import { type TypedTransaction, createTxFromRLP } from '@ethereumjs/tx'
 import { createAddressFromString } from '@ethereumjs/util'
 import type { BlockAttributes } from '@cairn/executor'
 import type { L1Anchor } from '@cairn/primitives'
+import type { ForcedInclusionRef } from './forced-inclusions.ts'
 
 /** The parts of a `BatchProposed` meta derivation reads. */
 export interface ProposedBatch {
@@ -11,6 +12,8 @@ export interface ProposedBatch {
   anchorBlockId: bigint
   anchorBlockHash: Uint8Array
   blocks: { timestamp: bigint; gasLimit: bigint; coinbase: `0x${string}` }[]
+  /** Forced inclusions the proposal consumed, oldest first: their transactions open block 0. */
+  forcedInclusions: ForcedInclusionRef[]
 }
 
 /** What the batch codec produced from the blobs: per-block raw transactions, or nothing usable. */

@@ -11,6 +11,7 @@ import type { StateDB } from '@cairn/state'
 import { Counter, type Logger, type Registry } from '@cairn/telemetry'
 import { findExpiredUnsafeBlock } from './anchor-expiry.ts'
 import { type DecodedPayload, type DerivedBlockInput, type ProposedBatch, deriveBlockInputs } from './derive.ts'
+import { type ForcedInclusionRef, ForcedInclusionReader } from './forced-inclusions.ts'
 import type { L1Watcher } from './l1-watcher.ts'
 import type { DerivationStore, DerivedBatch, L1Pointer } from './progress-store.ts'
 
@@ -38,6 +39,8 @@ export interface DerivationOptions {
   blobs: BlobFetcher
   /** Decodes blobs into per-block transactions (the batch codec); never throws. */
   decode: (blobs: Uint8Array[]) => DecodedPayload
+  /** The payload of a forced inclusion's blob (the batch codec's unpacking); undefined if it has none. */
+  unpackBlob: (blobs: Uint8Array[]) => Uint8Array | undefined
   store: DerivationStore
   logger: Logger
   /** First L1 block that can hold a proposal (the Inbox's deployment block). */
@@ -89,8 +92,10 @@ export class Derivation {
   private warnedAnchorSettings = false
   private readonly rewinds: Counter<'reason'> | undefined
   private readonly droppedBlocks: Counter<'reason'> | undefined
+  private readonly forcedInclusions: ForcedInclusionReader
 
   constructor(private readonly options: DerivationOptions) {
+    this.forcedInclusions = new ForcedInclusionReader(options)
     if (options.metrics !== undefined) {
       this.rewinds = new Counter({
         name: 'cairn_derivation_unsafe_rewinds_total',
@@ -196,6 +201,7 @@ export class Derivation {
         anchorBlockHash: `0x${string}`
         blobHashes: readonly `0x${string}`[]
         blocks: readonly { timestamp: bigint; gasLimit: number | bigint; coinbase: `0x${string}` }[]
+        forcedInclusions: readonly ForcedInclusionRef[]
       }
       const number = log.blockNumber!
       if (!timestamps.has(number))
@@ -210,6 +216,12 @@ export class Derivation {
             timestamp: BigInt(b.timestamp),
             gasLimit: BigInt(b.gasLimit),
             coinbase: b.coinbase,
+          })),
+          forcedInclusions: meta.forcedInclusions.map(({ id, createdAtBlock, blobHash, calldataHash }) => ({
+            id: BigInt(id),
+            createdAtBlock: BigInt(createdAtBlock),
+            blobHash,
+            calldataHash,
           })),
         },
         l1: { number, hash: log.blockHash!, timestamp: timestamps.get(number)! },
@@ -275,7 +287,9 @@ export class Derivation {
       )
     const anchorBlock = await watcher.block(batch.anchorBlockId)
     const anchor = { number: batch.anchorBlockId, hash: batch.anchorBlockHash, stateRoot: anchorBlock.stateRoot }
-    const inputs = deriveBlockInputs(batch, payload, anchor, this.options.common)
+    // Forced inclusions that cannot be read stop the step too (retried next poll).
+    const forced = await this.forcedInclusions.transactions(batch.forcedInclusions)
+    const inputs = deriveBlockInputs(batch, payload, anchor, this.options.common, forced)
 
     return this.options.lock.run(async () => {
       let parent = await chain.getBlockByNumber(batch.firstBlockId - 1n)
