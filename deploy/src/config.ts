@@ -63,11 +63,24 @@ export const deployConfigSchema = z
         /** Address of an already deployed zkVM verifier, if any. */
         zkvm: address.optional(),
       })
-      .strict(),
+      .strict()
+      // A chain whose every sufficient combination needs a verifier nobody deployed can never verify a batch.
+      .refine((verifier) => verifier.sufficient.some((combo) => combo.every((name) => provable(verifier, name))), {
+        path: ['sufficient'],
+        message:
+          'no combination can be proven: this script deploys only the TEE verifier, ZK_CIRCUIT needs verifier.zkCircuit and ZKVM verifier.zkvm (an address already deployed); add ["TEE"] or set those addresses',
+      }),
   })
   .strict()
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>
+
+/** Whether proofs of this kind can be verified once deployed: TEE's verifier is deployed here, the others given. */
+function provable(verifier: { zkCircuit?: string; zkvm?: string }, name: z.infer<typeof verifierName>): boolean {
+  if (name === 'ZK_CIRCUIT') return verifier.zkCircuit !== undefined
+  if (name === 'ZKVM') return verifier.zkvm !== undefined
+  return true
+}
 
 /** Validates a parsed config; the error names each bad field and what is wrong with it. */
 export function parseDeployConfig(input: unknown, source = 'config'): DeployConfig {

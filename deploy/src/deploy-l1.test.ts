@@ -41,6 +41,14 @@ describe('deploy config', () => {
     expect(message).toContain('verifier.sufficient.0.0')
   })
 
+  it('refuses a verifier policy no deployed verifier can satisfy', () => {
+    const raw = JSON.parse(readFileSync(new URL('../config/local.json', import.meta.url), 'utf8'))
+    raw.verifier.sufficient = [['TEE', 'ZK_CIRCUIT'], ['ZKVM']]
+    expect(() => parseDeployConfig(raw)).toThrow(/verifier\.sufficient: no combination can be proven/)
+    raw.verifier.zkvm = '0x00000000000000000000000000000000000000aa'
+    expect(parseDeployConfig(raw).verifier.sufficient).toHaveLength(2)
+  })
+
   it('rejects unknown fields so typos do not pass silently', () => {
     const raw = JSON.parse(readFileSync(new URL('../config/local.json', import.meta.url), 'utf8'))
     raw.inbox.fallbackWindw = 3
