@@ -1,9 +1,11 @@
 // The rollup end to end, against real processes: anvil L1, the L1 suite, a sequencer node, the
 // proposer, a follower on the sequencer's p2p network and a follower that builds its chain from L1
 // alone (started by the devnet module).
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { batchFromBlobs } from '@cairn/batch'
-import { DEV_ACCOUNTS } from '@cairn/primitives'
+import { DEV_ACCOUNTS, devGenesis } from '@cairn/primitives'
 import {
   bytesToHex,
   createPublicClient,
@@ -29,6 +31,7 @@ import {
   waitFor,
   waitForReceipts,
 } from './src/devnet-helpers.ts'
+import { startNode } from './src/node-process.ts'
 
 describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () => {
   let devnet: TestDevnet
@@ -230,5 +233,39 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
     const first = await follower.getBlock({ blockNumber: consuming!.firstBlockId })
     expect(first.transactions[0]).toBe(keccak256(raw))
     expect((await follower.getTransactionReceipt({ hash: keccak256(raw) })).status).toBe('success')
+  })
+
+  it('derives nothing on a genesis that is not the one the Inbox settles, and says why', async () => {
+    const { info } = devnet
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-wrong-genesis-'))
+    const genesisFile = join(dir, 'genesis.json')
+    // The plain dev chain: same sequencer accounts, but no Anchor predeploy and another chain id.
+    writeFileSync(genesisFile, JSON.stringify(devGenesis()))
+    const node = await startNode({
+      dev: false,
+      extraArgs: [
+        '--genesis',
+        genesisFile,
+        '--l1.rpc',
+        info.l1.rpc,
+        '--l1.inbox',
+        info.contracts.inbox,
+        '--p2p.enabled',
+        'false',
+      ],
+    })
+    try {
+      await waitFor("the node to refuse the Inbox's chain", async () => node.logs().includes('GENESIS_NOT_INBOX'), {
+        timeoutMs: 30_000,
+        context: () => node.logs(),
+      })
+      expect(node.logs()).toContain(info.l2.genesis.blockHash)
+      const status = await syncStatus(node.rpcUrl)
+      expect(status.safe.number).toBe(0)
+      expect(status.l1Derived).toBeNull()
+    } finally {
+      await node.cleanup()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

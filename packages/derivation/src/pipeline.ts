@@ -1,12 +1,12 @@
 import type { Block } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { equalsBytes, hexToBytes } from '@ethereumjs/util'
+import { bytesToHex, equalsBytes, hexToBytes } from '@ethereumjs/util'
 import type { Address, PublicClient } from 'viem'
 import { inboxAbi, lastAcceptingL1Block } from '@cairn/contracts'
 import type { BlockRecord, ChainStore, HeadChange } from '@cairn/chain'
 import { type BlockExecutor, anchorOf, arraySource } from '@cairn/executor'
-import type { SerialLock } from '@cairn/primitives'
+import { CairnError, type SerialLock } from '@cairn/primitives'
 import type { StateDB } from '@cairn/state'
 import { Counter, type Logger, type Registry } from '@cairn/telemetry'
 import { findExpiredUnsafeBlock } from './anchor-expiry.ts'
@@ -57,6 +57,10 @@ export interface DerivationOptions {
   metrics?: Registry
 }
 
+export class DerivationError extends CairnError<'GENESIS_NOT_INBOX'> {
+  override readonly name = 'DerivationError'
+}
+
 /** Why unsafe blocks were dropped: a derived block differed from them, or their anchor left the Inbox's window. */
 type UnsafeRewindReason = 'l1_replaced' | 'anchor_expired'
 
@@ -90,6 +94,7 @@ export class Derivation {
   /** The Inbox's `anchorWindow` as read at one L1 block (the owner can change it with `setConfig`). */
   private anchorWindow: { at: Uint8Array; value: number } | undefined
   private warnedAnchorSettings = false
+  private genesisChecked = false
   private readonly rewinds: Counter<'reason'> | undefined
   private readonly droppedBlocks: Counter<'reason'> | undefined
   private readonly forcedInclusions: ForcedInclusionReader
@@ -118,7 +123,12 @@ export class Derivation {
     const tick = () => {
       if (!this.running) return
       this.stepping = this.step()
-        .catch((error) => this.options.logger.warn({ err: error }, 'derivation step failed; retrying'))
+        .catch((error) => {
+          // A chain that is not the Inbox's will not become it: say so loudly, and derive nothing.
+          if (error instanceof DerivationError && error.code === 'GENESIS_NOT_INBOX')
+            this.options.logger.error({ code: error.code }, error.message)
+          else this.options.logger.warn({ err: error }, 'derivation step failed; retrying')
+        })
         .finally(() => {
           if (this.running) this.timer = setTimeout(tick, this.options.pollIntervalMs ?? 1000)
         })
@@ -143,6 +153,7 @@ export class Derivation {
    */
   async step(): Promise<void> {
     const { store, watcher, l1 } = this.options
+    if (!this.genesisChecked) await this.checkGenesis()
     const heads = await watcher.refresh()
     let cursor = await store.cursor()
     if (cursor !== undefined) {
@@ -155,6 +166,28 @@ export class Derivation {
     if (from <= heads.head.number) await this.deriveRange(from, heads.head.number)
     await this.dropExpiredUnsafeBlocks(heads.head.number)
     await this.updateFinalized()
+  }
+
+  /**
+   * The Inbox was initialized with one L2 chain: its genesis (checkpoint 0) and chain id. A node on
+   * another genesis (a wrong --genesis file, another chain's datadir) would execute every batch on the
+   * wrong state and serve a chain nobody else has, so it derives nothing until they match.
+   */
+  private async checkGenesis(): Promise<void> {
+    const { l1, inbox, chain, common } = this.options
+    const [checkpoint, config] = await Promise.all([
+      l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getCheckpoint', args: [0n] }),
+      l1.readContract({ address: inbox, abi: inboxAbi, functionName: 'getConfig' }),
+    ])
+    const genesis = await chain.getBlockByNumber(0n)
+    const local = genesis === undefined ? 'none' : bytesToHex(genesis.block.hash())
+    if (local !== checkpoint.blockHash.toLowerCase() || BigInt(config.l2ChainId) !== common.chainId()) {
+      throw new DerivationError(
+        'GENESIS_NOT_INBOX',
+        `this node's chain is not the one the Inbox ${inbox} settles: the Inbox has genesis ${checkpoint.blockHash} and chain id ${config.l2ChainId}, this node genesis ${local} and chain id ${common.chainId()}; start it with the genesis the L1 suite was deployed with (--genesis FILE) on an empty --datadir`,
+      )
+    }
+    this.genesisChecked = true
   }
 
   /** Reads `BatchProposed` from `from` up to the L1 head (at most `maxL1Range` blocks), derives them and records progress. */
