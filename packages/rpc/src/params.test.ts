@@ -321,6 +321,11 @@ describe('log criteria', () => {
     expect(failure(() => parseParam(logCriteriaSchema, { topics: [null, null, null, null, null] }, 0)).message).toBe(
       'invalid argument 0: exceed max topics',
     )
+    const alternatives = (n: number) => Array.from({ length: n }, () => HASH)
+    expect(parseParam(logCriteriaSchema, { topics: [alternatives(1000)] }, 0).topics[0]).toHaveLength(1000)
+    expect(failure(() => parseParam(logCriteriaSchema, { topics: [null, alternatives(1001)] }, 0)).message).toBe(
+      'invalid argument 0: exceed max subtopics (1000)',
+    )
   })
 })
 

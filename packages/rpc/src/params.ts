@@ -439,6 +439,8 @@ export const blockOverridesSchema = z
 export const MAX_TOPICS = 4
 /** Caps the address list so one filter cannot make every log a linear scan of a huge list. */
 export const MAX_FILTER_ADDRESSES = 1000
+/** The same for one topic position's alternatives (geth's `maxSubTopics`). */
+export const MAX_TOPIC_ALTERNATIVES = 1000
 
 /** Parsed eth_getLogs / eth_newFilter criteria. */
 export interface LogCriteria {
@@ -490,6 +492,10 @@ export const logCriteriaSchema = z
     const topics = raw.topics ?? []
     if (topics.length > MAX_TOPICS) {
       ctx.addIssue({ code: 'custom', message: 'exceed max topics' })
+      return z.NEVER
+    }
+    if (topics.some((position) => position !== null && position.length > MAX_TOPIC_ALTERNATIVES)) {
+      ctx.addIssue({ code: 'custom', message: `exceed max subtopics (${MAX_TOPIC_ALTERNATIVES})` })
       return z.NEVER
     }
     const criteria: LogCriteria = { addresses, topics }
