@@ -128,6 +128,17 @@ describe('trace replays', () => {
       [recipient]: { balance: '0xa' },
       [sender]: { balance: await balance(sender, 'latest'), nonce: 1 },
     })
+    // Options that are not an object are refused, not read as the default struct logger's.
+    for (const options of ['x', 5, []]) {
+      expect(await rejection(t.call('debug_traceCall', request, 'latest', options))).toEqual({
+        rpcCode: -32000,
+        message: 'trace options must be an object',
+      })
+      expect(await rejection(t.call('debug_traceTransaction', hash, options))).toEqual({
+        rpcCode: -32000,
+        message: 'trace options must be an object',
+      })
+    }
   })
 
   it('serves flatCallTracer with each trace placed in its block and transaction, and none for debug_traceCall', async () => {

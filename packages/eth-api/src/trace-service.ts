@@ -91,6 +91,8 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
       const env: CallEnvironment = { block }
       let tracer: EvmTracer
       if (typeof options === 'function') tracer = tracerFor(options)
+      else if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options)))
+        tracer = tracerFor(options) // refused as debug_traceTransaction refuses it
       else {
         // debug_traceCall's options carry the call's overrides beside the tracer's.
         const { stateOverrides, blockOverrides, ...traceOptions } = (options ?? {}) as {

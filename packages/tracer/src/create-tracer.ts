@@ -47,7 +47,7 @@ const STRUCT_LOGGER_FLAGS = ['disableStorage', 'disableStack', 'enableMemory', '
  * result. JavaScript tracers and unknown names are refused with a TracerError.
  */
 export function createTracer(options: TraceOptions = {}): EvmTracer {
-  if (typeof options !== 'object' || options === null) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TracerError('TRACER_INVALID_CONFIG', 'trace options must be an object')
   }
   const name = options.tracer
