@@ -1,6 +1,6 @@
 import { RLP } from '@ethereumjs/rlp'
 import { equalsBytes, hexToBytes } from '@ethereumjs/util'
-import type { Address, PublicClient } from 'viem'
+import { type Address, type PublicClient, zeroHash } from 'viem'
 import { forcedInclusionStoreAbi, inboxAbi } from '@cairn/contracts'
 import { wasmKeccak256 as keccak256 } from '@cairn/executor'
 import { CairnError } from '@cairn/primitives'
@@ -13,8 +13,6 @@ export interface ForcedInclusionRef {
   blobHash: `0x${string}`
   calldataHash: `0x${string}`
 }
-
-const ZERO_HASH = `0x${'00'.repeat(32)}`
 
 export class ForcedInclusionError extends CairnError {
   override readonly name = 'ForcedInclusionError'
@@ -69,7 +67,7 @@ export class ForcedInclusionReader {
         `forced inclusion ${inclusion.id} is not in L1 block ${inclusion.createdAtBlock}: the L1 node does not serve its ForcedInclusionStored event yet`,
       )
     }
-    if (inclusion.calldataHash !== ZERO_HASH) {
+    if (inclusion.calldataHash !== zeroHash) {
       const txList = hexToBytes((stored.args as { txList: `0x${string}` }).txList)
       return equalsBytes(keccak256(txList), hexToBytes(inclusion.calldataHash)) ? txList : undefined
     }

@@ -1,9 +1,14 @@
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex } from '@ethereumjs/util'
 import type { ChainStore, HeadChange } from '@cairn/chain'
-import type { BlockHeader } from '@ethereumjs/block'
 import type { Hex, LogRecord } from '@cairn/primitives'
-import { type SubscriptionSource, type TransactionJson, formatHeader, formatTransaction } from '@cairn/rpc'
+import {
+  type SubscriptionSource,
+  type TransactionJson,
+  formatHeader,
+  formatTransaction,
+  formattedOnce,
+} from '@cairn/rpc'
 
 /** Feeds eth_subscribe and the filter methods from the chain store's head changes and the mempool. */
 export function chainSubscriptionSource(
@@ -59,29 +64,13 @@ function logBatches(chain: ChainStore, change: HeadChange): LogRecord[][] {
 }
 
 const logsOfChange = new WeakMap<HeadChange, LogRecord[][]>()
-const formattedHeaders = new WeakMap<BlockHeader, ReturnType<typeof formatHeader>>()
-
 /** A header as newHeads sends it, formatted once however many subscribers receive it. */
-function formattedHeader(header: BlockHeader): ReturnType<typeof formatHeader> {
-  let json = formattedHeaders.get(header)
-  if (json === undefined) {
-    json = formatHeader(header)
-    formattedHeaders.set(header, json)
-  }
-  return json
-}
-
-const formattedPending = new WeakMap<TypedTransaction, TransactionJson>()
+const formattedHeader = formattedOnce(formatHeader)
 
 /**
  * A pending transaction as geth sends it (no block hash, number or index; `gasPrice` the fee cap),
  * formatted once however many subscribers receive it (the server then serializes it once too).
  */
-function pendingTransactionJson(tx: TypedTransaction): TransactionJson {
-  let json = formattedPending.get(tx)
-  if (json === undefined) {
-    json = formatTransaction(tx, { from: tx.getSenderAddress().bytes })
-    formattedPending.set(tx, json)
-  }
-  return json
-}
+const pendingTransactionJson = formattedOnce(
+  (tx: TypedTransaction): TransactionJson => formatTransaction(tx, { from: tx.getSenderAddress().bytes }),
+)

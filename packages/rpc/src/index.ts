@@ -30,6 +30,7 @@ export {
   type RpcServerOptions,
 } from './server.ts'
 export {
+  formattedOnce,
   matchesLogCriteria,
   newSubscriptionId,
   startSubscription,

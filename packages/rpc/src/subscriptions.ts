@@ -112,7 +112,7 @@ function startLogsSubscription(
  * The same record reaches every subscriber: `format` runs once per record (and the server serializes
  * each result once).
  */
-function formattedOnce<Item extends object, Json>(format: (item: Item) => Json): (item: Item) => Json {
+export function formattedOnce<Item extends object, Json>(format: (item: Item) => Json): (item: Item) => Json {
   const formatted = new WeakMap<Item, Json>()
   return (item) => {
     let json = formatted.get(item)
