@@ -113,6 +113,23 @@ describe('cairn as an operator runs it', () => {
     }
   })
 
+  it('refuses a listen address that cannot be one (exit code 2) or that does not resolve (exit code 1), naming the setting', async () => {
+    const node = [CAIRN, 'node', '--dev', '--http.port', String(await freePort())]
+    const malformed = await runFailing([...node, '--datadir', tempDir(), '--http.addr', '127.0.0.1:8545'], {})
+    expect(malformed?.code).toBe(2)
+    expect(malformed?.stderr).toBe(
+      'cairn: invalid value "127.0.0.1:8545" for --http.addr (from flag --http.addr): must be an IP address (127.0.0.1, 0.0.0.0 for every interface, ::1) or a host name such as localhost, without a port\n',
+    )
+    // A host name is resolved when the server binds, as geth does; `.invalid` never resolves (RFC 6761).
+    const unresolved = await runFailing([...node, '--datadir', tempDir(), '--http.addr', 'notanip.invalid'], {})
+    expect(unresolved?.code).toBe(1)
+    expect(unresolved?.stderr).toContain('"code":"LISTEN_FAILED"')
+    expect(unresolved?.stderr).toMatch(
+      /\ncairn: JSON-RPC cannot listen on notanip\.invalid port \d+: getaddrinfo \w+ notanip\.invalid \(.*\); set --http\.addr to an IP address or a host name that resolves\n$/,
+    )
+    expect(unresolved?.stderr).not.toMatch(/^\s+at /m)
+  })
+
   it('refuses --based without an L1 to propose to, or without the proposer key, naming what to set', async () => {
     const env = { CAIRN_PROPOSER_KEY: '' }
     const noL1 = await runFailing([CAIRN, 'node', '--based', '--dev', '--datadir', tempDir()], env)

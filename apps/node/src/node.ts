@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Common } from '@ethereumjs/common'
 import { KECCAK256_RLP, bytesToHex, createAddressFromString } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
+import { listening, metricsListenTarget } from '@cairn/config'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
 import {
   BlockExecutor,
@@ -20,7 +21,6 @@ import {
   SerialLock,
   createChainCommon,
   devGenesis,
-  listenFailure,
   parseGenesis,
 } from '@cairn/primitives'
 import { Derivation, DerivationStore, L1Watcher } from '@cairn/derivation'
@@ -310,32 +310,45 @@ export class CairnNode {
     opened.push(() => rpc.close())
     opened.push(chain.onHeadChange(() => rpc.refreshFrontEndAnswers()))
     if (config.p2pEnabled) {
-      p2p = await NodeP2P.start({
-        config,
-        logger,
-        metrics,
-        common,
-        chain,
-        state,
-        executor,
-        mempool,
-        lock,
-        sequencing,
-        l1,
-        inbox: l1 === undefined ? undefined : inboxAddress(config),
-      }).catch((error: unknown) => {
-        throw listenFailure(error, 'p2p', '--p2p.port')
-      })
+      const target = {
+        host: config.p2pAddr,
+        port: config.p2pPort,
+        addrSetting: '--p2p.addr',
+        portSetting: '--p2p.port',
+      }
+      p2p = await listening({ service: 'p2p', ...target }, () =>
+        NodeP2P.start({
+          config,
+          logger,
+          metrics,
+          common,
+          chain,
+          state,
+          executor,
+          mempool,
+          lock,
+          sequencing,
+          l1,
+          inbox: l1 === undefined ? undefined : inboxAddress(config),
+        }),
+      )
       const started = p2p
       opened.push(() => started.stop())
     }
-    const metricsServer = await startConfiguredMetricsServer(metrics, config)
+    const metricsServer = await listening(metricsListenTarget(config), () =>
+      startConfiguredMetricsServer(metrics, config),
+    )
     if (metricsServer !== undefined) opened.push(() => metricsServer.close())
     // The RPC answers only once p2p and metrics are up: tools (the devnet among them) take an answering
     // node as a started one, and read its p2p identity from cairn_p2pStatus at once.
-    const { httpUrl, wsUrl } = await rpc.listen().catch((error: unknown) => {
-      throw listenFailure(error, 'JSON-RPC', config.wsPort === undefined ? '--http.port' : '--http.port or --ws.port')
-    })
+    const rpcTarget =
+      config.wsPort === undefined
+        ? { port: config.httpPort, portSetting: '--http.port' }
+        : { port: `${config.httpPort} or ${config.wsPort}`, portSetting: '--http.port or --ws.port' }
+    const { httpUrl, wsUrl } = await listening(
+      { service: 'JSON-RPC', host: config.httpAddr, addrSetting: '--http.addr', ...rpcTarget },
+      () => rpc.listen(),
+    )
     derivation?.start()
     sequencer?.start()
     basedProposer?.start()

@@ -31,8 +31,8 @@ export const p2pSettings = {
   p2pAddr: setting({
     flag: 'p2p.addr',
     env: 'CAIRN_P2P_ADDR',
-    description: 'p2p TCP listen address (0.0.0.0 to accept peers from other hosts)',
-    schema: parse.string(),
+    description: 'p2p TCP listen address, an IP address (0.0.0.0 to accept peers from other hosts)',
+    schema: parse.ip(),
     default: '127.0.0.1',
   }),
   p2pPort: setting({

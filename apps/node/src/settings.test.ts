@@ -16,4 +16,16 @@ describe('node settings', () => {
     expect(() => loadConfig(nodeSettings, { argv: ['--http.corsdomain', 'bad\nvalue'] })).toThrow(ConfigError)
     expect(() => loadConfig(nodeSettings, { argv: ['--http.corsdomain', 'bad\nvalue'] })).toThrow(/http\.corsdomain/)
   })
+
+  it('refuses a listen address that cannot be one, naming the setting', () => {
+    expect(loadConfig(nodeSettings, { argv: ['--http.addr', 'localhost'] }).httpAddr).toBe('localhost')
+    expect(() => loadConfig(nodeSettings, { argv: ['--http.addr', '127.0.0.1:8545'] })).toThrow(
+      /invalid value "127.0.0.1:8545" for --http.addr \(from flag --http.addr\): must be an IP address/,
+    )
+    expect(() => loadConfig(nodeSettings, { env: { CAIRN_METRICS_ADDR: 'not an ip' } })).toThrow(
+      /--metrics.addr \(from env CAIRN_METRICS_ADDR\)/,
+    )
+    // libp2p listens on a multiaddr, which takes an IP address only.
+    expect(() => loadConfig(nodeSettings, { argv: ['--p2p.addr', 'localhost'] })).toThrow(/--p2p.addr/)
+  })
 })

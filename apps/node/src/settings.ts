@@ -65,8 +65,8 @@ export const nodeSettings = {
   httpAddr: setting({
     flag: 'http.addr',
     env: 'CAIRN_HTTP_ADDR',
-    description: 'JSON-RPC listen address (HTTP and WebSocket)',
-    schema: parse.string(),
+    description: 'JSON-RPC listen address (HTTP and WebSocket): an IP address, or a host name such as localhost',
+    schema: parse.host(),
     default: '127.0.0.1',
   }),
   httpPort: setting({
@@ -273,8 +273,8 @@ export const nodeSettings = {
   metricsAddr: setting({
     flag: 'metrics.addr',
     env: 'CAIRN_METRICS_ADDR',
-    description: 'Prometheus metrics listen address',
-    schema: parse.string(),
+    description: 'Prometheus metrics listen address: an IP address, or a host name such as localhost',
+    schema: parse.host(),
     default: '127.0.0.1',
   }),
   metricsPort: setting({

@@ -1,4 +1,13 @@
-import { helpRequested, loadConfig, renderHelp, resolveL1Addresses, startupFailure, stopOnSignal } from '@cairn/config'
+import {
+  helpRequested,
+  listening,
+  loadConfig,
+  metricsListenTarget,
+  renderHelp,
+  resolveL1Addresses,
+  startupFailure,
+  stopOnSignal,
+} from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { readAtStartup } from '@cairn/l1'
 import {
@@ -64,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         },
         () => l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
       ))
-    metricsServer = await startConfiguredMetricsServer(registry, config)
+    metricsServer = await listening(metricsListenTarget(config), () => startConfiguredMetricsServer(registry, config))
   } catch (error) {
     progress.close()
     return startupFailure('cairn-proposer', error, 1)

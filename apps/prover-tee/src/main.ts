@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs'
 import {
   ConfigError,
   helpRequested,
+  listening,
   loadConfig,
+  metricsListenTarget,
   renderHelp,
   resolveL1Addresses,
   startupFailure,
@@ -133,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
   })
   let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
   try {
-    metricsServer = await startConfiguredMetricsServer(registry, config)
+    metricsServer = await listening(metricsListenTarget(config), () => startConfiguredMetricsServer(registry, config))
   } catch (error) {
     progress.close()
     return startupFailure('cairn-prover-tee', error, 1)

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { CairnError } from '@cairn/primitives'
 
@@ -60,7 +61,32 @@ export const parse = {
       .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
       .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes'),
   string: () => z.string().min(1),
+  /**
+   * A listen address: an IP address, or a host name (`localhost`) that is resolved when the server
+   * binds, as geth takes. A name that does not resolve fails the bind with `LISTEN_FAILED` (listen.ts).
+   */
+  host: () =>
+    z
+      .string()
+      .refine(
+        isHost,
+        'must be an IP address (127.0.0.1, 0.0.0.0 for every interface, ::1) or a host name such as localhost, without a port',
+      ),
+  /** A listen address that must be an IP address (libp2p listens on a multiaddr, which takes no host name). */
+  ip: () =>
+    z
+      .string()
+      .refine((value) => isIP(value) !== 0, 'must be an IP address, such as 127.0.0.1 or 0.0.0.0 for every interface'),
   logLevel: () => z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+}
+
+const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/
+
+/** An IP address, or a name made of DNS labels whose last is not all digits (`127.1` and `256.0.0.1` are neither). */
+function isHost(value: string): boolean {
+  if (isIP(value) !== 0) return true
+  const labels = (value.endsWith('.') ? value.slice(0, -1) : value).split('.')
+  return value.length <= 253 && labels.every((label) => HOST_LABEL.test(label)) && !/^\d+$/.test(labels.at(-1)!)
 }
 
 export interface ConfigSources {

@@ -11,4 +11,5 @@ export {
   type Setting,
   type SettingsTable,
 } from './config.ts'
+export { bindFailure, type ListenTarget, listening, metricsListenTarget } from './listen.ts'
 export { helpRequested, resolveL1Addresses, startupFailure, stopOnSignal } from './service-cli.ts'

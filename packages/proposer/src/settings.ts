@@ -125,8 +125,8 @@ export const proposerServiceSettings = {
   metricsAddr: setting({
     flag: 'metrics.addr',
     env: 'CAIRN_PROPOSER_METRICS_ADDR',
-    description: 'Prometheus metrics listen address',
-    schema: parse.string(),
+    description: 'Prometheus metrics listen address: an IP address, or a host name such as localhost',
+    schema: parse.host(),
     default: '127.0.0.1',
   }),
   metricsPort: setting({
