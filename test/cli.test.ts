@@ -130,6 +130,64 @@ describe('cairn as an operator runs it', () => {
     expect(unresolved?.stderr).not.toMatch(/^\s+at /m)
   })
 
+  it('warns at start about each CAIRN_* variable the binary does not read, naming the one probably meant', async () => {
+    /** The UNREAD_ENV warnings among a binary's log lines, for the variables this test sets. */
+    const unread = (logs: string, names: string[]) =>
+      logs
+        .split('\n')
+        .filter((line) => line.includes('"code":"UNREAD_ENV"'))
+        .map((line) => JSON.parse(line) as { level: number; env: string; closest?: string; msg: string })
+        .filter((warning) => names.includes(warning.env))
+    // Keys are read beside the settings table, and the benchmarks' variables reach the nodes they start.
+    const read = {
+      CAIRN_PRECONF_KEY: DEV_ACCOUNTS[0]!.privateKey,
+      CAIRN_PROPOSER_KEY: DEV_ACCOUNTS[1]!.privateKey,
+      CAIRN_BENCH_WARMUP: '10',
+    }
+    const node = await startNode({ env: { ...read, CAIRN_BLOCKTIME: '1' } })
+    nodes.push(node)
+    expect(unread(node.logs(), ['CAIRN_BLOCKTIME', ...Object.keys(read)])).toEqual([
+      {
+        level: 40,
+        time: expect.any(Number),
+        pid: node.process.pid,
+        name: 'cairn',
+        code: 'UNREAD_ENV',
+        env: 'CAIRN_BLOCKTIME',
+        closest: 'CAIRN_BLOCK_TIME',
+        msg: 'env CAIRN_BLOCKTIME is not read by cairn node and has no effect; did you mean CAIRN_BLOCK_TIME?',
+      },
+    ])
+    await node.stop()
+
+    const l1 = [
+      '--l1.rpc',
+      'http://127.0.0.1:9',
+      '--l2.rpc',
+      'http://127.0.0.1:9',
+      '--l1.inbox',
+      `0x${'11'.repeat(20)}`,
+    ]
+    const proposer = await runFailing([join(REPO_ROOT, 'apps/proposer/bin/cairn-proposer.js'), ...l1], {
+      CAIRN_PROPOSER_KEY: DEV_ACCOUNTS[1]!.privateKey,
+      CAIRN_PROPOSER_MAXBLOBS: '3',
+      CAIRN_PROPOSER_DATADIR: tempDir(),
+    })
+    expect(
+      unread(proposer!.stderr, ['CAIRN_PROPOSER_KEY', 'CAIRN_PROPOSER_MAXBLOBS']).map((w) => [w.env, w.closest]),
+    ).toEqual([['CAIRN_PROPOSER_MAXBLOBS', 'CAIRN_PROPOSER_MAX_BLOBS']])
+    const prover = await runFailing([join(REPO_ROOT, 'apps/prover-tee/bin/cairn-prover-tee.js'), ...l1], {
+      CAIRN_PROVER_KEY: DEV_ACCOUNTS[2]!.privateKey,
+      CAIRN_ATTESTATION_AUTHORITY_KEY: DEV_ACCOUNTS[3]!.privateKey,
+      CAIRN_PROVER_DATADIR: tempDir(),
+      CAIRN_PROVER_POLL_INTERVALL: '1',
+    })
+    const proverVars = ['CAIRN_PROVER_KEY', 'CAIRN_ATTESTATION_AUTHORITY_KEY', 'CAIRN_PROVER_POLL_INTERVALL']
+    expect(unread(prover!.stderr, proverVars).map((w) => [w.env, w.closest])).toEqual([
+      ['CAIRN_PROVER_POLL_INTERVALL', 'CAIRN_PROVER_POLL_INTERVAL'],
+    ])
+  })
+
   it('refuses --based without an L1 to propose to, or without the proposer key, naming what to set', async () => {
     const env = { CAIRN_PROPOSER_KEY: '' }
     const noL1 = await runFailing([CAIRN, 'node', '--based', '--dev', '--datadir', tempDir()], env)

@@ -1,7 +1,9 @@
-import { ConfigError, loadConfig, renderHelp } from '@cairn/config'
+import { ConfigError, loadConfig, renderHelp, warnUnreadEnv } from '@cairn/config'
 import { CairnError, devGenesis } from '@cairn/primitives'
 import { createLogger } from '@cairn/telemetry'
+import { KEY_ENV as PROPOSER_KEY_ENV } from '@cairn/proposer'
 import { CLIENT_VERSION, CairnNode } from './node.ts'
+import { PRECONF_KEY_ENV } from './p2p-settings.ts'
 import { type NodeConfig, nodeSettings } from './settings.ts'
 
 const USAGE = `cairn — a based rollup node
@@ -47,6 +49,14 @@ export async function main(argv: string[]): Promise<number> {
     throw error
   }
   const logger = createLogger({ level: config.logLevel })
+  // The keys are read beside the table: the preconfirmation key by a sequencer, the proposer's by --based.
+  warnUnreadEnv({
+    binary: 'cairn node',
+    table: nodeSettings,
+    env: process.env,
+    alsoReads: [PRECONF_KEY_ENV, PROPOSER_KEY_ENV],
+    logger,
+  })
   let node: CairnNode
   try {
     node = await CairnNode.start(config, logger)

@@ -13,6 +13,9 @@ function list(item: z.ZodString) {
     .pipe(z.array(item))
 }
 
+/** Env variable holding the sequencer's preconfirmation key (never a flag, so it never shows in `ps`). */
+export const PRECONF_KEY_ENV = 'CAIRN_PRECONF_KEY'
+
 /**
  * The p2p settings of `cairn node`, spread into the node's table. The preconfirmation signing key
  * is deliberately not a flag: it comes from the env `CAIRN_PRECONF_KEY` or `--p2p.preconf-key-file`,

@@ -19,6 +19,7 @@ import type { StateDB } from '@cairn/state'
 import type { Logger, Registry } from '@cairn/telemetry'
 import { privateKeyToAddress } from 'viem/accounts'
 import type { PublicClient } from 'viem'
+import { PRECONF_KEY_ENV } from './p2p-settings.ts'
 import { PreconfImporter } from './preconf-import.ts'
 import { type PreconferSet, l1Preconfers, staticPreconfers } from './preconfers.ts'
 import type { NodeConfig } from './settings.ts'
@@ -300,12 +301,12 @@ function poolView(mempool: Mempool, chain: ChainStore, lagging: () => boolean): 
 
 /** The sequencer's preconfirmation key: env CAIRN_PRECONF_KEY, --p2p.preconf-key-file, or (--dev only) dev account 0. */
 function preconfKey(config: NodeConfig, logger: Logger): Uint8Array | undefined {
-  const fromEnv = process.env.CAIRN_PRECONF_KEY
+  const fromEnv = process.env[PRECONF_KEY_ENV]
   let hex: string | undefined
   let source: string
   if (fromEnv !== undefined && fromEnv !== '') {
     hex = fromEnv
-    source = 'env CAIRN_PRECONF_KEY'
+    source = `env ${PRECONF_KEY_ENV}`
   } else if (config.p2pPreconfKeyFile !== undefined) {
     try {
       hex = readFileSync(config.p2pPreconfKeyFile, 'utf8')

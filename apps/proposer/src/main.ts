@@ -7,6 +7,7 @@ import {
   resolveL1Addresses,
   startupFailure,
   stopOnSignal,
+  warnUnreadEnv,
 } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { readAtStartup } from '@cairn/l1'
@@ -50,6 +51,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const logger = createLogger({ level: config.logLevel, name: 'cairn-proposer' })
+  warnUnreadEnv({
+    binary: 'cairn-proposer',
+    table: proposerServiceSettings,
+    env: process.env,
+    alsoReads: [KEY_ENV],
+    logger,
+  })
   const registry = createMetricsRegistry()
   const metrics = new ProposerMetrics(registry)
   const l1 = createPublicClient({ transport: http(config.l1Rpc, { retryCount: 0, timeout: 20_000 }) })

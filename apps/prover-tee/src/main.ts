@@ -9,6 +9,7 @@ import {
   resolveL1Addresses,
   startupFailure,
   stopOnSignal,
+  warnUnreadEnv,
 } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { nativeCustomCrypto } from '@cairn/executor'
@@ -84,6 +85,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const logger = createLogger({ level: config.logLevel, name: 'cairn-prover-tee' })
+  warnUnreadEnv({
+    binary: 'cairn-prover-tee',
+    table: proverServiceSettings,
+    env: process.env,
+    alsoReads: [PROVER_KEY_ENV, ATTESTATION_AUTHORITY_KEY_ENV],
+    logger,
+  })
   let progress: ProverProgressStore
   let instance: ReturnType<typeof loadOrCreateInstanceKey>
   try {

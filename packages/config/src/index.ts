@@ -12,4 +12,5 @@ export {
   type SettingsTable,
 } from './config.ts'
 export { bindFailure, type ListenTarget, listening, metricsListenTarget } from './listen.ts'
+export { type UnreadEnvVariable, unreadEnvVariables, warnUnreadEnv } from './unread-env.ts'
 export { helpRequested, resolveL1Addresses, startupFailure, stopOnSignal } from './service-cli.ts'
