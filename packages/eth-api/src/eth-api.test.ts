@@ -3,7 +3,7 @@ import { type TypedTransaction, createTxFromRLP } from '@ethereumjs/tx'
 import { bytesToBigInt, bytesToHex, hexToBytes, setLengthLeft, toChecksumAddress } from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ANCHOR_ADDRESS, DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
-import { formatBlock } from '@cairn/rpc'
+import { Dispatcher, formatBlock, silentLogger } from '@cairn/rpc'
 import { DEFAULT_TIP } from './fees.ts'
 import { type TestChain, type TestChainOptions, l1Block, rejection, startTestChain } from './testing/test-chain.ts'
 
@@ -151,6 +151,33 @@ describe('methods that need a key', () => {
       const refused = await rejection(t.call(method, ...params))
       expect(refused, method).toMatchObject({ rpcCode: -32000, message: expect.stringMatching(/^unknown account/) })
     }
+  })
+})
+
+describe('arguments', () => {
+  it('are refused by methods that take none and read by the ones that take some, as geth reads them', async () => {
+    const t = await testChain()
+    const dispatcher = new Dispatcher({
+      methods: t.methods,
+      maxBatchItems: 100,
+      maxResponseBytes: 1_000_000,
+      logger: silentLogger,
+    })
+    const answer = async (method: string, params: unknown[]) =>
+      JSON.parse(
+        (await dispatcher.handleText(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), {
+          transport: 'http',
+          connectionId: 'test',
+        }))!,
+      )
+    const tooMany = { code: -32602, message: 'too many arguments, want at most 0' }
+    for (const method of ['eth_blockNumber', 'eth_chainId', 'net_version', 'eth_gasPrice', 'txpool_status'])
+      expect(await answer(method, ['latest']), method).toMatchObject({ error: tooMany })
+    expect(await answer('eth_getUncleCountByBlockNumber', ['latest'])).toMatchObject({ result: '0x0' })
+    expect(await answer('eth_getUncleByBlockHashAndIndex', [ZERO_HASH, '0x0'])).toMatchObject({ result: null })
+    expect(await answer('eth_getUncleCountByBlockNumber', ['latest', 1])).toMatchObject({
+      error: { code: -32602, message: 'too many arguments, want at most 1' },
+    })
   })
 })
 

@@ -427,10 +427,23 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
       const record = await chain.getBlockRecord(hash)
       return record === undefined ? null : toQuantity(record.block.transactions.length)
     },
-    eth_getUncleCountByBlockNumber: () => '0x0',
-    eth_getUncleCountByBlockHash: () => '0x0',
-    eth_getUncleByBlockNumberAndIndex: () => null,
-    eth_getUncleByBlockHashAndIndex: () => null,
+    // A rollup block has no uncles; the arguments are still geth's, and checked as geth checks them.
+    eth_getUncleCountByBlockNumber: (params) => {
+      parseParams(params, [blockNumberOrTagSchema])
+      return '0x0'
+    },
+    eth_getUncleCountByBlockHash: (params) => {
+      parseParams(params, [hashSchema])
+      return '0x0'
+    },
+    eth_getUncleByBlockNumberAndIndex: (params) => {
+      parseParams(params, [blockNumberOrTagSchema, uint64Schema])
+      return null
+    },
+    eth_getUncleByBlockHashAndIndex: (params) => {
+      parseParams(params, [hashSchema, uint64Schema])
+      return null
+    },
 
     eth_getTransactionByHash: async (params) => {
       const [hash] = parseParams(params, [hashSchema])
@@ -512,13 +525,17 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
         wait.stop()
       }
     },
-    eth_sendTransaction: () => {
+    // geth reads the arguments before it looks for the account.
+    eth_sendTransaction: (params) => {
+      parseParams(params, [callRequestSchema])
       throw serverError('unknown account: this node holds no keys; sign the transaction and use eth_sendRawTransaction')
     },
-    eth_sign: () => {
+    eth_sign: (params) => {
+      parseParams(params, [addressSchema, dataSchema])
       throw serverError('unknown account: this node holds no keys')
     },
-    eth_signTransaction: () => {
+    eth_signTransaction: (params) => {
+      parseParams(params, [callRequestSchema])
       throw serverError('unknown account: this node holds no keys; sign the transaction yourself')
     },
 

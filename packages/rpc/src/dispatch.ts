@@ -18,6 +18,10 @@ export interface RpcCallContext {
   connectionId: string
 }
 
+/**
+ * A method: positional params in, a JSON-ready result (or a promise of it) out. One that declares no
+ * parameters (`() => …`) takes none: the dispatcher refuses a call that passes any, as geth does.
+ */
 export type RpcMethod = (params: unknown[], ctx: RpcCallContext) => unknown | Promise<unknown>
 export type RpcMethods = Record<string, RpcMethod>
 
@@ -180,6 +184,11 @@ export class Dispatcher {
       return isNotification ? NO_RESPONSE : errorResponse(id, methodNotFound(method).toJSON())
     }
     const started = this.#options.onRequest === undefined ? 0 : performance.now()
+    if (args.length > 0 && handler.length === 0) {
+      // geth's decoder: a method without parameters takes no arguments (`params: []` or none).
+      const error = invalidParams('too many arguments, want at most 0')
+      return this.#fail(method, started, isNotification ? undefined : id, error)
+    }
     let result: unknown
     try {
       result = handler(args, ctx)

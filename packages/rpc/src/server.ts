@@ -68,7 +68,7 @@ export function createRpcServer(options: RpcServerOptions): RpcServer {
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),
   })
   // Over HTTP there is no channel for notifications; geth answers the same way.
-  const refuse: RpcMethod = () => {
+  const refuse: RpcMethod = (_params) => {
     throw notificationsUnsupported()
   }
   const httpOverrides = new Map<string, RpcMethod>([

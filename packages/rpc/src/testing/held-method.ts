@@ -1,4 +1,4 @@
-/** A method that waits until released; `inside` resolves once a call has entered it. */
+/** A method (taking any params) that waits until released; `inside` resolves once a call has entered it. */
 export function heldMethod() {
   let entered!: () => void
   let release!: () => void
@@ -8,7 +8,7 @@ export function heldMethod() {
   const gate = new Promise<void>((resolve) => {
     release = resolve
   })
-  const held = async () => {
+  const held = async (_params: unknown[]) => {
     entered()
     await gate
     return 'done'
