@@ -289,6 +289,42 @@ describe('call failures read like geth', () => {
   })
 })
 
+describe('call requests geth refuses', () => {
+  it('names both fee styles, or a chain id not the node’s, for every call-class method', async () => {
+    const t = await testChain()
+    const chainId = t.common.chainId()
+    // An account without funds: a priced estimate would otherwise stop at its balance first.
+    const base = { from: account(0x99), to: CONTEXT_READER }
+    const refusals: [object, string][] = [
+      [{ gasPrice: '0x1', maxFeePerGas: '0x1' }, 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified'],
+      [
+        { gasPrice: '0x1', maxPriorityFeePerGas: '0x0' },
+        'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified',
+      ],
+      [{ chainId: '0x1' }, `chainId does not match node's (have=1, want=${chainId})`],
+    ]
+    for (const method of ['eth_call', 'eth_estimateGas', 'eth_createAccessList', 'debug_traceCall']) {
+      for (const [fields, message] of refusals) {
+        expect(
+          await rpcError(t.call(method, { ...base, ...fields }, 'latest')),
+          `${method} ${JSON.stringify(fields)}`,
+        ).toEqual({
+          code: -32000,
+          message,
+        })
+      }
+      // The node's own chain id is fine.
+      await t.call(method, { ...base, chainId: toQuantity(chainId) }, 'latest')
+    }
+    // eth_simulateV1's calls too, as geth's sanitizeCall runs CallDefaults.
+    const simulated = { blockStateCalls: [{ calls: [{ ...base, chainId: '0x1' }] }] }
+    expect(await rpcError(t.call('eth_simulateV1', simulated, 'latest'))).toEqual({
+      code: -32000,
+      message: `chainId does not match node's (have=1, want=${chainId})`,
+    })
+  })
+})
+
 describe('eth_createAccessList', () => {
   it("lists the target's own slots and leaves out address-only touches of sender, target and precompiles", async () => {
     const t = await testChain()

@@ -54,6 +54,21 @@ const LAST_PRECOMPILE = 0x11
 /** Lists only grow from round to round; a bound keeps a pathological call from looping long. */
 const MAX_ACCESS_LIST_ROUNDS = 16
 
+/**
+ * What geth's CallDefaults (and setDefaults, for a transaction to sign) refuse in a call's request:
+ * both fee styles at once, and a chain id that is not the node's. Every transaction a call runs as
+ * is built after it ({@link CallRunner.buildTransaction}).
+ */
+export function checkCallRequest(request: CallRequest, chainId: bigint): void {
+  if (
+    request.gasPrice !== undefined &&
+    (request.maxFeePerGas !== undefined || request.maxPriorityFeePerGas !== undefined)
+  )
+    throw serverError('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified')
+  if (request.chainId !== undefined && request.chainId !== chainId)
+    throw serverError(`chainId does not match node's (have=${request.chainId}, want=${chainId})`)
+}
+
 export interface AccessListResult {
   accessList: AccessListJson[]
   gasUsed: bigint
@@ -187,7 +202,9 @@ export class CallRunner {
     }
   }
 
+  /** The transaction `request` runs as; refuses what geth's CallDefaults refuses ({@link checkCallRequest}). */
   buildTransaction(request: CallRequest, gasLimit: bigint): TypedTransaction {
+    checkCallRequest(request, this.common.chainId())
     const type =
       request.authorizationList !== undefined
         ? 4
@@ -281,6 +298,8 @@ export class CallRunner {
    * (first trying the gas the unbounded run used, which is usually enough).
    */
   async estimateGas(env: CallEnvironment, request: CallRequest): Promise<bigint> {
+    // Before the search reads the fees to cap the gas by the sender's funds.
+    checkCallRequest(request, this.common.chainId())
     return this.withVm(env, (vm) => this.searchGas(vm, env, request))
   }
 

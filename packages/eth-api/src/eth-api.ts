@@ -39,7 +39,7 @@ import {
   uint64Schema,
 } from '@cairn/rpc'
 import type { StateDB } from '@cairn/state'
-import type { CallEnvironment, CallRunner } from './call-runner.ts'
+import { type CallEnvironment, type CallRunner, checkCallRequest } from './call-runner.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
 import { InclusionWatcher } from './inclusion-watcher.ts'
 import { Simulator, simulatePayloadSchema } from './simulate.ts'
@@ -219,13 +219,8 @@ export function ethMethods(options: EthApiOptions): RpcMethods {
   }
   /** geth's TransactionArgs.setDefaults for a transaction to sign (eth_fillTransaction). */
   async function fillTransaction(request: CallRequest): Promise<TypedTransaction> {
+    checkCallRequest(request, chainId)
     const legacy = request.gasPrice !== undefined
-    if (legacy && (request.maxFeePerGas !== undefined || request.maxPriorityFeePerGas !== undefined)) {
-      throw serverError('both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified')
-    }
-    if (request.chainId !== undefined && request.chainId !== chainId) {
-      throw serverError(`chainId does not match node's (have=${request.chainId}, want=${chainId})`)
-    }
     if (request.to == null && (request.data?.length ?? 0) === 0) {
       throw serverError('contract creation without any data provided')
     }
