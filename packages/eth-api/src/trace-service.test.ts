@@ -141,6 +141,19 @@ describe('trace replays', () => {
     }
   })
 
+  it('refuses muxTracers nested thousands deep as a bad argument (they overflowed the stack: -32603)', async () => {
+    const t = await testChain({})
+    const recipient = bytesToHex(new Uint8Array(20).fill(0x77))
+    const transfer = t.transaction({ nonce: 0, to: recipient, value: 1n })
+    await t.mine([transfer])
+    let nested: unknown = {}
+    for (let i = 0; i < 3_000; i++) nested = { muxTracer: nested }
+    const deep = { tracer: 'muxTracer', tracerConfig: nested }
+    const tooDeep = { rpcCode: -32602, message: 'muxTracers nest at most 16 deep' }
+    expect(await rejection(t.call('debug_traceCall', { to: recipient }, 'latest', deep))).toEqual(tooDeep)
+    expect(await rejection(t.call('debug_traceTransaction', bytesToHex(transfer.hash()), deep))).toEqual(tooDeep)
+  })
+
   it('serves flatCallTracer with each trace placed in its block and transaction, and none for debug_traceCall', async () => {
     const t = await testChain({})
     const recipient = bytesToHex(new Uint8Array(20).fill(0x77))

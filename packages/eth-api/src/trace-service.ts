@@ -3,7 +3,14 @@ import { bytesToHex } from '@ethereumjs/util'
 import { runTx } from '@ethereumjs/vm'
 import type { BlockRecord, ChainStore } from '@cairn/chain'
 import { beginBlock } from '@cairn/executor'
-import { type CallRequest, blockOverridesSchema, parseParam, serverError, stateOverridesSchema } from '@cairn/rpc'
+import {
+  type CallRequest,
+  blockOverridesSchema,
+  invalidParams,
+  parseParam,
+  serverError,
+  stateOverridesSchema,
+} from '@cairn/rpc'
 import { type EvmTracer, TracerError, type TraceOptions, createTracer } from '@cairn/tracer'
 import type { CallEnvironment, CallRunner } from './call-runner.ts'
 import type { TraceService } from './eth-api.ts'
@@ -19,7 +26,11 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
     try {
       return createTracer(options as TraceOptions)
     } catch (error) {
-      if (error instanceof TracerError) throw serverError(error.message, { code: error.code })
+      if (error instanceof TracerError) {
+        // Nesting past the cap is a bad argument, not a tracer geth lacks or one it would refuse to run.
+        if (error.code === 'TRACER_CONFIG_TOO_DEEP') throw invalidParams(error.message)
+        throw serverError(error.message, { code: error.code })
+      }
       throw error
     }
   }

@@ -1,7 +1,7 @@
 import { isCairnError } from '@cairn/primitives'
 import { describe, expect, it } from 'vitest'
 import { TestChain } from '../test/harness.ts'
-import { TracerError, createTracer } from './index.ts'
+import { MAX_MUX_DEPTH, TracerError, createTracer } from './index.ts'
 
 function traceError(run: () => unknown): TracerError {
   try {
@@ -56,6 +56,21 @@ describe('createTracer', () => {
     expect(traceError(() => createTracer({ tracer: 'erc7562Tracer' })).message).toBe(
       'tracer not supported: erc7562Tracer; use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "muxTracer", "noopTracer"',
     )
+  })
+
+  it('builds muxTracers nested MAX_MUX_DEPTH deep and refuses deeper ones with TRACER_CONFIG_TOO_DEEP', () => {
+    /** `depth` muxTracers, each the only tracer of the one around it, a callTracer in the innermost. */
+    const nested = (depth: number) => {
+      let config: unknown = { callTracer: {} }
+      for (let i = 1; i < depth; i++) config = { muxTracer: config }
+      return { tracer: 'muxTracer', tracerConfig: config }
+    }
+    expect(createTracer(nested(MAX_MUX_DEPTH))).toBeDefined()
+    for (const depth of [MAX_MUX_DEPTH + 1, 3_000]) {
+      const error = traceError(() => createTracer(nested(depth)))
+      expect(error.code).toBe('TRACER_CONFIG_TOO_DEEP')
+      expect(error.message).toBe(`muxTracers nest at most ${MAX_MUX_DEPTH} deep`)
+    }
   })
 
   it('names the bad setting when options have the wrong type', () => {

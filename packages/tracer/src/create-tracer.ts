@@ -37,6 +37,12 @@ const UNIMPLEMENTED_NATIVE = new Set(['erc7562Tracer'])
 const SUPPORTED =
   'use the default struct logger or one of the native tracers "callTracer", "flatCallTracer", "prestateTracer", "4byteTracer", "muxTracer", "noopTracer"'
 
+/**
+ * How deep muxTracers may nest. geth builds a muxTracer's tracers by name, itself included, so it
+ * nests without a bound; a few levels are all anyone uses, and thousands overflowed the stack here.
+ */
+export const MAX_MUX_DEPTH = 16
+
 const STRUCT_LOGGER_FLAGS = ['disableStorage', 'disableStack', 'enableMemory', 'enableReturnData', 'debug'] as const
 
 /**
@@ -66,8 +72,11 @@ export function createTracer(options: TraceOptions = {}): EvmTracer {
   return namedTracer(name, options.tracerConfig)
 }
 
-/** A native tracer by its geth name, configured by `tracerConfig`; anything else is refused. */
-function namedTracer(name: string, tracerConfig: unknown): EvmTracer {
+/**
+ * A native tracer by its geth name, configured by `tracerConfig`; anything else is refused.
+ * `muxDepth` counts the muxTracers it is inside.
+ */
+function namedTracer(name: string, tracerConfig: unknown, muxDepth = 0): EvmTracer {
   switch (name) {
     case 'callTracer':
       return createCallTracer(callTracerConfig(tracerConfig))
@@ -80,13 +89,19 @@ function namedTracer(name: string, tracerConfig: unknown): EvmTracer {
       return createFourByteTracer()
     case 'noopTracer':
       return createNoopTracer()
-    case 'muxTracer':
+    case 'muxTracer': {
+      if (muxDepth === MAX_MUX_DEPTH) {
+        throw new TracerError('TRACER_CONFIG_TOO_DEEP', `muxTracers nest at most ${MAX_MUX_DEPTH} deep`, {
+          details: { maxDepth: MAX_MUX_DEPTH },
+        })
+      }
       // Its config names the tracers to run together, each with its own config.
-      return createMuxTracer(
-        new Map(
-          Object.entries(configObject(tracerConfig, 'muxTracer')).map(([inner, c]) => [inner, namedTracer(inner, c)]),
-        ),
-      )
+      const tracers = Object.entries(configObject(tracerConfig, 'muxTracer')).map(([inner, c]): [string, EvmTracer] => [
+        inner,
+        namedTracer(inner, c, muxDepth + 1),
+      ])
+      return createMuxTracer(new Map(tracers))
+    }
   }
   if (JS_TRACER_NAMES.has(name) || looksLikeJavaScript(name)) {
     throw new TracerError('TRACER_NOT_SUPPORTED', `JavaScript tracers are not supported; ${SUPPORTED}`, {

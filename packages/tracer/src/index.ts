@@ -6,7 +6,7 @@ export {
   type TopFrameGasOptions,
   createCallTracer,
 } from './call-tracer.ts'
-export { createTracer, type TraceOptions } from './create-tracer.ts'
+export { MAX_MUX_DEPTH, createTracer, type TraceOptions } from './create-tracer.ts'
 export { TracerError, type TracerErrorCode } from './errors.ts'
 export {
   createFlatCallTracer,
