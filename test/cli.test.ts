@@ -26,9 +26,13 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-/** Runs a bin with node, expecting it to fail: its exit code and stderr (undefined if it succeeded). */
+/**
+ * Runs a bin with node, expecting it to fail: its exit code and stderr (undefined if it succeeded). One
+ * that is still running after a minute is killed (code null), so a start that should fail and does not
+ * fails the test rather than hanging it.
+ */
 function runFailing(args: string[], env: Record<string, string>) {
-  return run(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } }).then(
+  return run(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 60_000 }).then(
     () => undefined,
     (error: { code: number; stderr: string }) => error,
   )
@@ -85,6 +89,33 @@ describe('cairn as an operator runs it', () => {
     )
     expect(failure?.message).toContain('exited (code 1')
     expect(failure?.message).toContain(`the datadir ${datadir} holds a chain with genesis`)
+    expect(failure?.message).toContain(`but --genesis ${genesisFile} asks for genesis`)
+  })
+
+  it('refuses --dev on a datadir of another chain, naming both genesis hashes and chain ids, and keeps serving it with its own genesis', async () => {
+    const { stdout } = await run(process.execPath, [CAIRN, 'dev-genesis'], { cwd: REPO_ROOT })
+    const genesis = JSON.parse(stdout) as { config: { chainId: number } }
+    // The chain id is not in the genesis block: only the genesis.json saved beside the chain tells them apart.
+    genesis.config.chainId = 1234
+    const genesisFile = join(tempDir(), 'genesis.json')
+    writeFileSync(genesisFile, JSON.stringify(genesis))
+    const datadir = tempDir()
+    const first = await startNode({ datadir, extraArgs: ['--genesis', genesisFile] })
+    nodes.push(first)
+    const { hash } = await rpc<{ hash: string }>(first.rpcUrl, 'eth_getBlockByNumber', ['0x0', false])
+    await first.stop()
+
+    const failure = await runFailing([CAIRN, 'node', '--dev', '--datadir', datadir, '--http.port', '0'], {})
+    expect(failure?.code).toBe(1)
+    expect(failure?.stderr).toContain('"code":"GENESIS_MISMATCH"')
+    expect(failure?.stderr).toContain(
+      `cairn: the datadir ${datadir} holds a chain with genesis ${hash} (chain id 1234), but --dev asks for genesis ${hash} (chain id 77077); use another --datadir, or remove ${datadir} to start over, or start with --genesis ${join(datadir, 'genesis.json')} to serve the chain it holds\n`,
+    )
+
+    const again = await startNode({ datadir, extraArgs: ['--genesis', join(datadir, 'genesis.json')] })
+    nodes.push(again)
+    expect(await rpc(again.rpcUrl, 'eth_chainId')).toBe('0x4d2')
+    await again.stop()
   })
 
   it('refuses a port another process holds with exit code 1, naming the setting that chooses it', async () => {

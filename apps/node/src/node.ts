@@ -87,13 +87,13 @@ export class CairnNode {
     // --based checks its L1, Inbox and key settings before anything touches the datadir.
     const based = config.based ? checkBasedConfig(config, process.env) : undefined
     mkdirSync(config.datadir, { recursive: true })
-    const genesisFile = resolveGenesis(config)
-    const common = createChainCommon(genesisFile, nativeCustomCrypto())
+    const genesis = resolveGenesis(config)
+    const common = createChainCommon(genesis.file, nativeCustomCrypto())
     const database = await NodeDatabase.open(join(config.datadir, 'chaindata'))
     // What a failed start opened is closed again (newest first), so the process can exit.
     const opened: Array<() => unknown> = [() => database.close()]
     try {
-      return await CairnNode.compose(config, logger, common, genesisFile, database, opened, based)
+      return await CairnNode.compose(config, logger, common, genesis, database, opened, based)
     } catch (error) {
       for (const close of opened.reverse())
         await Promise.resolve()
@@ -107,7 +107,7 @@ export class CairnNode {
     config: NodeConfig,
     logger: Logger,
     common: Common,
-    genesisFile: GethGenesisFile,
+    expected: ConfiguredGenesis,
     database: NodeDatabase,
     opened: Array<() => unknown>,
     based?: BasedSetup,
@@ -115,16 +115,19 @@ export class CairnNode {
     const metrics = createMetricsRegistry()
     const chain = new ChainStore(database, common, { writeStateAhead: true })
     const state = new StateDB(database.sublevel('state'), common)
-    const genesis = await createGenesisBlock(common, genesisFile, state.headState(KECCAK256_RLP))
+    const genesis = await createGenesisBlock(common, expected.file, state.headState(KECCAK256_RLP))
     if (await chain.open()) {
       state.discardPending()
-      const stored = await chain.getCanonicalHash(0n)
-      if (stored === undefined || bytesToHex(stored) !== bytesToHex(genesis.hash())) {
-        throw new CairnError(
-          'GENESIS_MISMATCH',
-          `the datadir ${config.datadir} holds a chain with genesis ${stored ? bytesToHex(stored) : 'none'}, but the configured genesis hashes to ${bytesToHex(genesis.hash())}; use another --datadir or the matching --genesis`,
-        )
+      // The chain id is not in the genesis block: it is checked against the genesis.json saved beside the chain.
+      const stored = {
+        hash: await chain.getCanonicalHash(0n).then((hash) => (hash === undefined ? 'none' : bytesToHex(hash))),
+        chainId: savedChainId(config.datadir),
       }
+      if (
+        stored.hash !== bytesToHex(genesis.hash()) ||
+        (stored.chainId !== undefined && stored.chainId !== expected.file.config.chainId)
+      )
+        throw genesisMismatch(config.datadir, stored, { ...expected, hash: bytesToHex(genesis.hash()) })
       logger.info({ head: Number(chain.head().header.number), hash: bytesToHex(chain.head().hash()) }, 'opened chain')
     } else {
       await chain.initGenesis(genesis, state.pendingBatch())
@@ -133,6 +136,9 @@ export class CairnNode {
         'initialized chain from genesis',
       )
     }
+    // Kept only once the chain is known to be this genesis's, so later starts need no --genesis.
+    const saved = join(config.datadir, 'genesis.json')
+    if (!existsSync(saved)) writeFileSync(saved, `${JSON.stringify(expected.file, null, 2)}\n`)
 
     const senderRecovery = createSenderRecovery(config.senderRecoveryThreads ?? defaultRecoveryThreads(), (error) =>
       logger.warn(
@@ -400,10 +406,20 @@ export class CairnNode {
   }
 }
 
-/** The genesis of this datadir: from --genesis, the dev genesis, or the copy saved at first start. */
-function resolveGenesis(config: NodeConfig): GethGenesisFile {
+/** The genesis a node is started with, and the setting it comes from (for the error when a datadir disagrees). */
+interface ConfiguredGenesis {
+  file: GethGenesisFile
+  /** `--genesis FILE`, `--dev`, or the datadir's `genesis.json`. */
+  origin: string
+}
+
+/**
+ * The genesis this start asks for: `--genesis FILE`, else with `--dev` the dev genesis, else the copy the
+ * datadir saved at its first start. A datadir's chain must then be this genesis's (GENESIS_MISMATCH): `--dev`
+ * on a datadir of another chain is refused, not served as the stored chain.
+ */
+function resolveGenesis(config: NodeConfig): ConfiguredGenesis {
   const saved = join(config.datadir, 'genesis.json')
-  let genesis: GethGenesisFile
   if (config.genesis !== undefined) {
     let text: string
     try {
@@ -412,7 +428,7 @@ function resolveGenesis(config: NodeConfig): GethGenesisFile {
       throw new CairnError('GENESIS_UNREADABLE', `cannot read --genesis ${config.genesis}: ${(error as Error).message}`)
     }
     try {
-      genesis = parseGenesis(JSON.parse(text))
+      return { file: parseGenesis(JSON.parse(text)), origin: `--genesis ${config.genesis}` }
     } catch (error) {
       if (error instanceof CairnError) throw error
       throw new CairnError(
@@ -420,18 +436,47 @@ function resolveGenesis(config: NodeConfig): GethGenesisFile {
         `--genesis ${config.genesis} is not valid JSON: ${(error as Error).message}`,
       )
     }
-  } else if (existsSync(saved)) {
-    genesis = parseGenesis(JSON.parse(readFileSync(saved, 'utf8')))
-  } else if (config.dev) {
-    genesis = devGenesis()
-  } else {
-    throw new CairnError(
-      'NO_GENESIS',
-      `no chain in ${config.datadir} and no genesis given: pass --genesis FILE, or --dev for a local dev chain`,
-    )
   }
-  if (!existsSync(saved)) writeFileSync(saved, `${JSON.stringify(genesis, null, 2)}\n`)
-  return genesis
+  if (config.dev) return { file: devGenesis(), origin: '--dev' }
+  if (existsSync(saved)) return { file: parseGenesis(JSON.parse(readFileSync(saved, 'utf8'))), origin: saved }
+  throw new CairnError(
+    'NO_GENESIS',
+    `no chain in ${config.datadir} and no genesis given: pass --genesis FILE, or --dev for a local dev chain`,
+  )
+}
+
+/** The chain id of the genesis.json a datadir saved at its first start, if it has a readable one. */
+function savedChainId(datadir: string): number | undefined {
+  try {
+    return parseGenesis(JSON.parse(readFileSync(join(datadir, 'genesis.json'), 'utf8'))).config.chainId
+  } catch {
+    return undefined
+  }
+}
+
+/** GENESIS_MISMATCH: both genesis hashes and chain ids, and what the operator can do about it. */
+function genesisMismatch(
+  datadir: string,
+  stored: { hash: string; chainId: number | undefined },
+  expected: ConfiguredGenesis & { hash: string },
+): CairnError {
+  const saved = join(datadir, 'genesis.json')
+  const keep =
+    stored.chainId !== undefined && expected.origin !== saved
+      ? `, or start with --genesis ${saved} to serve the chain it holds`
+      : ''
+  return new CairnError(
+    'GENESIS_MISMATCH',
+    `the datadir ${datadir} holds a chain with genesis ${stored.hash} (chain id ${stored.chainId ?? 'unknown'}), but ${expected.origin} asks for genesis ${expected.hash} (chain id ${expected.file.config.chainId}); use another --datadir, or remove ${datadir} to start over${keep}`,
+    {
+      details: {
+        storedGenesis: stored.hash,
+        storedChainId: stored.chainId,
+        expectedGenesis: expected.hash,
+        expectedChainId: expected.file.config.chainId,
+      },
+    },
+  )
 }
 
 /** `cairn_syncStatus`: what L1 the node has seen and derived, and its L2 heads (like op-node's sync status). */
