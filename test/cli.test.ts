@@ -242,13 +242,16 @@ describe('cairn as an operator runs it', () => {
   })
 
   it('cairn-proposer and cairn-prover-tee refuse an L1 that does not answer with exit code 1, naming --l1.rpc', async () => {
-    const l1 = [
-      '--l1.rpc',
-      'http://127.0.0.1:9',
-      '--l2.rpc',
-      'http://127.0.0.1:9',
-      '--l1.inbox',
-      `0x${'11'.repeat(20)}`,
+    const rpcs = ['--l1.rpc', 'http://127.0.0.1:9', '--l2.rpc', 'http://127.0.0.1:9']
+    // The addresses from --l1.inbox or from the deploy script's file (which names the ForcedInclusionStore too).
+    const deployment = join(tempDir(), 'l1-deployment.json')
+    writeFileSync(
+      deployment,
+      JSON.stringify({ inbox: `0x${'11'.repeat(20)}`, forcedInclusionStore: `0x${'22'.repeat(20)}` }),
+    )
+    const addressSettings = [
+      ['--l1.inbox', `0x${'11'.repeat(20)}`],
+      ['--l1.deployment', deployment],
     ]
     const services: Array<{ bin: string; env: Record<string, string> }> = [
       { bin: 'apps/proposer/bin/cairn-proposer.js', env: { CAIRN_PROPOSER_KEY: DEV_ACCOUNTS[1]!.privateKey } },
@@ -261,11 +264,14 @@ describe('cairn as an operator runs it', () => {
       },
     ]
     for (const { bin, env } of services) {
-      const failure = await runFailing([join(REPO_ROOT, bin), ...l1, '--datadir', tempDir()], env)
-      expect(failure?.code, bin).toBe(1)
-      expect(failure?.stderr, bin).toMatch(/^cairn-[a-z-]+: cannot read the Inbox's \w+/)
-      expect(failure?.stderr, bin).toContain('the L1 at http://127.0.0.1:9 did not answer')
-      expect(failure?.stderr, bin).toContain('check --l1.rpc')
+      for (const addresses of addressSettings) {
+        const failure = await runFailing([join(REPO_ROOT, bin), ...rpcs, ...addresses, '--datadir', tempDir()], env)
+        const what = `${bin} ${addresses[0]}`
+        expect(failure?.code, what).toBe(1)
+        expect(failure?.stderr, what).toMatch(/^cairn-[a-z-]+: cannot read the Inbox's \w+/m)
+        expect(failure?.stderr, what).toContain('the L1 at http://127.0.0.1:9 did not answer')
+        expect(failure?.stderr, what).toContain('check --l1.rpc')
+      }
     }
   })
 })

@@ -23,7 +23,7 @@ import {
   readProposerKey,
 } from '@cairn/proposer'
 import { createLogger, createMetricsRegistry, startConfiguredMetricsServer } from '@cairn/telemetry'
-import { type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
+import { type Address, createPublicClient, getAddress, type Hex, http, isAddressEqual } from 'viem'
 
 const USAGE = `cairn-proposer — proposes the sequencer's L2 blocks to the L1 Inbox as blob batches
 
@@ -70,17 +70,23 @@ export async function main(argv: string[]): Promise<number> {
   let forcedInclusionStore: Address
   let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
   try {
-    forcedInclusionStore =
-      addresses.forcedInclusionStore ??
-      (await readAtStartup(
-        {
-          what: "the Inbox's ForcedInclusionStore",
-          l1Rpc: config.l1Rpc,
-          address: addresses.inbox,
-          addressSettings: '--l1.inbox or --l1.deployment',
-        },
-        () => l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
-      ))
+    // Read even when the settings name the store: an L1 that does not answer, or no Inbox at the address,
+    // stops the start whether the addresses come from --l1.inbox or from --l1.deployment.
+    const inboxStore = await readAtStartup(
+      {
+        what: "the Inbox's ForcedInclusionStore",
+        l1Rpc: config.l1Rpc,
+        address: addresses.inbox,
+        addressSettings: '--l1.inbox or --l1.deployment',
+      },
+      () => l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
+    )
+    forcedInclusionStore = addresses.forcedInclusionStore ?? inboxStore
+    if (!isAddressEqual(forcedInclusionStore, inboxStore))
+      logger.warn(
+        { configured: forcedInclusionStore, inbox: inboxStore },
+        'the ForcedInclusionStore from --l1.forced-inclusion-store or --l1.deployment is not the one the Inbox uses; check that the deployment file is this Inbox’s',
+      )
     metricsServer = await listening(metricsListenTarget(config), () => startConfiguredMetricsServer(registry, config))
   } catch (error) {
     progress.close()
