@@ -2,7 +2,7 @@ import { type AnvilInstance, freePort, startAnvil } from '@cairn/anvil'
 import { composeVerifierAbi, inboxAbi, teeVerifierAbi } from '@cairn/contracts'
 import { isCairnError } from '@cairn/primitives'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, createPublicClient, type Hex, http, parseAbi } from 'viem'
@@ -123,6 +123,18 @@ describe('deployL1 on a fresh anvil', () => {
     expect(checkpoint.blockHash).toBe(localConfig.genesis.blockHash)
   })
 
+  it('records the L1 block the deployment started in, where followers start reading L1 logs', async () => {
+    const d = JSON.parse(readFileSync(outFile, 'utf8'))
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) })
+    const { number, hash } = d.startBlock
+    expect((await client.getBlock({ blockNumber: BigInt(number) })).hash).toBe(hash)
+    // The first transaction (the timelock's creation) is in it, and nothing of the suite before it.
+    expect(await client.getCode({ address: d.timelock, blockNumber: BigInt(number) })).not.toBeUndefined()
+    expect(await client.getCode({ address: d.timelock, blockNumber: BigInt(number - 1) })).toBeUndefined()
+    const logs = await client.getLogs({ address: d.inbox, fromBlock: 0n, toBlock: BigInt(number - 1) })
+    expect(logs).toEqual([])
+  })
+
   it('sends no transaction on a second run', async () => {
     const client = createPublicClient({ transport: http(anvil.rpcUrl) })
     const nonceBefore = await client.getTransactionCount({ address: DEPLOYER })
@@ -134,6 +146,17 @@ describe('deployL1 on a fresh anvil', () => {
     expect(await client.getBlockNumber()).toBe(blockBefore)
   })
 
+  it('finds the start block for an addresses file written before it was recorded, sending nothing', async () => {
+    const recorded = JSON.parse(readFileSync(outFile, 'utf8'))
+    const { startBlock, ...older } = recorded
+    expect(startBlock).toMatchObject({ number: expect.any(Number), hash: expect.stringMatching(/^0x/) })
+    writeFileSync(outFile, JSON.stringify(older))
+    const result = await deployL1(localConfig, { rpcUrl: anvil.rpcUrl, deployerKey: DEPLOYER_KEY, outFile })
+    expect(result.transactionsSent).toBe(0)
+    expect(result.deployment!.startBlock).toEqual(startBlock)
+    expect(JSON.parse(readFileSync(outFile, 'utf8'))).toEqual(recorded)
+  })
+
   it('reports a setting that differs from the deployed suite instead of silently ignoring it', async () => {
     const changed = { ...localConfig, inbox: { ...localConfig.inbox, fallbackWindow: 99 } }
     const error = await deployL1(changed, { rpcUrl: anvil.rpcUrl, deployerKey: DEPLOYER_KEY, outFile }).catch(
@@ -143,21 +166,31 @@ describe('deployL1 on a fresh anvil', () => {
     expect((error as Error).message).toContain('inbox.fallbackWindow')
   })
 
-  it('lists the whole plan in a dry run and sends nothing', async () => {
+  it('lists in a dry run every transaction the run then sends, wiring and ownership included, in order', async () => {
     const client = createPublicClient({ transport: http(anvil.rpcUrl) })
     const nonceBefore = await client.getTransactionCount({ address: DEPLOYER })
     const fresh = join(mkdtempSync(join(tmpdir(), 'cairn-deploy-')), 'l1.json')
-    const result = await deployL1(localConfig, {
-      rpcUrl: anvil.rpcUrl,
-      deployerKey: DEPLOYER_KEY,
-      outFile: fresh,
-      dryRun: true,
-    })
-    expect(result.deployment).toBeUndefined()
-    expect(result.actions).toContain('deploy CairnTimelock')
-    expect(result.actions).toContain('deploy inbox proxy')
-    expect(result.transactionsSent).toBe(0)
+    const options = { rpcUrl: anvil.rpcUrl, deployerKey: DEPLOYER_KEY, outFile: fresh }
+    const dry = await deployL1(localConfig, { ...options, dryRun: true })
+    expect(dry.deployment).toBeUndefined()
+    expect(dry.transactionsSent).toBe(0)
     expect(await client.getTransactionCount({ address: DEPLOYER })).toBe(nonceBefore)
+    expect(existsSync(fresh)).toBe(false)
+    expect(dry.actions[0]).toBe('deploy CairnTimelock')
+    for (const wiring of [
+      'wire inbox into forcedInclusionStore',
+      'set proof combination 1 sufficient',
+      'transfer inbox ownership to the timelock',
+    ])
+      expect(dry.actions).toContain(wiring)
+    expect(dry.actions.at(-1)).toBe('transfer inbox ownership to the timelock')
+
+    const run = await deployL1(localConfig, options)
+    // The same transactions: same order, nonces, targets, calldata and created addresses.
+    expect(run.transactions).toEqual(dry.transactions)
+    expect(run.transactionsSent).toBe(dry.transactions.length)
+    expect(await client.getTransactionCount({ address: DEPLOYER })).toBe(nonceBefore + dry.transactions.length)
+    expect(run.deployment!.inbox).toBe(dry.transactions.find((tx) => tx.what === 'deploy inbox proxy')!.creates)
   })
 
   it('the CLI run a second time reports nothing to do and exits 0', async () => {

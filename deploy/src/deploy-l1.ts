@@ -11,7 +11,7 @@ const USAGE = `Usage: deploy-l1 --config FILE --rpc URL [--out FILE] [--dry-run]
   --config   deploy config (see deploy/config/local.json)
   --rpc      L1 JSON-RPC URL
   --out      addresses JSON, read to skip what exists (default: out/l1-<l1ChainId>.json)
-  --dry-run  print what would be done, send nothing
+  --dry-run  list every transaction a run would send (deployments, wiring, ownership), send nothing
 Environment: CAIRN_DEPLOYER_KEY  0x-prefixed private key paying for the deployment`
 
 async function main(): Promise<void> {
@@ -51,6 +51,11 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result.deployment, null, 2))
     if (!values['dry-run'])
       console.log(`Addresses written to ${outFile} (${result.transactionsSent} transactions sent).`)
+    const start = result.deployment.startBlock
+    if (start !== undefined)
+      console.log(
+        `The deployment starts at L1 block ${start.number} (${start.hash}): nodes and provers read L1 logs from there (--l1.start-block ${start.number}).`,
+      )
   }
 }
 

@@ -26,12 +26,15 @@ import {
   BaseError,
   createPublicClient,
   createWalletClient,
+  encodeDeployData,
   encodeFunctionData,
   getAddress,
+  getContractAddress,
   type Hex,
   http,
   isAddressEqual,
   keccak256,
+  NonceTooLowError,
   type PublicClient,
   toHex,
   zeroAddress,
@@ -50,12 +53,37 @@ export const PROXIED_CONTRACTS = [
 ] as const
 export type ProxiedContract = (typeof PROXIED_CONTRACTS)[number]
 
-/** The addresses file written by the deploy script. */
+/** An L1 block by number and hash. */
+export interface L1BlockRef {
+  number: number
+  hash: Hex
+}
+
+/** The addresses file written by the deploy script (`--l1.deployment` of nodes, proposers and provers). */
 export type L1Deployment = {
   l1ChainId: number
   deployer: Address
+  /**
+   * The L1 block holding the deployment's first transaction (the timelock's creation): every event of
+   * the suite is in it or after it, so a follower reads L1 logs from here (`--l1.start-block`). Absent
+   * only from a file written before it was recorded, when the RPC cannot read past state to find it.
+   */
+  startBlock?: L1BlockRef
   timelock: Address
 } & Record<ProxiedContract, Address> & { implementations: Record<ProxiedContract, Address> }
+
+/** One transaction of the deployment: what a run sends, in this order, and what a dry run lists. */
+export interface PlannedTransaction {
+  /** What it does, e.g. `deploy inbox proxy` or `transfer inbox ownership to the timelock`. */
+  what: string
+  /** The deployer's nonce it is sent with; it also fixes the address a creation deploys to. */
+  nonce: number
+  /** The contract called; undefined for a contract creation. */
+  to: Address | undefined
+  data: Hex
+  /** The address a creation deploys to. */
+  creates?: Address
+}
 
 export type DeployL1Options = {
   rpcUrl: string
@@ -71,8 +99,10 @@ export type DeployL1Options = {
 export type DeployL1Result = {
   /** Complete unless this was a dry run over a missing or partial deployment. */
   deployment: L1Deployment | undefined
-  /** What was done (or, in a dry run, would be done); empty when everything already matched. */
+  /** What was done (or, in a dry run, would be done): each transaction's `what`; empty when everything already matched. */
   actions: string[]
+  /** The transactions sent (or, in a dry run, that a run would send), in order. */
+  transactions: PlannedTransaction[]
   transactionsSent: number
 }
 
@@ -80,6 +110,9 @@ const ERC1967_IMPLEMENTATION_SLOT: Hex = '0x360894a13ba1a3210667c828492db98dca3e
 const PROPOSER_ROLE = keccak256(toHex('PROPOSER_ROLE'))
 const EXECUTOR_ROLE = keccak256(toHex('EXECUTOR_ROLE'))
 
+type Artifact = { abi: Abi; bytecode: Hex }
+const TIMELOCK: Artifact = { abi: cairnTimelockAbi, bytecode: cairnTimelockBytecode }
+const PROXY: Artifact = { abi: cairnProxyAbi, bytecode: cairnProxyBytecode }
 const ARTIFACTS = {
   preconfWhitelist: { abi: preconfWhitelistAbi, bytecode: preconfWhitelistBytecode },
   forcedInclusionStore: { abi: forcedInclusionStoreAbi, bytecode: forcedInclusionStoreBytecode },
@@ -87,7 +120,7 @@ const ARTIFACTS = {
   teeVerifier: { abi: teeVerifierAbi, bytecode: teeVerifierBytecode },
   composeVerifier: { abi: composeVerifierAbi, bytecode: composeVerifierBytecode },
   inbox: { abi: inboxAbi, bytecode: inboxBytecode },
-} as const satisfies Record<ProxiedContract, { abi: Abi; bytecode: Hex }>
+} as const satisfies Record<ProxiedContract, Artifact>
 
 export function sufficientMasks(config: DeployConfig): number[] {
   const masks = config.verifier.sufficient.map((combo) =>
@@ -107,6 +140,13 @@ function readDeploymentFile(path: string | undefined): Partial<L1Deployment> {
   }
 }
 
+/** The addresses file's content, its fields in a fixed order. */
+function deploymentFileText(state: Partial<L1Deployment>): string {
+  const { l1ChainId, deployer, startBlock, timelock, implementations } = state
+  const proxies = Object.fromEntries(PROXIED_CONTRACTS.map((name) => [name, state[name]]))
+  return `${JSON.stringify({ l1ChainId, deployer, startBlock, timelock, ...proxies, implementations }, null, 2)}\n`
+}
+
 async function hasCode(client: PublicClient, address: Address | undefined): Promise<boolean> {
   if (!address) return false
   const code = await client.getCode({ address })
@@ -118,7 +158,8 @@ async function hasCode(client: PublicClient, address: Address | undefined): Prom
  * plus ERC-1967 proxy, wiring, and finally ownership to the timelock. Idempotent: whatever the
  * addresses file and the chain show as already done and matching is skipped, so a second run
  * sends no transaction. A setting that differs on a contract already owned by the timelock is an
- * error (only a timelocked operation can change it).
+ * error (only a timelocked operation can change it). A run sends exactly the transactions
+ * {@link planDeployment} lists, which is what a dry run prints.
  */
 export async function deployL1(config: DeployConfig, options: DeployL1Options): Promise<DeployL1Result> {
   const log = options.log ?? (() => {})
@@ -155,203 +196,299 @@ export async function deployL1(config: DeployConfig, options: DeployL1Options): 
     deployer: previous.deployer ?? account.address,
     implementations: { ...(previous.implementations ?? {}) } as Record<ProxiedContract, Address>,
   }
-  const actions: string[] = []
-  let transactionsSent = 0
-
-  const save = () => {
-    if (!options.outFile || dryRun) return
-    mkdirSync(dirname(options.outFile), { recursive: true })
-    writeFileSync(options.outFile, `${JSON.stringify(state, null, 2)}\n`)
+  // A file written before the start block was recorded: the block the timelock was created in.
+  if (state.startBlock === undefined && (await hasCode(client, state.timelock))) {
+    state.startBlock = await creationBlock(client, state.timelock!).catch((error: unknown) => {
+      log(
+        `cannot find the block ${state.timelock} (the timelock) was created in, so ${options.outFile ?? 'the addresses file'} gets no startBlock (${error instanceof BaseError ? error.shortMessage : String(error)}); add "startBlock": {"number": N, "hash": "0x…"} of that block by hand, or give followers --l1.start-block N`,
+      )
+      return undefined
+    })
   }
-  const confirm = async (hash: Hex, what: string) => {
+
+  const plan = await planDeployment(client, config, account.address, state)
+  const transactions = plan.map(({ record: _record, ...tx }) => tx)
+  const actions = plan.map((step) => step.what)
+  const describe = (tx: PlannedTransaction) =>
+    `${tx.what} (nonce ${tx.nonce}, ${tx.creates === undefined ? `to ${tx.to}` : `at ${tx.creates}`})`
+
+  if (dryRun) {
+    if (plan.length > 0) {
+      log(
+        `[dry-run] would send ${plan.length} transactions from ${account.address}, nonces ${plan[0]!.nonce}-${plan.at(-1)!.nonce}:`,
+      )
+    }
+    for (const tx of transactions) log(`[dry-run] would ${describe(tx)}`)
+    return {
+      deployment: plan.length === 0 ? (state as L1Deployment) : undefined,
+      actions,
+      transactions,
+      transactionsSent: 0,
+    }
+  }
+
+  let transactionsSent = 0
+  const save = () => {
+    if (!options.outFile) return
+    mkdirSync(dirname(options.outFile), { recursive: true })
+    writeFileSync(options.outFile, deploymentFileText(state))
+  }
+  for (const step of plan) {
+    log(describe(step))
+    const hash = await wallet
+      .sendTransaction({ to: step.to ?? null, data: step.data, nonce: step.nonce, chain: null })
+      .catch((error: unknown) => {
+        if (error instanceof BaseError && error.walk((e) => e instanceof NonceTooLowError) !== null) {
+          throw new CairnError(
+            'DEPLOY_NONCE_MOVED',
+            `"${step.what}" needs nonce ${step.nonce} of ${account.address}, but that nonce was used by another transaction (is something else sending from the deployer key?). What is deployed so far is recorded${options.outFile ? ` in ${options.outFile}` : ''}; run the deployment again to continue from there.`,
+            { cause: error },
+          )
+        }
+        throw error
+      })
     const receipt = await client.waitForTransactionReceipt({ hash })
     transactionsSent++
     if (receipt.status !== 'success') {
-      throw new CairnError('DEPLOY_TX_REVERTED', `Transaction for "${what}" reverted (${hash}).`)
+      throw new CairnError('DEPLOY_TX_REVERTED', `Transaction for "${step.what}" reverted (${hash}).`)
     }
-    return receipt
+    state.startBlock ??= { number: Number(receipt.blockNumber), hash: receipt.blockHash }
+    if (step.creates !== undefined) {
+      if (!receipt.contractAddress || !isAddressEqual(receipt.contractAddress, step.creates)) {
+        throw new CairnError(
+          'DEPLOY_NO_ADDRESS',
+          `"${step.what}" created ${receipt.contractAddress ?? 'no contract'}, not ${step.creates} (${hash}).`,
+        )
+      }
+      step.record?.(state)
+      save()
+    }
   }
-  const deploy = async (what: string, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> => {
-    actions.push(what)
-    log(`${dryRun ? '[dry-run] would ' : ''}${what}`)
-    if (dryRun) return zeroAddress
-    const hash = await wallet.deployContract({ abi, bytecode, args, chain: null })
-    const receipt = await confirm(hash, what)
-    if (!receipt.contractAddress) throw new CairnError('DEPLOY_NO_ADDRESS', `No contract address for "${what}".`)
-    return getAddress(receipt.contractAddress)
+  save()
+  return { deployment: state as L1Deployment, actions, transactions, transactionsSent }
+}
+
+type PlanStep = PlannedTransaction & {
+  /** A creation's bookkeeping: puts its address into the addresses file once it is mined. */
+  record?: (state: Partial<L1Deployment>) => void
+}
+
+/**
+ * Every transaction that brings the chain from what `state` (the addresses file) and the chain show to
+ * the deployment `config` describes, in the order they must be sent. Read-only. Contracts still to be
+ * deployed get the addresses the deployer's nonces give them, so later steps (initializers, wiring)
+ * can name them; their settings are those their initializer sets, so wiring lists exactly the calls
+ * a run will make. Settings that differ on contracts already deployed and no longer owned by the
+ * deployer are refused here, before anything is sent.
+ */
+async function planDeployment(
+  client: PublicClient,
+  config: DeployConfig,
+  deployer: Address,
+  state: Partial<L1Deployment>,
+): Promise<PlanStep[]> {
+  let nonce = await client.getTransactionCount({ address: deployer, blockTag: 'pending' })
+  const plan: PlanStep[] = []
+  const create = (
+    what: string,
+    { abi, bytecode }: Artifact,
+    args: readonly unknown[],
+    record: (state: Partial<L1Deployment>, address: Address) => void,
+  ): Address => {
+    const address = getContractAddress({ from: deployer, nonce: BigInt(nonce) })
+    const data = encodeDeployData({ abi, bytecode, args })
+    plan.push({ what, nonce: nonce++, to: undefined, data, creates: address, record: (s) => record(s, address) })
+    return address
   }
 
   // 1. Timelock.
+  let timelock: Address
   if (await hasCode(client, state.timelock)) {
-    await checkTimelock(client, state.timelock!, config)
+    timelock = state.timelock!
+    await checkTimelock(client, timelock, config)
   } else {
-    const address = await deploy('deploy CairnTimelock', cairnTimelockAbi, cairnTimelockBytecode, [
-      BigInt(config.timelock.minDelaySeconds),
-      config.timelock.proposers,
-      config.timelock.executors,
-    ])
-    if (!dryRun) state.timelock = address
-    save()
+    timelock = create(
+      'deploy CairnTimelock',
+      TIMELOCK,
+      [BigInt(config.timelock.minDelaySeconds), config.timelock.proposers, config.timelock.executors],
+      (s, address) => {
+        s.timelock = address
+      },
+    )
   }
 
   // 2. Implementations and proxies, initialized with the deployer as owner until step 4.
-  const deployer = account.address
-  const initData = (name: ProxiedContract): Hex | undefined => {
-    switch (name) {
-      case 'preconfWhitelist':
-        return encodeFunctionData({
-          abi: preconfWhitelistAbi,
-          functionName: 'initialize',
-          args: [deployer, BigInt(config.preconf.epochLength), config.preconf.operators],
-        })
-      case 'forcedInclusionStore': {
-        const fi = config.forcedInclusion
-        return encodeFunctionData({
-          abi: forcedInclusionStoreAbi,
-          functionName: 'initialize',
-          args: [deployer, BigInt(fi.feeWei), BigInt(fi.inclusionDelay), BigInt(fi.staleWindow), fi.maxCalldataBytes],
-        })
-      }
-      case 'attestationVerifier':
-        return encodeFunctionData({
-          abi: authorityAttestationVerifierAbi,
-          functionName: 'initialize',
-          args: [deployer, config.verifier.tee.attestationAuthority],
-        })
-      case 'teeVerifier':
-        if (!state.attestationVerifier) return undefined
-        return encodeFunctionData({
-          abi: teeVerifierAbi,
-          functionName: 'initialize',
-          args: [deployer, state.attestationVerifier, BigInt(config.verifier.tee.maxInstanceValiditySeconds)],
-        })
-      case 'composeVerifier':
-        return encodeFunctionData({ abi: composeVerifierAbi, functionName: 'initialize', args: [deployer] })
-      case 'inbox':
-        if (!state.preconfWhitelist || !state.forcedInclusionStore || !state.composeVerifier) return undefined
-        return encodeFunctionData({
-          abi: inboxAbi,
-          functionName: 'initialize',
-          args: [
-            deployer,
-            inboxConfig(config),
-            state.preconfWhitelist,
-            state.forcedInclusionStore,
-            state.composeVerifier,
-            config.genesis.blockHash,
-            config.genesis.stateRoot,
-          ],
-        })
-    }
-  }
+  const addresses = {} as Record<ProxiedContract, Address>
+  const deployedBefore = new Set<ProxiedContract>()
   for (const name of PROXIED_CONTRACTS) {
-    if (await hasCode(client, state[name])) {
-      const slot = await client.getStorageAt({ address: state[name]!, slot: ERC1967_IMPLEMENTATION_SLOT })
+    const proxy = state[name]
+    if (await hasCode(client, proxy)) {
+      const slot = await client.getStorageAt({ address: proxy!, slot: ERC1967_IMPLEMENTATION_SLOT })
       const implementation = getAddress(`0x${(slot ?? '0x').slice(-40).padStart(40, '0')}`)
-      if (!isAddressEqual(implementation, state.implementations![name])) {
+      const recorded = state.implementations?.[name]
+      if (recorded === undefined || !isAddressEqual(implementation, recorded)) {
         throw new CairnError(
           'DEPLOY_STATE_MISMATCH',
-          `${name} proxy ${state[name]} points at ${implementation}, not the recorded ${state.implementations![name]}.`,
+          `${name} proxy ${proxy} points at ${implementation}, not the recorded ${recorded ?? '(none)'}; fix the addresses file or deploy afresh with another --out.`,
         )
       }
+      addresses[name] = proxy!
+      deployedBefore.add(name)
       continue
     }
-    const { abi, bytecode } = ARTIFACTS[name]
-    let implementation = state.implementations![name]
+    let implementation = state.implementations?.[name]
     if (!(await hasCode(client, implementation))) {
-      implementation = await deploy(`deploy ${name} implementation`, abi, bytecode, [])
-      if (!dryRun) state.implementations![name] = implementation
-      save()
+      implementation = create(`deploy ${name} implementation`, ARTIFACTS[name], [], (s, address) => {
+        s.implementations = { ...s.implementations!, [name]: address }
+      })
     }
-    const data = initData(name)
-    const proxy = await deploy(`deploy ${name} proxy`, cairnProxyAbi, cairnProxyBytecode, [
-      implementation,
-      data ?? '0x',
-    ])
-    if (!dryRun) state[name] = proxy
-    save()
+    addresses[name] = create(
+      `deploy ${name} proxy`,
+      PROXY,
+      [implementation, initializer(name, config, deployer, addresses)],
+      (s, address) => {
+        s[name] = address
+      },
+    )
   }
+  await checkSettings(client, addresses, deployedBefore, config)
 
-  const complete = state.timelock !== undefined && PROXIED_CONTRACTS.every((name) => state[name] !== undefined)
-  if (!complete) {
-    actions.push('wire contracts and hand ownership to the timelock')
-    return { deployment: undefined, actions, transactionsSent }
-  }
-  const d = state as L1Deployment
-
-  // 3. Wiring and settings, each checked against the chain first.
-  const ensure = async (
+  // 3. Wiring and settings: a deployed contract is read, a new one has what its initializer set.
+  const wire = async <T>(
     what: string,
-    target: { address: Address; abi: Abi },
-    matches: () => Promise<boolean>,
+    name: ProxiedContract,
+    value: { read: string; args?: readonly unknown[]; fresh: T; matches: (current: T) => boolean },
     functionName: string,
     args: readonly unknown[],
   ) => {
-    if (await matches()) return
-    const owner = (await client.readContract({ ...target, functionName: 'owner' })) as Address
-    if (!isAddressEqual(owner, deployer)) {
-      throw new CairnError(
-        'DEPLOY_NEEDS_TIMELOCK',
-        `${what}: the on-chain value differs from the config, and the contract at ${target.address} is owned by ${owner}; change it through a timelock operation.`,
-      )
+    const target = { address: addresses[name], abi: ARTIFACTS[name].abi as Abi }
+    const deployed = deployedBefore.has(name)
+    const current = deployed
+      ? ((await client.readContract({ ...target, functionName: value.read, args: value.args ?? [] })) as T)
+      : value.fresh
+    if (value.matches(current)) return
+    if (deployed) {
+      const owner = (await client.readContract({ ...target, functionName: 'owner' })) as Address
+      if (!isAddressEqual(owner, deployer)) {
+        throw new CairnError(
+          'DEPLOY_NEEDS_TIMELOCK',
+          `${what}: the on-chain value differs from the config, and the contract at ${target.address} is owned by ${owner}; change it through a timelock operation.`,
+        )
+      }
     }
-    actions.push(what)
-    log(`${dryRun ? '[dry-run] would ' : ''}${what}`)
-    if (dryRun) return
-    const hash = await wallet.writeContract({ ...target, functionName, args, chain: null })
-    await confirm(hash, what)
+    plan.push({ what, nonce: nonce++, to: target.address, data: encodeFunctionData({ ...target, functionName, args }) })
   }
-  const store = { address: d.forcedInclusionStore, abi: forcedInclusionStoreAbi as Abi }
-  const compose = { address: d.composeVerifier, abi: composeVerifierAbi as Abi }
-  const read = <T>(target: { address: Address; abi: Abi }, functionName: string, args: readonly unknown[] = []) =>
-    client.readContract({ ...target, functionName, args }) as Promise<T>
 
-  await ensure(
+  await wire(
     'wire inbox into forcedInclusionStore',
-    store,
-    async () => isAddressEqual(await read<Address>(store, 'inbox'), d.inbox),
+    'forcedInclusionStore',
+    { read: 'inbox', fresh: zeroAddress as Address, matches: (inbox) => isAddressEqual(inbox, addresses.inbox) },
     'setInbox',
-    [d.inbox],
+    [addresses.inbox],
   )
   const verifierAddresses: [number, Address][] = [
-    [VERIFIER_IDS.TEE, d.teeVerifier],
+    [VERIFIER_IDS.TEE, addresses.teeVerifier],
     [VERIFIER_IDS.ZK_CIRCUIT, config.verifier.zkCircuit ?? zeroAddress],
     [VERIFIER_IDS.ZKVM, config.verifier.zkvm ?? zeroAddress],
   ]
   for (const [id, address] of verifierAddresses) {
-    await ensure(
+    await wire(
       `set compose verifier ${id} to ${address}`,
-      compose,
-      async () => isAddressEqual(await read<Address>(compose, 'verifiers', [id]), address),
+      'composeVerifier',
+      { read: 'verifiers', args: [id], fresh: zeroAddress as Address, matches: (v) => isAddressEqual(v, address) },
       'setVerifier',
       [id, address],
     )
   }
   const wanted = new Set(sufficientMasks(config))
   for (let mask = 1; mask < 8; mask++) {
-    await ensure(
+    await wire(
       `set proof combination ${mask} ${wanted.has(mask) ? 'sufficient' : 'insufficient'}`,
-      compose,
-      async () => (await read<boolean>(compose, 'isSufficient', [mask])) === wanted.has(mask),
+      'composeVerifier',
+      { read: 'isSufficient', args: [mask], fresh: false, matches: (is) => is === wanted.has(mask) },
       'setSufficient',
       [mask, wanted.has(mask)],
     )
   }
-  await checkSettings(client, d, config)
 
   // 4. Ownership to the timelock, last, so the steps above could still be done by the deployer.
   for (const name of PROXIED_CONTRACTS) {
-    const target = { address: d[name], abi: ARTIFACTS[name].abi as Abi }
-    await ensure(
+    await wire(
       `transfer ${name} ownership to the timelock`,
-      target,
-      async () => isAddressEqual(await read<Address>(target, 'owner'), d.timelock),
+      name,
+      { read: 'owner', fresh: deployer, matches: (owner) => isAddressEqual(owner, timelock) },
       'transferOwnership',
-      [d.timelock],
+      [timelock],
     )
   }
-  save()
-  return { deployment: d, actions, transactionsSent }
+  return plan
+}
+
+/** A proxy's initializer call: the deployer owns it until ownership goes to the timelock. */
+function initializer(
+  name: ProxiedContract,
+  config: DeployConfig,
+  deployer: Address,
+  addresses: Record<ProxiedContract, Address>,
+): Hex {
+  switch (name) {
+    case 'preconfWhitelist':
+      return encodeFunctionData({
+        abi: preconfWhitelistAbi,
+        functionName: 'initialize',
+        args: [deployer, BigInt(config.preconf.epochLength), config.preconf.operators],
+      })
+    case 'forcedInclusionStore': {
+      const fi = config.forcedInclusion
+      return encodeFunctionData({
+        abi: forcedInclusionStoreAbi,
+        functionName: 'initialize',
+        args: [deployer, BigInt(fi.feeWei), BigInt(fi.inclusionDelay), BigInt(fi.staleWindow), fi.maxCalldataBytes],
+      })
+    }
+    case 'attestationVerifier':
+      return encodeFunctionData({
+        abi: authorityAttestationVerifierAbi,
+        functionName: 'initialize',
+        args: [deployer, config.verifier.tee.attestationAuthority],
+      })
+    case 'teeVerifier':
+      return encodeFunctionData({
+        abi: teeVerifierAbi,
+        functionName: 'initialize',
+        args: [deployer, addresses.attestationVerifier, BigInt(config.verifier.tee.maxInstanceValiditySeconds)],
+      })
+    case 'composeVerifier':
+      return encodeFunctionData({ abi: composeVerifierAbi, functionName: 'initialize', args: [deployer] })
+    case 'inbox':
+      return encodeFunctionData({
+        abi: inboxAbi,
+        functionName: 'initialize',
+        args: [
+          deployer,
+          inboxConfig(config),
+          addresses.preconfWhitelist,
+          addresses.forcedInclusionStore,
+          addresses.composeVerifier,
+          config.genesis.blockHash,
+          config.genesis.stateRoot,
+        ],
+      })
+  }
+}
+
+/** The first block at which `address` has code (a binary search over past state), with its hash. */
+async function creationBlock(client: PublicClient, address: Address): Promise<L1BlockRef> {
+  let low = 0n
+  let high = await client.getBlockNumber()
+  while (low < high) {
+    const middle = (low + high) / 2n
+    const code = await client.getCode({ address, blockNumber: middle })
+    if (code !== undefined && code !== '0x') high = middle
+    else low = middle + 1n
+  }
+  const block = await client.getBlock({ blockNumber: low })
+  return { number: Number(low), hash: block.hash }
 }
 
 function inboxConfig(config: DeployConfig) {
@@ -397,43 +534,59 @@ async function checkTimelock(client: PublicClient, timelock: Address, config: De
   }
 }
 
-/** Settings fixed at initialization: compared, and reported when they differ. */
-async function checkSettings(client: PublicClient, d: L1Deployment, config: DeployConfig): Promise<void> {
-  const onChainInbox = await client.readContract({ address: d.inbox, abi: inboxAbi, functionName: 'getConfig' })
-  const wantedInbox = inboxConfig(config)
-  for (const key of Object.keys(wantedInbox) as (keyof typeof wantedInbox)[]) {
-    if (onChainInbox[key] !== wantedInbox[key]) throw mismatch(`inbox.${key}`, onChainInbox[key], wantedInbox[key])
+/**
+ * Settings fixed at initialization, on the contracts deployed before this run: compared, and reported
+ * when they differ (the ones this run deploys are initialized from the config).
+ */
+async function checkSettings(
+  client: PublicClient,
+  d: Record<ProxiedContract, Address>,
+  deployed: ReadonlySet<ProxiedContract>,
+  config: DeployConfig,
+): Promise<void> {
+  if (deployed.has('inbox')) {
+    const onChainInbox = await client.readContract({ address: d.inbox, abi: inboxAbi, functionName: 'getConfig' })
+    const wantedInbox = inboxConfig(config)
+    for (const key of Object.keys(wantedInbox) as (keyof typeof wantedInbox)[]) {
+      if (onChainInbox[key] !== wantedInbox[key]) throw mismatch(`inbox.${key}`, onChainInbox[key], wantedInbox[key])
+    }
   }
-  const operators = await client.readContract({
-    address: d.preconfWhitelist,
-    abi: preconfWhitelistAbi,
-    functionName: 'operators',
-  })
-  const sameOperators =
-    operators.length === config.preconf.operators.length &&
-    config.preconf.operators.every((op) => operators.some((onChain) => isAddressEqual(onChain, op)))
-  if (!sameOperators) throw mismatch('preconf.operators', operators, config.preconf.operators)
-  const epochLength = await client.readContract({
-    address: d.preconfWhitelist,
-    abi: preconfWhitelistAbi,
-    functionName: 'epochLength',
-  })
-  if (epochLength !== BigInt(config.preconf.epochLength)) {
-    throw mismatch('preconf.epochLength', epochLength, config.preconf.epochLength)
+  if (deployed.has('preconfWhitelist')) {
+    const operators = await client.readContract({
+      address: d.preconfWhitelist,
+      abi: preconfWhitelistAbi,
+      functionName: 'operators',
+    })
+    const sameOperators =
+      operators.length === config.preconf.operators.length &&
+      config.preconf.operators.every((op) => operators.some((onChain) => isAddressEqual(onChain, op)))
+    if (!sameOperators) throw mismatch('preconf.operators', operators, config.preconf.operators)
+    const epochLength = await client.readContract({
+      address: d.preconfWhitelist,
+      abi: preconfWhitelistAbi,
+      functionName: 'epochLength',
+    })
+    if (epochLength !== BigInt(config.preconf.epochLength)) {
+      throw mismatch('preconf.epochLength', epochLength, config.preconf.epochLength)
+    }
   }
-  const fee = await client.readContract({
-    address: d.forcedInclusionStore,
-    abi: forcedInclusionStoreAbi,
-    functionName: 'fee',
-  })
-  if (fee !== BigInt(config.forcedInclusion.feeWei))
-    throw mismatch('forcedInclusion.feeWei', fee, config.forcedInclusion.feeWei)
-  const authority = await client.readContract({
-    address: d.attestationVerifier,
-    abi: authorityAttestationVerifierAbi,
-    functionName: 'authority',
-  })
-  if (!isAddressEqual(authority, config.verifier.tee.attestationAuthority)) {
-    throw mismatch('verifier.tee.attestationAuthority', authority, config.verifier.tee.attestationAuthority)
+  if (deployed.has('forcedInclusionStore')) {
+    const fee = await client.readContract({
+      address: d.forcedInclusionStore,
+      abi: forcedInclusionStoreAbi,
+      functionName: 'fee',
+    })
+    if (fee !== BigInt(config.forcedInclusion.feeWei))
+      throw mismatch('forcedInclusion.feeWei', fee, config.forcedInclusion.feeWei)
+  }
+  if (deployed.has('attestationVerifier')) {
+    const authority = await client.readContract({
+      address: d.attestationVerifier,
+      abi: authorityAttestationVerifierAbi,
+      functionName: 'authority',
+    })
+    if (!isAddressEqual(authority, config.verifier.tee.attestationAuthority)) {
+      throw mismatch('verifier.tee.attestationAuthority', authority, config.verifier.tee.attestationAuthority)
+    }
   }
 }
