@@ -289,6 +289,38 @@ describe('call failures read like geth', () => {
   })
 })
 
+describe('a call straight to a precompile that refuses its input', () => {
+  it('answers the precompile’s error as geth (-32000), never a revert, for BN254 and BLAKE2F', async () => {
+    const t = await testChain()
+    const precompile = (n: number) => account(0).replace(/00$/, n.toString(16).padStart(2, '0')) as Hex
+    const words = (...values: bigint[]): Hex => `0x${values.map((v) => word(v).slice(2)).join('')}`
+    // The BN254 base field's modulus: a coordinate must be below it.
+    const P = 0x30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47n
+    const blake2f = (finalFlag: number) => `0x${'00'.repeat(212)}${finalFlag.toString(16).padStart(2, '0')}`
+    const cases: [to: number, data: string, message: string][] = [
+      [0x06, words(1n, 3n, 1n, 2n), 'point is not on curve'],
+      [0x06, words(1n, 2n, P, 2n), 'invalid fp.Element encoding'],
+      [0x07, words(1n, 3n, 2n), 'point is not on curve'],
+      [0x08, `0x${'00'.repeat(100)}`, 'bad elliptic curve pairing size'],
+      [0x08, words(1n, 3n, 0n, 0n, 0n, 0n), 'point is not on curve'],
+      [0x08, words(1n, 2n, 1n, 1n, 1n, 1n), 'point is not on curve'],
+      [0x08, words(1n, 2n, P, 1n, 1n, 1n), 'invalid fp.Element encoding'],
+      [0x09, `0x${'00'.repeat(212)}`, 'invalid input length'],
+      [0x09, blake2f(2), 'invalid final flag'],
+    ]
+    for (const [to, data, message] of cases) {
+      const request = { to: precompile(to), data }
+      const label = `${to} ${data.slice(0, 20)}`
+      expect(await rpcError(t.call('eth_call', request)), label).toEqual({ code: -32000, message })
+      expect(await rpcError(t.call('eth_estimateGas', request)), label).toEqual({ code: -32000, message })
+      expect(await t.call('eth_createAccessList', request), label).toMatchObject({ error: message })
+    }
+    // What they accept still answers.
+    expect(await t.call('eth_call', { to: precompile(0x06), data: words(1n, 2n, 0n, 0n) })).toBe(words(1n, 2n))
+    expect(await t.call('eth_call', { to: precompile(0x09), data: blake2f(1) })).toMatch(/^0x[0-9a-f]{128}$/)
+  })
+})
+
 describe('call requests geth refuses', () => {
   it('names both fee styles, or a chain id not the node’s, for every call-class method', async () => {
     const t = await testChain()

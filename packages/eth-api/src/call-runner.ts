@@ -24,13 +24,15 @@ import {
   type Authorization,
   type BlockOverrides,
   type CallRequest,
+  type RpcError,
   executionReverted,
   serverError,
 } from '@cairn/rpc'
 import type { StateDB } from '@cairn/state'
-import { gethErrorMessage } from '@cairn/tracer'
+import { REVERT_ERROR, gethErrorMessage } from '@cairn/tracer'
 import { AccessListCollector, type AccessListJson, sameAccessList } from './access-list.ts'
 import { CallBudget, DEFAULT_EVM_TIMEOUT_MS } from './call-budget.ts'
+import { precompileError } from './precompile-errors.ts'
 
 export interface CallEnvironment {
   /** The block whose post-state the call runs on and, unless `pending`, whose header it sees. */
@@ -288,8 +290,7 @@ export class CallRunner {
   async call(env: CallEnvironment, request: CallRequest): Promise<Uint8Array> {
     return this.withVm(env, async (vm) => {
       const block = this.callBlock(env, request)
-      const { result } = await this.run(vm, block, request, this.gasLimitFor(request))
-      return unwrapCallResult(result)
+      return unwrapCallResult(await this.run(vm, block, request, this.gasLimitFor(request)))
     })
   }
 
@@ -339,10 +340,11 @@ export class CallRunner {
       throw error
     })
     if (first.result.execResult.exceptionError !== undefined) {
-      if (isRevert(first.result)) throw executionReverted(first.result.execResult.returnValue)
       // More gas cannot cure anything but a lack of gas: geth reports other failures as they are.
-      const message = callErrorMessage(first.result)
-      throw serverError(message === 'out of gas' ? `gas required exceeds allowance (${hi})` : message)
+      const failure = callFailure(first)
+      if ('message' in failure && failure.message === OUT_OF_GAS)
+        throw serverError(`gas required exceeds allowance (${hi})`)
+      throw callError(failure)
     }
     const succeeds = async (gas: bigint) => {
       try {
@@ -387,11 +389,12 @@ export class CallRunner {
           storageKeys: e.storageKeys.map(hexBytes),
         })),
       }
-      const { result } = await collector.during(vm.evm, () => this.run(vm, block, withList, gasLimit))
+      const outcome = await collector.during(vm.evm, () => this.run(vm, block, withList, gasLimit))
       const next = collector.accessList()
       if (sameAccessList(next, accessList)) {
+        const { result } = outcome
         const failed = result.execResult.exceptionError !== undefined
-        return { accessList, gasUsed: result.totalGasSpent, ...(failed ? { error: callErrorMessage(result) } : {}) }
+        return { accessList, gasUsed: result.totalGasSpent, ...(failed ? { error: callErrorMessage(outcome) } : {}) }
       }
       accessList = next
     }
@@ -426,33 +429,46 @@ export class CallRunner {
   }
 }
 
-export function isRevert(result: RunTxResult): boolean {
-  return result.execResult.exceptionError?.error === 'revert'
-}
-
-/** Return data of a successful call, or the JSON-RPC error geth gives for a failed one. */
-export function unwrapCallResult(result: RunTxResult): Uint8Array {
-  const error = result.execResult.exceptionError
-  if (error === undefined) return result.execResult.returnValue
-  if (error.error === 'revert') throw executionReverted(result.execResult.returnValue)
-  throw serverError(callErrorMessage(result))
-}
+/** How geth reports a failed call: a revert, with its data, or an error with geth's text. */
+export type CallFailure = { revert: Uint8Array } | { message: string }
 
 const OUT_OF_GAS = 'out of gas'
 const RETURNDATACOPY = 0x3e
 
 /**
- * geth's text (core/vm/errors.go) for the error a failed call stopped with, from the tracer's table
- * of ethereumjs texts. The failing opcode names an invalid one (`invalid opcode: INVALID`).
- * ethereumjs reports RETURNDATACOPY past the return data as out of gas; geth has its own error for
- * it, which eth_estimateGas must not take for a lack of gas.
+ * How geth reports the failure of `outcome`: a revert, or geth's text (core/vm/errors.go) for the
+ * error it stopped with, from the tracer's table of ethereumjs texts; the failing opcode names an
+ * invalid one (`invalid opcode: INVALID`). A call straight to a precompile gets the precompile's
+ * error, never a revert (see {@link precompileError}). ethereumjs reports RETURNDATACOPY past the
+ * return data as out of gas; geth has its own error for it, which eth_estimateGas must not take for a
+ * lack of gas.
  */
-export function callErrorMessage(result: RunTxResult): string {
-  const { exceptionError, runState } = result.execResult
-  if (exceptionError === undefined) throw new Error('callErrorMessage needs a failed call')
+export function callFailure({ result, tx }: CallOutcome): CallFailure {
+  const { exceptionError, runState, returnValue } = result.execResult
+  if (exceptionError === undefined) throw new Error('callFailure needs a failed call')
+  const refused = precompileError(tx.to, tx.data, exceptionError)
+  if (refused !== undefined) return { message: refused }
+  if (exceptionError.error === 'revert') return { revert: returnValue }
   if (exceptionError.error === OUT_OF_GAS && runState !== undefined && readsPastReturnData(runState))
-    return 'return data out of bounds'
-  return gethErrorMessage(exceptionError, runState?.opCode)
+    return { message: 'return data out of bounds' }
+  return { message: gethErrorMessage(exceptionError, runState?.opCode) }
+}
+
+/** The text of a failed call's error as geth words it (`execution reverted` for a revert). */
+export function callErrorMessage(outcome: CallOutcome): string {
+  const failure = callFailure(outcome)
+  return 'revert' in failure ? REVERT_ERROR : failure.message
+}
+
+/** The JSON-RPC error geth answers for a failed call: code 3 with the data for a revert, else -32000. */
+export function callError(failure: CallFailure): RpcError {
+  return 'revert' in failure ? executionReverted(failure.revert) : serverError(failure.message)
+}
+
+/** Return data of a successful call, or the JSON-RPC error geth gives for a failed one. */
+export function unwrapCallResult(outcome: CallOutcome): Uint8Array {
+  if (outcome.result.execResult.exceptionError === undefined) return outcome.result.execResult.returnValue
+  throw callError(callFailure(outcome))
 }
 
 type RunState = NonNullable<RunTxResult['execResult']['runState']>

@@ -1,8 +1,9 @@
 export {
   CallRunner,
-  isRevert,
+  callFailure,
   unwrapCallResult,
   type AccessListResult,
+  type CallFailure,
   type CallEnvironment,
   type CallOutcome,
 } from './call-runner.ts'

@@ -36,7 +36,7 @@ import {
   type CallRunner,
   applyOverride,
   callBlockOf,
-  callErrorMessage,
+  callFailure,
   hexBytes,
   hideSenderCode,
   toCallError,
@@ -415,7 +415,8 @@ function callResults(block: Block, outcomes: { result: RunTxResult; logs: CallLo
   const blockHash = block.hash()
   let logIndex = 0
   return outcomes.map(({ result, logs }, index) => {
-    const transactionHash = block.transactions[index]!.hash()
+    const tx = block.transactions[index]!
+    const transactionHash = tx.hash()
     const failed = result.execResult.exceptionError !== undefined
     const records: LogRecord[] = failed
       ? []
@@ -437,10 +438,11 @@ function callResults(block: Block, outcomes: { result: RunTxResult; logs: CallLo
     }
     if (failed) {
       // A revert as eth_call reports it (code 3 and the data, the spec's choice; geth sends -32000).
+      const failure = callFailure({ result, tx })
       json.error =
-        result.execResult.exceptionError?.error === 'revert'
-          ? (executionReverted(result.execResult.returnValue).toJSON() as SimulatedCallJson['error'])
-          : { code: SimulateErrorCode.VmError, message: callErrorMessage(result) }
+        'revert' in failure
+          ? (executionReverted(failure.revert).toJSON() as SimulatedCallJson['error'])
+          : { code: SimulateErrorCode.VmError, message: failure.message }
     }
     return json
   })

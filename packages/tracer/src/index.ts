@@ -32,4 +32,4 @@ export {
   type StructLoggerResult,
 } from './struct-logger.ts'
 export type { EvmTracer, TraceContext } from './types.ts'
-export { gethErrorMessage } from './vm-errors.ts'
+export { REVERT_ERROR, gethErrorMessage } from './vm-errors.ts'
