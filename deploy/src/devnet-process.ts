@@ -1,13 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import type { Socket } from 'node:net'
+import { basename, dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { CairnError } from '@cairn/primitives'
 
 /**
  * One long-running devnet process (a node, the proposer): spawned the way an operator would run it,
  * its stdout and stderr appended to a log file, restartable with the same command after a stop or a
  * `kill -9`. Children get their own process group, so a Ctrl-C in the terminal reaches only the
- * devnet, which then stops them in order.
+ * devnet, which then stops them in order. If the process that started them dies without stopping
+ * them (SIGKILL, a crash), the reaper (devnet-reaper.ts) stops them.
  */
 export interface ManagedProcess {
   readonly name: string
@@ -39,10 +42,40 @@ export interface ManagedProcessOptions {
   startupTimeoutMs?: number
 }
 
+const REAPER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'devnet-reaper.ts')
+let reaper: Socket | undefined
+
+/**
+ * The pipe to this process's reaper, started on first use: a process of its own (its own session, so
+ * a signal to this process's group does not reach it) that is told each child's process group as it
+ * starts and ends. The kernel closes the pipe when this process dies, however it dies, and the reaper
+ * then stops the groups still listed (SIGTERM, SIGKILL after a grace period).
+ */
+function reaperPipe(): Socket {
+  if (reaper === undefined) {
+    const child = spawn(process.execPath, ['--import', 'tsx', REAPER_SCRIPT], {
+      cwd: dirname(REAPER_SCRIPT),
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    })
+    child.unref()
+    reaper = child.stdin as Socket
+    // Neither the reaper nor its pipe keeps this process alive; a reaper that died leaves the 'exit' hook.
+    reaper.unref()
+    reaper.on('error', () => {})
+  }
+  return reaper
+}
+
 /** Children still running, killed if the parent exits without stopping them (a crash, a timeout). */
 const live = new Set<ChildProcess>()
 let exitHookInstalled = false
 function track(child: ChildProcess): void {
+  const pid = child.pid
+  if (pid !== undefined) {
+    reaperPipe().write(`+${pid}\n`)
+    child.once('exit', () => reaperPipe().write(`-${pid}\n`))
+  }
   if (!exitHookInstalled) {
     exitHookInstalled = true
     process.once('exit', () => {
@@ -154,6 +187,71 @@ export function createManagedProcess(options: ManagedProcessOptions): ManagedPro
     },
   }
   return handle
+}
+
+/**
+ * Whether a command line (`/proc/<pid>/cmdline`'s arguments) is one that only launches another: npm or
+ * npx (whose title, `npm run devnet …`, is one argument), `node …/npm-cli.js`, or a shell's `-c`.
+ */
+export function isLauncherCommand(argv: readonly string[]): boolean {
+  const [first = '', second = ''] = argv
+  const program = basename(first.split(' ')[0]!)
+  if (program === 'npm' || program === 'npx') return true
+  if (['sh', 'dash', 'bash', 'zsh'].includes(program)) return second === '-c'
+  if (program === 'node' || program === 'nodejs')
+    return ['npm', 'npx', 'npm-cli.js', 'npx-cli.js'].includes(basename(second))
+  return false
+}
+
+/** A process's parent and command line from /proc (Linux); undefined once it is gone, or elsewhere. */
+function processInfo(pid: number): { ppid: number; argv: string[] } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
+    return { ppid, argv }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The chain of launchers above a process (`npm run devnet` runs `sh -c npm run devnet -w …`, which runs
+ * npm, which runs `sh -c node … devnet.ts`), as child → parent links, up to the first ancestor that is
+ * not a launcher. Empty where /proc is missing.
+ */
+export function launcherLinks(pid = process.pid): Array<{ pid: number; parent: number }> {
+  const links: Array<{ pid: number; parent: number }> = []
+  let child = pid
+  let parent = processInfo(pid)?.ppid
+  while (parent !== undefined && parent > 1) {
+    const info = processInfo(parent)
+    if (info === undefined || !isLauncherCommand(info.argv)) break
+    links.push({ pid: child, parent })
+    child = parent
+    parent = info.ppid
+  }
+  return links
+}
+
+/**
+ * Calls `onExit` once when a launcher above this process exits. A SIGTERM to the `npm run devnet`
+ * process (a supervisor's, `kill`'s) reaches only its `sh -c`, which dies without passing it on: the
+ * nested npm and this process keep running, orphaned. A process whose parent in the chain changed
+ * was orphaned that way. The launcher's own parent (the shell that ran npm) is not watched, so
+ * `nohup npm run devnet &` outlives that shell. Returns a function that stops watching.
+ */
+export function watchLaunchers(onExit: () => void, intervalMs = 1_000): () => void {
+  const links = launcherLinks()
+  if (links.length === 0) return () => {}
+  const timer = setInterval(() => {
+    if (links.every((link) => processInfo(link.pid)?.ppid === link.parent)) return
+    clearInterval(timer)
+    onExit()
+  }, intervalMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }
 
 /** The last lines of a log, for error messages. */

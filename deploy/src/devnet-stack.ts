@@ -75,8 +75,11 @@ export interface DevnetOptions {
    * `basedNode`). False with `basedNode`: the block producer runs `--sequencer` and nobody proposes.
    */
   startProposer?: boolean
-  /** Ports; unset ones are taken from a previous run's devnet.json, else picked free. */
-  ports?: { l1?: number; sequencer?: number; followers?: number[] }
+  /**
+   * Ports (the sequencer's JSON-RPC and p2p, the followers' JSON-RPC); unset ones are taken from a
+   * previous run's devnet.json, else picked free. A restart may move any of them: the chains are kept.
+   */
+  ports?: { l1?: number; sequencer?: number; sequencerP2p?: number; followers?: number[] }
   /** L1 blocks behind the L1 head that sequenced blocks anchor to (node `--l1.anchor-lag`, default 2). */
   anchorLag?: number
   /** Seconds between the nodes' L1 polls (default 1). */
@@ -263,27 +266,31 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     given ?? (url === undefined ? await freePort() : Number(new URL(url).port))
   const l1Port = await portOf(options.ports?.l1, previous?.l1.rpc)
   const sequencerPort = await portOf(options.ports?.sequencer, previous?.l2.sequencer.rpc)
-  // The sequencer's p2p port stays the same across restarts so followers' --bootnodes stay valid.
-  const sequencerP2pPort = previous?.l2.sequencer.p2p?.port ?? (await freePort())
+  // The sequencer's p2p port stays the same across restarts unless moved (followers get --bootnodes anew).
+  const sequencerP2pPort = options.ports?.sequencerP2p ?? previous?.l2.sequencer.p2p?.port ?? (await freePort())
   const followerPorts: number[] = []
   for (let i = 0; i < followerCount; i++)
     followerPorts.push(await portOf(options.ports?.followers?.[i], previous?.l2.followers[i]?.rpc))
   const l1Rpc = `http://127.0.0.1:${l1Port}`
-  // A port another process holds fails the start here, not after the L1 deploy.
-  const roles: Array<[number, string]> = [
-    [l1Port, 'L1 (anvil) JSON-RPC'],
-    [sequencerPort, 'sequencer JSON-RPC'],
-    [sequencerP2pPort, 'sequencer p2p'],
-    ...followerPorts.map((port, i): [number, string] => [port, `follower-${i + 1} JSON-RPC`]),
+  // A port another process holds fails the start here, not after the L1 deploy, naming the option
+  // that moves it (a restart resumes the same chains on other ports just as well).
+  const roles: Array<[number, string, string]> = [
+    [l1Port, 'L1 (anvil) JSON-RPC', '--l1-port N'],
+    [sequencerPort, 'sequencer JSON-RPC', '--l2-port N (the followers move with it, to the ports after N)'],
+    [sequencerP2pPort, 'sequencer p2p', '--p2p-port N'],
+    ...followerPorts.map((port, i): [number, string, string] => [
+      port,
+      `follower-${i + 1} JSON-RPC`,
+      `--l2-port N (the sequencer's port; followers use the ports after N)`,
+    ]),
   ]
-  const moveThem = restarting
-    ? `a devnet resumes on the ports in ${paths.infoFile}: stop that process, or start over with --fresh`
-    : 'stop that process, or give the devnet other ports (--l1-port, and --l2-port: followers use the ports after it)'
-  for (const [port, role] of roles) {
+  for (const [port, role, option] of roles) {
     if (!(await portIsFree(port)))
       throw new CairnError(
         'DEVNET_PORT_IN_USE',
-        `port ${port} on 127.0.0.1 (the ${role}) is in use by another process; ${moveThem}`,
+        restarting
+          ? `port ${port} on 127.0.0.1 (the ${role}, as recorded in ${paths.infoFile}) is in use by another process; stop that process, or resume the devnet on another port with ${option}: its chains are kept`
+          : `port ${port} on 127.0.0.1 (the ${role}) is in use by another process; stop that process, or give the devnet another port with ${option}`,
       )
   }
 

@@ -1,16 +1,19 @@
 // CLI: npm run devnet [-- --fresh] [--dir DIR] [--followers N] [--based] [--no-proposer] [--no-prover] ...
-// Starts anvil, deploys the L1 suite, runs a sequencer, followers, the proposer and the TEE prover until Ctrl-C
-// (with --based: a based node that sequences and proposes itself, and followers).
+// Starts anvil, deploys the L1 suite, runs a sequencer, followers, the proposer and the TEE prover until Ctrl-C,
+// SIGTERM, or the exit of the npm process that started it (with --based: a based node that sequences and
+// proposes itself, and followers). If this process is killed outright, its reaper stops the children.
 import { relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isCairnError } from '@cairn/primitives'
+import { watchLaunchers } from './devnet-process.ts'
 import { DEFAULT_DEVNET_DIR, type Devnet, readDevnetInfo, startDevnet } from './devnet-stack.ts'
 
 const USAGE = `Usage: npm run devnet -- [options]
   --fresh              delete the devnet directory and start over (default: resume the previous run)
   --dir DIR            devnet directory (default: .devnet in the repository root)
-  --l1-port N          anvil port (default 8545)
+  --l1-port N          anvil port (default 8545; a restart keeps the previous run's ports unless given)
   --l2-port N          sequencer JSON-RPC port (default 9545; followers use the next ports)
+  --p2p-port N         sequencer p2p port (default: a free one)
   --followers N        follower nodes (default 1)
   --l1-block-time S    seconds between L1 blocks (default 1)
   --l2-block-time S    seconds between L2 blocks (default 2)
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
       dir: { type: 'string' },
       'l1-port': { type: 'string' },
       'l2-port': { type: 'string' },
+      'p2p-port': { type: 'string' },
       followers: { type: 'string' },
       'l1-block-time': { type: 'string' },
       'l2-block-time': { type: 'string' },
@@ -64,12 +68,15 @@ async function main(): Promise<void> {
   const l2Port = int(values['l2-port'], 'l2-port') ?? (previous ? undefined : 9545)
   const say = (line: string) => console.log(`[devnet] ${line}`)
 
+  // Stopping must not fail on a closed terminal or pipe (the npm that held it may be gone).
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+
   let starting: Promise<Devnet> | undefined
   let stopping = false
-  const shutdown = async (signal: string) => {
+  const shutdown = async (reason: string) => {
     if (stopping) return
     stopping = true
-    say(`${signal}: stopping every process…`)
+    say(`${reason}: stopping every process…`)
     // A signal during startup waits for it to finish (or fail, which stops what it started).
     const devnet = await starting?.catch(() => undefined)
     await devnet?.stop()
@@ -78,6 +85,9 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  // `npm run devnet` passes a SIGTERM only to its `sh -c`, which dies without passing it on: this process
+  // learns of it by the launcher chain above it breaking.
+  watchLaunchers(() => void shutdown('the npm process that started the devnet exited'))
 
   starting = startDevnet({
     dir,
@@ -86,6 +96,7 @@ async function main(): Promise<void> {
     ports: {
       l1: l1Port,
       sequencer: l2Port,
+      sequencerP2p: int(values['p2p-port'], 'p2p-port'),
       followers: l2Port === undefined ? undefined : Array.from({ length: followers }, (_, i) => l2Port + 1 + i),
     },
     l1BlockTime: int(values['l1-block-time'], 'l1-block-time'),
