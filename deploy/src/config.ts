@@ -12,12 +12,13 @@ const bytes32 = z
   .regex(/^0x[0-9a-fA-F]{64}$/, 'must be a 32-byte hex string')
   .refine((value) => !/^0x0{64}$/.test(value), 'must not be zero')
   .transform((value) => value.toLowerCase() as Hex)
+const wei = z.string().regex(/^\d+$/, 'must be a decimal string of wei')
 const uint = (max: number) => z.number().int().min(0).max(max)
 const positive = (max: number) => z.number().int().min(1).max(max)
 const UINT64 = Number.MAX_SAFE_INTEGER
 const verifierName = z.enum(['TEE', 'ZK_CIRCUIT', 'ZKVM'])
 
-/** The L1 deployment config file (deploy/config/*.json); every field is required and checked. */
+/** The L1 deployment config file (deploy/config/*.json); every field but `l2Genesis` is required, and all are checked. */
 export const deployConfigSchema = z
   .object({
     /** The RPC must report this chain id; guards against deploying to the wrong network. */
@@ -32,7 +33,23 @@ export const deployConfigSchema = z
         executors: z.array(address).min(1),
       })
       .strict(),
+    /** The L2 genesis block the Inbox starts from (`npm run genesis:l2 -- --update-config` writes it). */
     genesis: z.object({ blockHash: bytes32, stateRoot: bytes32 }).strict(),
+    /**
+     * What `genesis:l2` puts in a public chain's L2 genesis besides the predeploys (the devnet's genesis
+     * funds the dev accounts instead).
+     */
+    l2Genesis: z
+      .object({
+        /** Accounts funded at genesis, address → balance in wei (a faucet; never a dev mnemonic key). */
+        alloc: z.record(z.string().regex(/^0x[0-9a-fA-F]{40}$/), wei, {
+          error: (issue) => (issue.code === 'invalid_key' ? 'keys must be 20-byte hex addresses' : undefined),
+        }),
+        /** Block gas limit (default 60,000,000, the dev chain's). */
+        gasLimit: positive(UINT64).optional(),
+      })
+      .strict()
+      .optional(),
     inbox: z
       .object({
         ringBufferSize: positive(UINT64).min(2),
@@ -47,7 +64,7 @@ export const deployConfigSchema = z
     preconf: z.object({ epochLength: positive(UINT64), operators: z.array(address) }).strict(),
     forcedInclusion: z
       .object({
-        feeWei: z.string().regex(/^\d+$/, 'must be a decimal string of wei'),
+        feeWei: wei,
         inclusionDelay: uint(UINT64),
         staleWindow: uint(UINT64),
         maxCalldataBytes: uint(2 ** 32 - 1),

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CairnError } from '@cairn/primitives'
 
@@ -41,6 +41,12 @@ export interface ManagedProcessOptions {
   ready?: () => Promise<boolean>
   startupTimeoutMs?: number
 }
+
+/** The monorepo root (this file lives in deploy/src). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
+/** `node` arguments that start the cairn bin as executing it would. */
+export const CAIRN_NODE_ARGS = [...shebangNodeFlags(CAIRN_BIN), CAIRN_BIN]
 
 const REAPER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'devnet-reaper.ts')
 let reaper: Socket | undefined

@@ -4,36 +4,23 @@
 // end-to-end tests both start it through `startDevnet`.
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { anvilBinaryPath, freePort, portIsFree } from '@cairn/anvil'
-import {
-  CairnError,
-  DEV_ACCOUNTS,
-  DEV_CHAIN_ID,
-  DEV_MNEMONIC,
-  devGenesis,
-  type GenesisAccount,
-  type Hex,
-} from '@cairn/primitives'
+import { CairnError, DEV_ACCOUNTS, DEV_CHAIN_ID, DEV_MNEMONIC, type GenesisAccount, type Hex } from '@cairn/primitives'
 import type { DeployConfig } from './config.ts'
 import {
   answersRpc,
+  CAIRN_NODE_ARGS,
   createManagedProcess,
   jsonRpc,
   type ManagedProcess,
-  shebangNodeFlags,
-  tail,
+  REPO_ROOT,
 } from './devnet-process.ts'
 import type { L1Deployment } from './l1.ts'
 
-/** The monorepo root (this file lives in deploy/src). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export { REPO_ROOT } from './devnet-process.ts'
 export const DEFAULT_DEVNET_DIR = join(REPO_ROOT, '.devnet')
-const CAIRN_BIN = join(REPO_ROOT, 'apps/node/bin/cairn.js')
-/** `node` arguments that start the cairn bin as executing it would. */
-const CAIRN_NODE_ARGS = [...shebangNodeFlags(CAIRN_BIN), CAIRN_BIN]
 const PROPOSER_BIN = join(REPO_ROOT, 'apps/proposer/bin/cairn-proposer.js')
 const PROVER_BIN = join(REPO_ROOT, 'apps/prover-tee/bin/cairn-prover-tee.js')
 const LOCAL_CONFIG = join(REPO_ROOT, 'deploy/config/local.json')
@@ -331,19 +318,25 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     log(`anvil: ${l1Rpc} (${restarting ? 'state reloaded' : 'fresh'})`)
 
     await ensureContractsBuilt(log)
-    // Imported after the build: both read the generated contract bindings.
+    // Imported after the build: they read the generated contract bindings.
     const { deployL1 } = await import('./l1.ts')
     const { loadDeployConfig } = await import('./config.ts')
-    const { anchorGenesisAlloc } = await import('@cairn/contracts')
+    const { genesisBlock, l2Genesis } = await import('./genesis.ts')
 
-    // 2. The L2 genesis, hashed by the node that will run it.
+    // 2. The L2 genesis (the dev accounts funded), hashed by the node that will run it.
     let genesis: DevnetInfo['l2']['genesis']
     if (restarting) {
       genesis = previous.l2.genesis
     } else {
-      const file = devGenesis({ extraAlloc: { ...options.genesisAlloc, ...anchorGenesisAlloc() } })
+      const file = l2Genesis({ chainId: DEV_CHAIN_ID, alloc: options.genesisAlloc, devAccounts: true })
       writeFileSync(paths.genesisFile, `${JSON.stringify(file, null, 2)}\n`)
-      genesis = { file: paths.genesisFile, ...(await genesisOf(paths, sequencerPort, options)) }
+      const block = await genesisBlock(paths.genesisFile, {
+        datadir: paths.sequencerDir,
+        port: sequencerPort,
+        logFile: join(paths.logs, 'sequencer.log'),
+        logLevel: options.logLevel,
+      })
+      genesis = { file: paths.genesisFile, ...block }
       log(`L2 genesis ${genesis.blockHash} (state root ${genesis.stateRoot})`)
     }
 
@@ -592,45 +585,6 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
 /** `cairn-proposer` flags as the `cairn node --based` settings they correspond to (`--x` → `--proposer.x`). */
 export function asNodeProposerArgs(args: string[]): string[] {
   return args.map((arg) => (arg.startsWith('--') ? `--proposer.${arg.slice(2)}` : arg))
-}
-
-/**
- * Asks the node itself for the genesis block hash and state root: it is started once on the
- * sequencer's datadir with only `--genesis` (it initializes the chain and serves it), read, stopped.
- */
-async function genesisOf(
-  paths: Paths,
-  port: number,
-  options: DevnetOptions,
-): Promise<{ blockHash: Hex; stateRoot: Hex }> {
-  const rpc = `http://127.0.0.1:${port}`
-  const probe = createManagedProcess({
-    name: 'genesis',
-    command: process.execPath,
-    args: [
-      ...CAIRN_NODE_ARGS,
-      'node',
-      '--genesis',
-      paths.genesisFile,
-      '--datadir',
-      paths.sequencerDir,
-      '--http.port',
-      String(port),
-      '--log-level',
-      options.logLevel ?? 'info',
-    ],
-    cwd: REPO_ROOT,
-    logFile: join(paths.logs, 'sequencer.log'),
-    ready: () => answersRpc(rpc),
-  })
-  await probe.start()
-  try {
-    const block = await jsonRpc<{ hash: Hex; stateRoot: Hex } | null>(rpc, 'eth_getBlockByNumber', ['0x0', false])
-    if (block === null) throw new CairnError('DEVNET_GENESIS', `the node has no block 0:\n${tail(probe.logs())}`)
-    return { blockHash: block.hash, stateRoot: block.stateRoot }
-  } finally {
-    await probe.stop()
-  }
 }
 
 /** The sequencer's dialable p2p address on loopback, from `cairn_p2pStatus` (undefined with p2p off). */
