@@ -9,7 +9,7 @@ import {
   type JsonRpcErrorObject,
   type RpcLogger,
 } from './errors.ts'
-import { type JsonRpcId, isValidId, resultResponse } from './json-rpc.ts'
+import { type JsonRpcId, idJson, isValidId, restoreSourceIds, resultResponse } from './json-rpc.ts'
 
 /** Who is calling: lets a method behave per transport or per connection. */
 export interface RpcCallContext {
@@ -63,7 +63,7 @@ function stringifyResult(result: unknown): string {
 }
 
 function errorResponse(id: JsonRpcId, error: JsonRpcErrorObject): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"error":${JSON.stringify(error)}}`
+  return `{"jsonrpc":"2.0","id":${idJson(id)},"error":${JSON.stringify(error)}}`
 }
 
 /**
@@ -113,6 +113,7 @@ export class Dispatcher {
     } catch {
       return errorResponse(null, parseError().toJSON())
     }
+    restoreSourceIds(message, text)
     if (Array.isArray(message)) return this.#handleBatch(message, ctx, overrides)
     return this.#handleMessage(message, ctx, overrides)
   }

@@ -712,6 +712,12 @@ describe('RPC front-end thread', () => {
       { jsonrpc: '2.0', id: 6, result: '0x6' },
     ])
     expect(headReads).toBe(4)
+    // So does one whose id JSON.parse rounds: the dispatcher echoes it as sent.
+    sent++
+    expect((await httpCall(httpUrl, '{"jsonrpc":"2.0","id":9007199254740993,"method":"eth_blockNumber"}')).text).toBe(
+      '{"jsonrpc":"2.0","id":9007199254740993,"result":"0x6"}',
+    )
+    expect(headReads).toBe(5)
     expect(await rpc(httpUrl, { jsonrpc: '2.0', id: 7, method: 'async_head' })).toEqual({
       jsonrpc: '2.0',
       id: 7,

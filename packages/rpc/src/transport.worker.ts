@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { RpcLogger } from './errors.ts'
-import { isValidId, resultResponse } from './json-rpc.ts'
+import { isInexactId, isValidId, resultResponse } from './json-rpc.ts'
 import { type FrontEndMessage, type HostMessage, MessageBatcher } from './transport-thread.ts'
 import { type TransportOptions, createRpcTransport } from './transport.ts'
 
@@ -41,8 +41,8 @@ function answerHere(text: string): string | undefined {
   const { jsonrpc, id, method, params } = message as Record<string, unknown>
   if (jsonrpc !== '2.0' || typeof method !== 'string') return undefined
   if (params !== undefined && !(Array.isArray(params) && params.length === 0)) return undefined
-  // Without an id it is a notification, which gets no response.
-  if (!isValidId(id)) return undefined
+  // Without an id it is a notification, which gets no response; an id JSON.parse rounded is the dispatcher's to echo.
+  if (!isValidId(id) || isInexactId(id)) return undefined
   const result = answers.get(method)
   if (result === undefined) return undefined
   if (answered.length === 0) setTimeout(reportAnswered, ANSWERED_REPORT_MS).unref()
