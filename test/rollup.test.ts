@@ -73,6 +73,31 @@ describe('rollup devnet: sequencer → proposer → L1 blobs → follower', () =
     })
     expect(checkpoint.blockHash).toBe(genesis.hash)
     expect(checkpoint.stateRoot).toBe(genesis.stateRoot)
+    // Given only the deployment file, every node searches L1 for proposals from the block it records.
+    const deployment = JSON.parse(readFileSync(info.deploymentFile, 'utf8'))
+    const deployed = await devnet.l1.getBlock({ blockNumber: BigInt(deployment.startBlock.number) })
+    expect(deployed.hash).toBe(deployment.startBlock.hash)
+    // A process's last log line with this message, once it has logged one (the prover may still be starting).
+    const lastLine = (process: { logs(): string }, message: string) =>
+      waitFor(
+        `${message} in the log`,
+        async () => {
+          const line = process
+            .logs()
+            .split('\n')
+            .findLast((text) => text.includes(`"msg":"${message}"`))
+          return line === undefined ? undefined : JSON.parse(line)
+        },
+        { timeoutMs: 60_000, context },
+      )
+    expect((await lastLine(devnet.prover, 'prover started')).l1StartBlock).toBe(deployment.startBlock.number)
+    for (const node of [devnet.sequencer, ...devnet.followers]) {
+      expect(await lastLine(node, 'node started')).toMatchObject({
+        inbox: info.contracts.inbox,
+        l1StartBlock: deployment.startBlock.number,
+      })
+    }
+    expect(deployment.startBlock.number).toBeGreaterThan(info.l1.startBlock)
   })
 
   it('puts transactions sent to the sequencer into L1 blobs, and the follower derives the same blocks', async () => {

@@ -125,7 +125,10 @@ export interface DevnetInfo {
     chainId: number
     blockTime: number
     slotsInAnEpoch: number
-    /** The L1 block before the suite was deployed: nodes scan for proposals from here. */
+    /**
+     * The L1 block before the suite was deployed. Nodes and the prover scan for proposals from the
+     * addresses file's `startBlock`, the block of the deployment's first transaction, at or after it.
+     */
     startBlock: number
     stateFile: string
     log: string
@@ -375,8 +378,6 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       l1Rpc,
       '--l1.deployment',
       paths.deploymentFile,
-      '--l1.start-block',
-      String(startBlock),
       '--l1.poll-interval',
       String(options.l1PollInterval ?? 1),
       '--l1.anchor-lag',
@@ -479,8 +480,6 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
         proverL2Rpc,
         '--l1.deployment',
         paths.deploymentFile,
-        '--l1.start-block',
-        String(startBlock),
         '--genesis',
         paths.genesisFile,
         '--datadir',

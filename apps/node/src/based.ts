@@ -3,6 +3,7 @@
 // separate cairn-proposer are involved. Loaded only when --based is set (it pulls in the blob code).
 import { join } from 'node:path'
 import type { ChainStore } from '@cairn/chain'
+import { resolveL1Addresses } from '@cairn/config'
 import { inboxAbi } from '@cairn/contracts'
 import { readAtStartup } from '@cairn/l1'
 import { CairnError } from '@cairn/primitives'
@@ -19,7 +20,6 @@ import {
 import type { Logger, Registry } from '@cairn/telemetry'
 import { type Address, BaseError, createPublicClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
-import { inboxAddress } from './l1-inputs.ts'
 import type { NodeConfig } from './settings.ts'
 
 /** What `--based` needs, checked before the node opens its datadir. */
@@ -46,7 +46,7 @@ export function checkBasedConfig(config: NodeConfig, env: Record<string, string 
       '--based needs the Inbox address: set --l1.deployment FILE (the deploy output) or --l1.inbox ADDRESS',
     )
   }
-  const inbox = inboxAddress(config)
+  const { inbox } = resolveL1Addresses(config)
   let privateKey: Hex
   try {
     privateKey = readProposerKey(config.proposerKeyFile, env, '--proposer.key-file')

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs'
 import { batchFromBlobs, unpackBlobs } from '@cairn/batch'
 import type { BlobFetcher, DecodedPayload } from '@cairn/derivation'
-import { CairnError } from '@cairn/primitives'
 import type { NodeConfig } from './settings.ts'
 
 /** The batch codec's result in derivation's terms: per-block transactions, or why not. */
@@ -40,27 +38,4 @@ export function createBlobFetcher(config: NodeConfig & { l1Rpc: string }): BlobF
       return (await source).getBlobs(request)
     },
   }
-}
-
-/** The Inbox address from `--l1.inbox`, or the deploy script's output file. */
-export function inboxAddress(config: NodeConfig): `0x${string}` {
-  if (config.l1Inbox !== undefined) return config.l1Inbox as `0x${string}`
-  if (config.l1Deployment === undefined) {
-    throw new CairnError(
-      'NO_INBOX',
-      '--l1.rpc needs the Inbox address: pass --l1.deployment FILE (the deploy output) or --l1.inbox ADDRESS',
-    )
-  }
-  let deployment: { inbox?: string }
-  try {
-    deployment = JSON.parse(readFileSync(config.l1Deployment, 'utf8'))
-  } catch (error) {
-    throw new CairnError(
-      'DEPLOYMENT_UNREADABLE',
-      `cannot read --l1.deployment ${config.l1Deployment}: ${(error as Error).message}`,
-    )
-  }
-  if (typeof deployment.inbox !== 'string')
-    throw new CairnError('DEPLOYMENT_UNREADABLE', `--l1.deployment ${config.l1Deployment} has no "inbox" address`)
-  return deployment.inbox as `0x${string}`
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Common } from '@ethereumjs/common'
 import { KECCAK256_RLP, bytesToHex, createAddressFromString } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { listening, metricsListenTarget } from '@cairn/config'
+import { listening, metricsListenTarget, resolveL1Addresses } from '@cairn/config'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
 import {
   BlockExecutor,
@@ -38,7 +38,7 @@ import {
 } from '@cairn/telemetry'
 import { type BasedProposer, type BasedSetup, checkBasedConfig, createBasedProposer } from './based.ts'
 import { HeadStateReader } from './head-state-reader.ts'
-import { createBlobFetcher, decodeBatchBlobs, inboxAddress, unpackForcedInclusionBlob } from './l1-inputs.ts'
+import { createBlobFetcher, decodeBatchBlobs, unpackForcedInclusionBlob } from './l1-inputs.ts'
 import { NodeP2P } from './p2p.ts'
 import { witnessMethods } from './witness-rpc.ts'
 import type { NodeConfig } from './settings.ts'
@@ -179,6 +179,9 @@ export class CairnNode {
 
     const lock = new SerialLock()
     const l1 = config.l1Rpc === undefined ? undefined : createPublicClient({ transport: http(config.l1Rpc) })
+    const l1Addresses = l1 === undefined ? undefined : resolveL1Addresses(config)
+    // Proposals are searched from here: the deployment's first block unless the operator says otherwise.
+    const l1StartBlock = l1Addresses && (config.l1StartBlock ?? l1Addresses.startBlock ?? 0)
     const watcher =
       l1 === undefined
         ? undefined
@@ -195,13 +198,13 @@ export class CairnNode {
             lock,
             l1,
             watcher,
-            inbox: inboxAddress(config),
+            inbox: l1Addresses!.inbox,
             blobs: createBlobFetcher({ ...config, l1Rpc: config.l1Rpc! }),
             decode: decodeBatchBlobs,
             unpackBlob: unpackForcedInclusionBlob,
             store: derivationStore!,
             logger: logger.child({ module: 'derivation' }),
-            startL1Block: BigInt(config.l1StartBlock),
+            startL1Block: BigInt(l1StartBlock!),
             pollIntervalMs: config.l1PollInterval * 1000,
             // Transactions of dropped preconfirmed blocks (L1 replaced them, or their anchor expired)
             // go back to the pool (most are still valid), and every sender's state is re-read: the
@@ -335,7 +338,7 @@ export class CairnNode {
           lock,
           sequencing,
           l1,
-          inbox: l1 === undefined ? undefined : inboxAddress(config),
+          inbox: l1Addresses?.inbox,
         }),
       )
       const started = p2p
@@ -369,6 +372,7 @@ export class CairnNode {
         sequencer: sequencing,
         based: config.based,
         senderRecoveryThreads: senderRecovery.threads,
+        ...(l1Addresses && { inbox: l1Addresses.inbox, l1StartBlock }),
       },
       'node started',
     )

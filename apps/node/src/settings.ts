@@ -237,9 +237,9 @@ export const nodeSettings = {
   l1StartBlock: setting({
     flag: 'l1.start-block',
     env: 'CAIRN_L1_START_BLOCK',
-    description: 'first L1 block to scan for proposals (the Inbox deployment block)',
-    schema: z.coerce.number().int().min(0),
-    default: 0,
+    description:
+      "first L1 block to scan for proposals (the Inbox deployment block); default: --l1.deployment's startBlock, else 0",
+    schema: z.coerce.number().int().min(0).optional(),
   }),
   l1AnchorLag: setting({
     flag: 'l1.anchor-lag',

@@ -74,11 +74,14 @@ export async function main(argv: string[]): Promise<number> {
   let config: ProverConfig
   let privateKey: Hex
   let inbox: Address
+  let l1StartBlock: bigint
   let quotes: QuoteSource
   try {
     config = loadConfig(proverServiceSettings, { argv, env: process.env })
     privateKey = readProverKey(config.keyFile, process.env)
-    inbox = getAddress(resolveL1Addresses(config).inbox)
+    const addresses = resolveL1Addresses(config)
+    inbox = getAddress(addresses.inbox)
+    l1StartBlock = BigInt(config.l1StartBlock ?? addresses.startBlock ?? 0)
     quotes = quoteSource(config)
   } catch (error) {
     return startupFailure('cairn-prover-tee', error, 2)
@@ -164,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
     progress,
     logger,
     metrics,
-    l1StartBlock: BigInt(config.l1StartBlock),
+    l1StartBlock,
     pollIntervalMs: config.pollInterval * 1000,
     confirmations: config.confirmations,
     resubmitAfterBlocks: config.resubmitAfterBlocks,
@@ -180,6 +183,7 @@ export async function main(argv: string[]): Promise<number> {
       inbox,
       l2ChainId: inboxConfig.l2ChainId,
       l1Rpc: config.l1Rpc,
+      l1StartBlock: Number(l1StartBlock),
       l2Rpc: config.l2Rpc,
       datadir: config.datadir,
       metrics: metricsServer?.url,

@@ -13,4 +13,4 @@ export {
 } from './config.ts'
 export { bindFailure, type ListenTarget, listening, metricsListenTarget } from './listen.ts'
 export { type UnreadEnvVariable, unreadEnvVariables, warnUnreadEnv } from './unread-env.ts'
-export { helpRequested, resolveL1Addresses, startupFailure, stopOnSignal } from './service-cli.ts'
+export { helpRequested, type L1Addresses, resolveL1Addresses, startupFailure, stopOnSignal } from './service-cli.ts'

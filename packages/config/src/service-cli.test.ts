@@ -17,12 +17,30 @@ function deploymentFile(contents: string): string {
 describe('resolveL1Addresses', () => {
   it('takes the addresses from the deployment file, and a setting over the file', () => {
     const file = deploymentFile(JSON.stringify({ inbox: INBOX, forcedInclusionStore: STORE }))
-    expect(resolveL1Addresses({ l1Deployment: file })).toEqual({ inbox: INBOX, forcedInclusionStore: STORE })
+    expect(resolveL1Addresses({ l1Deployment: file })).toEqual({
+      inbox: INBOX,
+      forcedInclusionStore: STORE,
+      startBlock: undefined,
+    })
     const other = '0x0000000000000000000000000000000000000001'
     expect(resolveL1Addresses({ l1Deployment: file, l1Inbox: other })).toEqual({
       inbox: other,
       forcedInclusionStore: STORE,
+      startBlock: undefined,
     })
+  })
+
+  it("gives the file's start block for the file's Inbox only", () => {
+    const startBlock = { number: 1234, hash: `0x${'ab'.repeat(32)}` }
+    const file = deploymentFile(JSON.stringify({ inbox: INBOX, startBlock }))
+    expect(resolveL1Addresses({ l1Deployment: file }).startBlock).toBe(1234)
+    expect(resolveL1Addresses({ l1Deployment: file, l1Inbox: INBOX.toLowerCase() }).startBlock).toBe(1234)
+    const other = '0x0000000000000000000000000000000000000001'
+    expect(resolveL1Addresses({ l1Deployment: file, l1Inbox: other }).startBlock).toBeUndefined()
+    const bad = deploymentFile(JSON.stringify({ inbox: INBOX, startBlock: { number: '12' } }))
+    expect(() => resolveL1Addresses({ l1Deployment: bad })).toThrow(
+      `--l1.deployment ${bad} has an invalid "startBlock": {"number": "12"} (want a block number); fix it, or remove it and set --l1.start-block N`,
+    )
   })
 
   it('names the settings to set when the Inbox is missing, unreadable or not an address', () => {

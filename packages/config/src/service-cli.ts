@@ -21,16 +21,28 @@ export function startupFailure(binary: string, error: unknown, exitCode: number)
   return exitCode
 }
 
+/** The L1 contracts a service reads, and where on L1 their events begin. */
+export interface L1Addresses {
+  inbox: `0x${string}`
+  forcedInclusionStore: string | undefined
+  /**
+   * The deployment's first L1 block (`startBlock.number` of the deploy script's file): no event of
+   * the suite is older, so a scan for proposals starts there. Undefined when the file has none, or
+   * when `--l1.inbox` names another Inbox than the file's.
+   */
+  startBlock: number | undefined
+}
+
 /**
  * The Inbox (and, if known, ForcedInclusionStore) address from `--l1.inbox`/`--l1.forced-inclusion-store`,
- * else from the deploy script's output file `--l1.deployment`.
+ * else from the deploy script's output file `--l1.deployment`, with the file's start block.
  */
 export function resolveL1Addresses(settings: {
   l1Deployment?: string | undefined
   l1Inbox?: string | undefined
   l1ForcedInclusionStore?: string | undefined
-}): { inbox: `0x${string}`; forcedInclusionStore: string | undefined } {
-  let deployment: { inbox?: string; forcedInclusionStore?: string } = {}
+}): L1Addresses {
+  let deployment: { inbox?: string; forcedInclusionStore?: string; startBlock?: { number?: unknown } } = {}
   if (settings.l1Deployment !== undefined) {
     try {
       deployment = JSON.parse(readFileSync(settings.l1Deployment, 'utf8'))
@@ -46,9 +58,17 @@ export function resolveL1Addresses(settings: {
         : `--l1.deployment ${settings.l1Deployment} has no valid "inbox" address`,
     )
   }
+  const startBlock = deployment.startBlock?.number
+  if (startBlock !== undefined && !(Number.isSafeInteger(startBlock) && (startBlock as number) >= 0)) {
+    throw new ConfigError(
+      `--l1.deployment ${settings.l1Deployment} has an invalid "startBlock": {"number": ${JSON.stringify(startBlock)}} (want a block number); fix it, or remove it and set --l1.start-block N`,
+    )
+  }
+  const sameInbox = inbox.toLowerCase() === deployment.inbox?.toLowerCase()
   return {
     inbox: inbox as `0x${string}`,
     forcedInclusionStore: settings.l1ForcedInclusionStore ?? deployment.forcedInclusionStore,
+    startBlock: sameInbox ? (startBlock as number | undefined) : undefined,
   }
 }
 

@@ -45,9 +45,9 @@ export const proverServiceSettings = {
   l1StartBlock: setting({
     flag: 'l1.start-block',
     env: 'CAIRN_PROVER_L1_START_BLOCK',
-    description: 'L1 block to search for BatchProposed events from (the block the Inbox was deployed in, or earlier)',
-    schema: z.coerce.number().int().min(0),
-    default: 0,
+    description:
+      "L1 block to search for BatchProposed events from (the block the Inbox was deployed in, or earlier); default: --l1.deployment's startBlock, else 0",
+    schema: z.coerce.number().int().min(0).optional(),
   }),
   genesis: setting({
     flag: 'genesis',
