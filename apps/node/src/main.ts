@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, renderHelp, warnUnreadEnv } from '@cairn/config'
+import { loadConfig, renderHelp, startupFailure, warnUnreadEnv } from '@cairn/config'
 import { CairnError, devGenesis } from '@cairn/primitives'
 import { createLogger } from '@cairn/telemetry'
 import { KEY_ENV as PROPOSER_KEY_ENV } from '@cairn/proposer'
@@ -42,11 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     config = loadConfig(nodeSettings, { argv: rest, env: process.env })
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`cairn: ${error.message}\n`)
-      return 2
-    }
-    throw error
+    return startupFailure('cairn', error, 2)
   }
   const logger = createLogger({ level: config.logLevel })
   // The keys are read beside the table: the preconfirmation key by a sequencer, the proposer's by --based.
@@ -61,12 +57,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     node = await CairnNode.start(config, logger)
   } catch (error) {
-    if (error instanceof CairnError) {
-      logger.fatal({ code: error.code }, error.message)
-      process.stderr.write(`cairn: ${error.message}\n`)
-      return 1
-    }
-    throw error
+    if (error instanceof CairnError) logger.fatal({ code: error.code }, error.message)
+    return startupFailure('cairn', error, 1, logger)
   }
   return await new Promise<number>((resolve) => {
     let stopping = false

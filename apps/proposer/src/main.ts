@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     progress = ProgressStore.open(config.datadir)
   } catch (error) {
-    return startupFailure('cairn-proposer', error, 1)
+    return startupFailure('cairn-proposer', error, 1, logger)
   }
   let forcedInclusionStore: Address
   let metricsServer: Awaited<ReturnType<typeof startConfiguredMetricsServer>>
@@ -90,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     metricsServer = await listening(metricsListenTarget(config), () => startConfiguredMetricsServer(registry, config))
   } catch (error) {
     progress.close()
-    return startupFailure('cairn-proposer', error, 1)
+    return startupFailure('cairn-proposer', error, 1, logger)
   }
 
   const proposer = new Proposer({

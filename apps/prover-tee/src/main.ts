@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     progress = ProverProgressStore.open(config.datadir)
     instance = loadOrCreateInstanceKey(config.datadir)
   } catch (error) {
-    return startupFailure('cairn-prover-tee', error, 1)
+    return startupFailure('cairn-prover-tee', error, 1, logger)
   }
   const registry = createMetricsRegistry()
   const metrics = new ProverMetrics(registry)
@@ -120,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     )
   } catch (error) {
     progress.close()
-    return startupFailure('cairn-prover-tee', error, 1)
+    return startupFailure('cairn-prover-tee', error, 1, logger)
   }
   let genesis: ReturnType<typeof devGenesis>
   try {
@@ -129,16 +129,16 @@ export async function main(argv: string[]): Promise<number> {
         ? devGenesis({ chainId: inboxConfig.l2ChainId })
         : parseGenesis(JSON.parse(readFileSync(config.genesis, 'utf8')))
   } catch (error) {
-    process.stderr.write(`cairn-prover-tee: cannot use --genesis ${config.genesis}: ${(error as Error).message}\n`)
     progress.close()
-    return 2
+    const reason = new ConfigError(`cannot use --genesis ${config.genesis}: ${(error as Error).message}`)
+    return startupFailure('cairn-prover-tee', reason, 2, logger)
   }
   if (BigInt(genesis.config.chainId) !== inboxConfig.l2ChainId) {
-    process.stderr.write(
-      `cairn-prover-tee: --genesis has chain id ${genesis.config.chainId}, the Inbox proves chain ${inboxConfig.l2ChainId}\n`,
-    )
     progress.close()
-    return 2
+    const reason = new ConfigError(
+      `--genesis has chain id ${genesis.config.chainId}, the Inbox proves chain ${inboxConfig.l2ChainId}`,
+    )
+    return startupFailure('cairn-prover-tee', reason, 2, logger)
   }
   const backend = new TeeBackend({
     common: createChainCommon(genesis, nativeCustomCrypto()),
@@ -149,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     metricsServer = await listening(metricsListenTarget(config), () => startConfiguredMetricsServer(registry, config))
   } catch (error) {
     progress.close()
-    return startupFailure('cairn-prover-tee', error, 1)
+    return startupFailure('cairn-prover-tee', error, 1, logger)
   }
 
   const driver = new ProverDriver({

@@ -62,12 +62,30 @@ describe('startupFailure', () => {
     vi.restoreAllMocks()
   })
 
-  it('prints a CairnError as `binary: message` and returns the exit code; rethrows anything else', () => {
+  it('prints a CairnError as `binary: message` and returns the exit code; rethrows anything else', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
-    expect(startupFailure('cairn-test', new CairnError('SOME_CODE', 'fix this setting'), 2)).toBe(2)
+    await expect(startupFailure('cairn-test', new CairnError('SOME_CODE', 'fix this setting'), 2)).resolves.toBe(2)
     expect(stderr).toHaveBeenCalledWith('cairn-test: fix this setting\n')
     const bug = new TypeError('a bug')
-    expect(() => startupFailure('cairn-test', bug, 2)).toThrow(bug)
+    await expect(startupFailure('cairn-test', bug, 2)).rejects.toThrow(bug)
+  })
+
+  it("prints the reason only after the logger's pending lines are written", async () => {
+    const order: string[] = []
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => {
+      order.push('reason')
+      return true
+    })
+    // An asynchronous destination: its lines are out only when flush calls back.
+    const logger = {
+      flush: (done: () => void) =>
+        setTimeout(() => {
+          order.push('logs')
+          done()
+        }, 5),
+    }
+    await startupFailure('cairn-test', new CairnError('SOME_CODE', 'fix this setting'), 1, logger)
+    expect(order).toEqual(['logs', 'reason'])
   })
 })
 

@@ -13,10 +13,17 @@ export function helpRequested(argv: readonly string[]): boolean {
 /**
  * Ends a failed start-up step. A CairnError (a bad setting, an unreadable key or file) is the
  * operator's to fix, so it is printed as `binary: message` and becomes the exit code; anything else
- * is a bug and is rethrown with its stack.
+ * is a bug and is rethrown with its stack. Given the binary's logger, its pending lines are written
+ * first: the logger writes asynchronously, and the one-line reason must be the last line a person reads.
  */
-export function startupFailure(binary: string, error: unknown, exitCode: number): number {
+export async function startupFailure(
+  binary: string,
+  error: unknown,
+  exitCode: number,
+  logger?: { flush(done: (error?: Error) => void): void },
+): Promise<number> {
   if (!(error instanceof CairnError)) throw error
+  if (logger !== undefined) await new Promise<void>((resolve) => logger.flush(() => resolve()))
   process.stderr.write(`${binary}: ${error.message}\n`)
   return exitCode
 }
