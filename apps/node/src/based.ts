@@ -4,8 +4,6 @@
 import { join } from 'node:path'
 import type { ChainStore } from '@cairn/chain'
 import { resolveL1Addresses } from '@cairn/config'
-import { inboxAbi } from '@cairn/contracts'
-import { readAtStartup } from '@cairn/l1'
 import { CairnError } from '@cairn/primitives'
 import {
   ChainStoreBlockSource,
@@ -14,6 +12,7 @@ import {
   Proposer,
   ProposerMetrics,
   proposerTuning,
+  readForcedInclusionStore,
   readProposerKey,
   readProposerRole,
 } from '@cairn/proposer'
@@ -84,15 +83,7 @@ export async function createBasedProposer(options: {
   const address = privateKeyToAddress(setup.privateKey)
   const progress = ProgressStore.open(join(config.datadir, 'proposer'))
   try {
-    const forcedInclusionStore = await readAtStartup(
-      {
-        what: "the Inbox's ForcedInclusionStore",
-        l1Rpc: setup.l1Rpc,
-        address: setup.inbox,
-        addressSettings: '--l1.inbox or --l1.deployment',
-      },
-      () => l1.readContract({ address: setup.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
-    )
+    const forcedInclusionStore = await readForcedInclusionStore(l1, { l1Rpc: setup.l1Rpc, inbox: setup.inbox })
     await warnUnlessAllowed(l1, setup.inbox, address, log)
     const proposer = new Proposer({
       l1,

@@ -9,8 +9,6 @@ import {
   stopOnSignal,
   warnUnreadEnv,
 } from '@cairn/config'
-import { inboxAbi } from '@cairn/contracts'
-import { readAtStartup } from '@cairn/l1'
 import {
   KEY_ENV,
   ProgressStore,
@@ -20,6 +18,7 @@ import {
   proposerServiceSettings,
   proposerTuning,
   RpcL2BlockSource,
+  readForcedInclusionStore,
   readProposerKey,
 } from '@cairn/proposer'
 import { createLogger, createMetricsRegistry, startConfiguredMetricsServer } from '@cairn/telemetry'
@@ -72,15 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // Read even when the settings name the store: an L1 that does not answer, or no Inbox at the address,
     // stops the start whether the addresses come from --l1.inbox or from --l1.deployment.
-    const inboxStore = await readAtStartup(
-      {
-        what: "the Inbox's ForcedInclusionStore",
-        l1Rpc: config.l1Rpc,
-        address: addresses.inbox,
-        addressSettings: '--l1.inbox or --l1.deployment',
-      },
-      () => l1.readContract({ address: addresses.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
-    )
+    const inboxStore = await readForcedInclusionStore(l1, { l1Rpc: config.l1Rpc, inbox: addresses.inbox })
     forcedInclusionStore = addresses.forcedInclusionStore ?? inboxStore
     if (!isAddressEqual(forcedInclusionStore, inboxStore))
       logger.warn(

@@ -1,4 +1,5 @@
 import { inboxAbi, preconfWhitelistAbi } from '@cairn/contracts'
+import { readAtStartup } from '@cairn/l1'
 import type { Address, PublicClient } from 'viem'
 
 /** Whether an address may propose to the Inbox, and why (docs/contracts.md, "Who may propose"). */
@@ -21,4 +22,23 @@ export async function readProposerRole(l1: PublicClient, inbox: Address, propose
   const operators = await l1.readContract({ address: whitelist, abi: preconfWhitelistAbi, functionName: 'operators' })
   const whitelisted = operators.some((o) => o.toLowerCase() === proposer.toLowerCase())
   return { basedMode: false, whitelisted, fallbackWindow: BigInt(config.fallbackWindow), canEverPropose: whitelisted }
+}
+
+/**
+ * The ForcedInclusionStore the Inbox reads forced transactions from, read when a proposer starts:
+ * an L1 that does not answer, or no Inbox at the address, stops the start with a StartupReadError.
+ */
+export function readForcedInclusionStore(
+  l1: PublicClient,
+  target: { l1Rpc: string; inbox: Address },
+): Promise<Address> {
+  return readAtStartup(
+    {
+      what: "the Inbox's ForcedInclusionStore",
+      l1Rpc: target.l1Rpc,
+      address: target.inbox,
+      addressSettings: '--l1.inbox or --l1.deployment',
+    },
+    () => l1.readContract({ address: target.inbox, abi: inboxAbi, functionName: 'forcedInclusionStore' }),
+  )
 }
