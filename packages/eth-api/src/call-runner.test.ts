@@ -1,4 +1,11 @@
-import { bytesToBigInt, bytesToHex, eoaCode7702SignAuthorization, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import {
+  bytesToBigInt,
+  bytesToHex,
+  computeVersionedHash,
+  eoaCode7702SignAuthorization,
+  hexToBytes,
+  setLengthLeft,
+} from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
 import { type JsonRpcErrorObject, RpcError } from '@cairn/rpc'
@@ -318,6 +325,63 @@ describe('a call straight to a precompile that refuses its input', () => {
     // What they accept still answers.
     expect(await t.call('eth_call', { to: precompile(0x06), data: words(1n, 2n, 0n, 0n) })).toBe(words(1n, 2n))
     expect(await t.call('eth_call', { to: precompile(0x09), data: blake2f(1) })).toMatch(/^0x[0-9a-f]{128}$/)
+  })
+
+  it('answers geth’s words for KZG point evaluation and the BLS12-381 precompiles, in calls and call traces', async () => {
+    const t = await testChain()
+    const precompile = (n: number) => account(0).replace(/00$/, n.toString(16).padStart(2, '0')) as Hex
+    // BLS12-381: the base field's modulus, and the order of its groups (KZG's scalar field).
+    const P = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn
+    const R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n
+    const fp = (value: bigint) => value.toString(16).padStart(128, '0')
+    const scalar = (value: bigint) => value.toString(16).padStart(64, '0')
+    const INFINITY_G1 = fp(0n) + fp(0n)
+    // (0, 2) is on y² = x³ + 4 but outside the prime-order subgroup; (1, 1) is off the curve.
+    const OUTSIDE_SUBGROUP = fp(0n) + fp(2n)
+    const OFF_CURVE = fp(1n) + fp(1n)
+    // A point evaluation at the commitment to the zero polynomial (the point at infinity, as is its proof).
+    const INFINITY = `c0${'00'.repeat(47)}`
+    const evaluation = ({ commitment = INFINITY, y = 0n, hash = '' }) => {
+      const versionedHash = hash || computeVersionedHash(`0x${commitment}`, 1).slice(2)
+      return `0x${versionedHash}${scalar(5n)}${scalar(y)}${commitment}${INFINITY}`
+    }
+    const kzg = (reason: string) => `error verifying kzg proof: ${reason}`
+    // What Cairn answered before, as ethereumjs words it, in the comments.
+    const cases: [to: number, data: string, message: string][] = [
+      [0x0a, evaluation({ hash: `01${'00'.repeat(31)}` }), 'mismatched versioned hash'], // kzg commitment does not match versioned hash
+      [0x0a, evaluation({ y: 1n }), kzg("can't verify opening proof")], // kzg proof invalid
+      [0x0a, evaluation({ y: R }), kzg('scalar is not canonical when interpreted as a big integer in big-endian')], // kzg inputs invalid
+      [
+        0x0a,
+        evaluation({ commitment: `80${'00'.repeat(46)}01` }),
+        kzg("invalid compressed coordinate: square root doesn't exist"),
+      ],
+      [0x0b, `0x01${fp(1n).slice(2)}${fp(2n)}${INFINITY_G1}`, 'invalid field element top bytes'], // point not on curve
+      [0x0b, `0x${fp(P)}${fp(0n)}${INFINITY_G1}`, 'invalid fp.Element encoding'], // code 3, execution reverted
+      [0x0b, `0x${OFF_CURVE}${INFINITY_G1}`, 'invalid point: not on curve'], // point not on curve
+      [0x0c, '0x', 'invalid input length'], // input is empty
+      [0x0c, `0x${OUTSIDE_SUBGROUP}${scalar(1n)}`, 'g1 point is not on correct subgroup'], // point not on curve
+      [0x0d, `0x${fp(P)}${'00'.repeat(448)}`, 'invalid fp.Element encoding'], // fp point not in field
+      [0x0f, '0x', 'invalid input length'], // input is empty
+      [0x10, `0x${fp(P)}`, 'invalid fp.Element encoding'], // fp point not in field
+      [0x11, `0x${fp(1n)}ff${fp(1n).slice(2)}`, 'invalid field element top bytes'], // point not on curve
+    ]
+    for (const [to, data, message] of cases) {
+      const request = { to: precompile(to), data }
+      const label = `${to} ${data.slice(0, 20)}`
+      expect(await rpcError(t.call('eth_call', request)), label).toEqual({ code: -32000, message })
+      expect(await rpcError(t.call('eth_estimateGas', request)), label).toEqual({ code: -32000, message })
+      expect(await t.call('debug_traceCall', request, 'latest', { tracer: 'callTracer' }), label).toMatchObject({
+        error: message,
+      })
+    }
+    // What they accept still answers.
+    expect(await t.call('eth_call', { to: precompile(0x0a), data: evaluation({}) })).toBe(
+      `0x${scalar(4096n)}${scalar(R)}`,
+    )
+    expect(await t.call('eth_call', { to: precompile(0x0b), data: `0x${INFINITY_G1}${INFINITY_G1}` })).toBe(
+      `0x${INFINITY_G1}`,
+    )
   })
 })
 

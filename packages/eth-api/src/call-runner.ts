@@ -29,10 +29,9 @@ import {
   serverError,
 } from '@cairn/rpc'
 import type { StateDB } from '@cairn/state'
-import { REVERT_ERROR, gethErrorMessage } from '@cairn/tracer'
+import { REVERT_ERROR, gethErrorMessage, precompileError } from '@cairn/tracer'
 import { AccessListCollector, type AccessListJson, sameAccessList } from './access-list.ts'
 import { CallBudget, DEFAULT_EVM_TIMEOUT_MS } from './call-budget.ts'
-import { precompileError } from './precompile-errors.ts'
 
 export interface CallEnvironment {
   /** The block whose post-state the call runs on and, unless `pending`, whose header it sees. */
@@ -446,7 +445,7 @@ const RETURNDATACOPY = 0x3e
 export function callFailure({ result, tx }: CallOutcome): CallFailure {
   const { exceptionError, runState, returnValue } = result.execResult
   if (exceptionError === undefined) throw new Error('callFailure needs a failed call')
-  const refused = precompileError(tx.to, tx.data, exceptionError)
+  const refused = precompileError(tx.to, tx.data, result.execResult)
   if (refused !== undefined) return { message: refused }
   if (exceptionError.error === 'revert') return { revert: returnValue }
   if (exceptionError.error === OUT_OF_GAS && runState !== undefined && readsPastReturnData(runState))

@@ -1,4 +1,4 @@
-import { bytesToHex } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
 import { TestChain, calldata, word, compiledContracts } from '../test/harness.ts'
 import { type CallFrame, type StructLoggerResult, createCallTracer, createStructLogger } from './index.ts'
@@ -399,5 +399,59 @@ describe('call tracer, less common frames', () => {
     expect(traced).toMatchObject({ gas: 80_000, failed: true, returnValue: '0x' })
     expect(traced.structLogs.map((step) => step.op)).toEqual(['PUSH1', 'PUSH1', 'RETURN'])
     expect(traced.structLogs.every((step) => step.error === undefined)).toBe(true)
+  })
+})
+
+describe('call tracer, a frame of a precompile that refuses its input', () => {
+  /** The BLS12-381 base field's modulus, as a 64-byte EIP-2537 field element. */
+  const BLS_P =
+    '1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab'.padStart(
+      128,
+      '0',
+    )
+  const precompileAddress = (n: number) => TestChain.address(`0x${n.toString(16).padStart(40, '0')}`)
+  const words = (...values: bigint[]) => values.map((v) => v.toString(16).padStart(64, '0')).join('')
+
+  /** Code that CALLs precompile `n` with all of its own calldata and all its gas, then stops whatever the call did. */
+  const forwarder = (n: number) =>
+    Uint8Array.from([
+      ...[0x36, 0x60, 0x00, 0x60, 0x00, 0x37], // CALLDATACOPY(0, 0, CALLDATASIZE)
+      ...[0x60, 0x00, 0x60, 0x00, 0x36, 0x60, 0x00, 0x60, 0x00, 0x60, n, 0x5a, 0xf1], // CALL(GAS, n, 0, 0, CALLDATASIZE, 0, 0)
+      ...[0x50, 0x00], // POP, STOP
+    ])
+
+  // geth's callTracer takes the error the precompile returned; ethereumjs reported these as the
+  // revert, return-data and empty-input errors in the comments.
+  it.each<[string, number, string, string]>([
+    ['BN254 add, a point off the curve', 0x06, words(1n, 3n, 0n, 0n), 'point is not on curve'], // execution reverted
+    ['BLAKE2F, 212 bytes', 0x09, '00'.repeat(212), 'invalid input length'], // return data out of bounds
+    ['BLS12 G1ADD, x not below p', 0x0b, BLS_P + '00'.repeat(192), 'invalid fp.Element encoding'], // execution reverted
+    ['BLS12 G1MSM, an empty input', 0x0c, '', 'invalid input length'], // input is empty
+    ['BLS12 MAP_FP_TO_G1, nonzero top bytes', 0x10, `01${'00'.repeat(63)}`, 'invalid field element top bytes'], // point not on curve
+  ])('%s: %s', async (_name, n, data, message) => {
+    const chain = await TestChain.create()
+    const caller = TestChain.address('0x00000000000000000000000000000000000000f0')
+    await chain.vm.stateManager.putCode(caller, forwarder(n))
+    const input = hexToBytes(`0x${data}`)
+    const { result } = await chain.trace(chain.tx({ to: caller, data: input }), createCallTracer())
+    const top = result as CallFrame
+    expect(top.error).toBeUndefined()
+    const inner = top.calls?.[0] as CallFrame
+    // A failed precompile uses all of its gas and returns nothing, as in geth.
+    expect(inner).toStrictEqual({
+      from: caller.toString(),
+      gas: inner.gas,
+      gasUsed: inner.gas,
+      to: `0x${n.toString(16).padStart(40, '0')}`,
+      input: bytesToHex(input),
+      error: message,
+      value: '0x0',
+      type: 'CALL',
+    })
+
+    // The same error on the transaction's own frame when the transaction calls the precompile.
+    const direct = await chain.trace(chain.tx({ to: precompileAddress(n), data: input }), createCallTracer())
+    expect(direct.result).toMatchObject({ error: message })
+    expect(direct.result).not.toHaveProperty('output')
   })
 })

@@ -1,4 +1,4 @@
-import type { EVMInterface, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
+import type { EVMError, EVMInterface, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
 import type { RunTxResult } from '@ethereumjs/vm'
 import { TracerError } from './errors.ts'
@@ -7,6 +7,7 @@ import { bytesHex, quantityHex, wordHex } from './hex.ts'
 import { decodeRevertReason } from './revert-reason.ts'
 import { readMemory } from './memory.ts'
 import { invalidOpcodeByte } from './opcode-names.ts'
+import { precompileError } from './precompile-errors.ts'
 import type { EvmTracer, TraceContext } from './types.ts'
 import { CODE_STORE_OUT_OF_GAS, gethErrorMessage, isCodeDepositOutOfGas, REVERT_ERROR } from './vm-errors.ts'
 
@@ -242,7 +243,7 @@ export function createCallTracer(
       const lastStep = frame.lastOpcode === OP_RETURN ? frame.lastReturn : undefined
       frame.error = isCodeDepositOutOfGas(isCreate, error, lastStep)
         ? CODE_STORE_OUT_OF_GAS
-        : gethErrorMessage(error, frame.lastOpcode >= 0 ? frame.lastOpcode : undefined)
+        : frameError(frame, error, result)
       if (frame.type === 'CREATE' || frame.type === 'CREATE2') frame.to = undefined
       if (frame.error === REVERT_ERROR && output.length > 0) {
         frame.output = output
@@ -297,6 +298,17 @@ export function createCallTracer(
       return toJson(top)
     },
   }
+}
+
+/**
+ * geth's error for a failed frame: a precompile's own error (never a revert, as ethereumjs reports
+ * some), else the EVM's error in geth's words, naming the opcode the frame failed at.
+ */
+function frameError(frame: OpenFrame, error: EVMError, result: EVMResult): string {
+  const message = frame.message
+  const refused =
+    message === undefined ? undefined : precompileError(message.codeAddress, message.data, result.execResult)
+  return refused ?? gethErrorMessage(error, frame.lastOpcode >= 0 ? frame.lastOpcode : undefined)
 }
 
 function newFrame(type: CallType, from: string, to: string | undefined, input: Uint8Array, gas: bigint): OpenFrame {

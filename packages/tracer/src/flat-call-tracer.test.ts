@@ -1,4 +1,4 @@
-import { bytesToHex } from '@ethereumjs/util'
+import { bytesToHex, hexToBytes } from '@ethereumjs/util'
 import { describe, expect, it } from 'vitest'
 import { TestChain, calldata, compiledContracts, word } from '../test/harness.ts'
 import { type FlatCallTrace, type TraceContext, createFlatCallTracer } from './index.ts'
@@ -169,5 +169,21 @@ describe('flat call tracer', () => {
     expect(inner.error).toBe('Out of gas')
     expect(inner).not.toHaveProperty('result')
     expect(inner).toMatchObject({ blockHash: null, blockNumber: 0, transactionHash: null, transactionPosition: 0 })
+  })
+
+  it('gives a refused precompile call geth’s error and no result, where ethereumjs reported a revert', async () => {
+    const chain = await TestChain.create()
+    const g1add = TestChain.address('0x000000000000000000000000000000000000000b')
+    // A G1 point whose x is the BLS12-381 modulus: not a field element.
+    const modulus = '1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab'
+    const input = hexToBytes(`0x${modulus.padStart(128, '0')}${'00'.repeat(192)}`)
+    const { result } = await chain.trace(chain.tx({ to: g1add, data: input }), createFlatCallTracer(), IN_BLOCK)
+    const [trace] = result as FlatCallTrace[]
+    expect(trace!.error).toBe('invalid fp.Element encoding')
+    expect(trace).not.toHaveProperty('result')
+    // An empty MSM input is geth's `invalid input length`, which Parity calls `Built-in failed`.
+    const g1msm = TestChain.address('0x000000000000000000000000000000000000000c')
+    const parity = await chain.trace(chain.tx({ to: g1msm }), createFlatCallTracer({ convertParityErrors: true }))
+    expect((parity.result as FlatCallTrace[])[0]!.error).toBe('Built-in failed')
   })
 })

@@ -24,6 +24,7 @@ export {
   type PrestateResult,
   type PrestateTracerConfig,
 } from './prestate-tracer.ts'
+export { precompileError } from './precompile-errors.ts'
 export { decodeRevertReason } from './revert-reason.ts'
 export {
   createStructLogger,
