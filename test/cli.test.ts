@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync } from 'node:child_process'
+import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -14,6 +14,7 @@ import {
   type StartNodeOptions,
   freePort,
   rpc,
+  signDevTransfer,
   startNode,
 } from './src/node-process.ts'
 
@@ -42,6 +43,111 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-e2e-cli-'))
   dirs.push(dir)
   return dir
+}
+
+/**
+ * A start that fails as an operator should see it: the exit code, the reason as the last stderr line
+ * (`cairn: ...`), after the fatal log line with its code, and no stack trace.
+ */
+function expectRefusal(
+  failure: { code: number; stderr: string } | undefined,
+  expected: { exitCode: number; code: string; line: string | RegExp },
+) {
+  expect(failure, 'the start should fail').toBeDefined()
+  const lines = failure!.stderr.trimEnd().split('\n')
+  expect(failure!.code, failure!.stderr).toBe(expected.exitCode)
+  if (typeof expected.line === 'string') expect(lines.at(-1)).toBe(expected.line)
+  else expect(lines.at(-1)).toMatch(expected.line)
+  expect(lines.at(-2)).toContain(`"code":"${expected.code}"`)
+  expect(failure!.stderr).not.toMatch(/^\s+at /m)
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** Every file of a directory and its bytes, to show a refused start left a datadir as it was. */
+function snapshot(dir: string, skip: RegExp = /^$/): Record<string, string> {
+  const files: Record<string, string> = {}
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    if (skip.test(name)) continue
+    try {
+      files[name] = readFileSync(join(dir, name)).toString('base64')
+    } catch {
+      // a directory
+    }
+  }
+  return files
+}
+
+/** The command prefix that runs a process as nobody, if util-linux's setpriv is there. */
+function setprivNobody(): string[] | undefined {
+  try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' })
+    return ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+  } catch {
+    return undefined
+  }
+}
+
+interface DevChain {
+  datadir: string
+  head: { number: string; hash: string }
+}
+
+/**
+ * A dev chain with a transfer in a block (`head`), made once by a real node and copied by each case that
+ * damages it. Its data is still in LevelDB's log. (A `--block-time 0` node seals a block as it starts, so
+ * later starts add blocks after `head`.)
+ */
+let logChain: Promise<DevChain> | undefined
+function devChainInLog(): Promise<DevChain> {
+  logChain ??= (async () => {
+    const datadir = tempDir()
+    const node = await startNode({ datadir, blockTime: 0 })
+    nodes.push(node)
+    const hash = await rpc<string>(node.rpcUrl, 'eth_sendRawTransaction', [await signDevTransfer(0)])
+    let receipt: { blockNumber: string; blockHash: string } | null = null
+    while (receipt === null) {
+      await new Promise((r) => setTimeout(r, 100))
+      receipt = await rpc(node.rpcUrl, 'eth_getTransactionReceipt', [hash])
+    }
+    await node.stop()
+    return { datadir, head: { number: receipt.blockNumber, hash: receipt.blockHash } }
+  })()
+  return logChain
+}
+
+/** A copy of a chain (its head checked), as it is after a node opened it again: its data is in a LevelDB table. */
+let tableChain: Promise<DevChain> | undefined
+function devChainInTable(): Promise<DevChain> {
+  tableChain ??= (async () => {
+    const chain = await devChainInLog()
+    const datadir = copyDatadir(chain.datadir)
+    await expectHead(datadir, chain.head)
+    expect(readdirSync(join(datadir, 'chaindata')).some((name) => name.endsWith('.ldb'))).toBe(true)
+    return { datadir, head: chain.head }
+  })()
+  return tableChain
+}
+
+function copyDatadir(datadir: string): string {
+  const copy = join(tempDir(), 'datadir')
+  cpSync(datadir, copy, { recursive: true })
+  return copy
+}
+
+/** Starts a node on the datadir and checks it serves the chain that has this block. */
+async function expectHead(datadir: string, head: DevChain['head']) {
+  const node = await startNode({ datadir, blockTime: 0 })
+  nodes.push(node)
+  await expectBlock(node.rpcUrl, head)
+  await node.stop()
+}
+
+async function expectBlock(rpcUrl: string, head: DevChain['head']) {
+  const block = await rpc<DevChain['head'] | null>(rpcUrl, 'eth_getBlockByNumber', [head.number, false])
+  expect(block?.hash).toBe(head.hash)
 }
 
 describe('cairn as an operator runs it', () => {
@@ -116,6 +222,216 @@ describe('cairn as an operator runs it', () => {
     nodes.push(again)
     expect(await rpc(again.rpcUrl, 'eth_chainId')).toBe('0x4d2')
     await again.stop()
+  })
+
+  it('refuses a datadir whose saved genesis.json is damaged (it names the chain), with or without --dev, and changes nothing', async () => {
+    const chain = await devChainInLog()
+    const cases = [
+      {
+        args: [],
+        damage: (file: string) => truncateSync(file, 100),
+        problem: 'is not valid JSON (Unterminated string in JSON at position 100)',
+      },
+      {
+        args: ['--dev'],
+        damage: (file: string) => writeFileSync(file, '{}\n'),
+        problem: 'is not a valid genesis: genesis.config is missing',
+      },
+    ]
+    await Promise.all(
+      cases.map(async ({ args, damage, problem }) => {
+        const datadir = copyDatadir(chain.datadir)
+        const saved = join(datadir, 'genesis.json')
+        damage(saved)
+        const before = snapshot(datadir)
+        const failure = await runFailing([CAIRN, 'node', ...args, '--datadir', datadir, '--http.port', '0'], {})
+        expectRefusal(failure, {
+          exitCode: 1,
+          code: 'SAVED_GENESIS_CORRUPT',
+          line: `cairn: the datadir's ${saved} ${problem}; it records which chain the datadir holds: restore it from a backup, or remove it and start with --genesis FILE (the chain's genesis file) to write it again`,
+        })
+        expect(snapshot(datadir)).toEqual(before)
+      }),
+    )
+  })
+
+  it('refuses --genesis FILE that is missing, not JSON or not a genesis as a bad setting (exit code 2), naming the file', async () => {
+    const dir = tempDir()
+    const devGenesis = JSON.parse((await run(process.execPath, [CAIRN, 'dev-genesis'], { cwd: REPO_ROOT })).stdout)
+    writeFileSync(join(dir, 'not-json.json'), '{"config": {"chainId": 5,\n')
+    writeFileSync(join(dir, 'no-alloc.json'), JSON.stringify({ ...devGenesis, alloc: undefined }))
+    const hint = "give the chain's genesis file (geth's format)"
+    const cases: Array<[string, string | RegExp]> = [
+      ['missing.json', 'cannot be read: no such file; check the path'],
+      ['not-json.json', new RegExp(`is not valid JSON \\(.+\\); ${escapeRegExp(hint)}$`)],
+      ['no-alloc.json', `is not a valid genesis: genesis.alloc must be an object; ${hint}`],
+    ]
+    await Promise.all(
+      cases.map(async ([name, problem]) => {
+        const genesis = join(dir, name)
+        const args = [CAIRN, 'node', '--genesis', genesis, '--datadir', tempDir(), '--http.port', '0']
+        const failure = await runFailing(args, {})
+        const prefix = `cairn: --genesis ${genesis} `
+        expectRefusal(failure, {
+          exitCode: 2,
+          code: 'INVALID_CONFIG',
+          line:
+            typeof problem === 'string'
+              ? `${prefix}${problem}`
+              : new RegExp(`^${escapeRegExp(prefix)}${problem.source}`),
+        })
+      }),
+    )
+  })
+
+  it('refuses a datadir another node is using, naming the datadir, and the running node keeps serving it', async () => {
+    const chain = await devChainInLog()
+    const datadir = copyDatadir(chain.datadir)
+    const first = await startNode({ datadir, blockTime: 0 })
+    nodes.push(first)
+    const failure = await runFailing([CAIRN, 'node', '--dev', '--datadir', datadir, '--http.port', '0'], {})
+    expectRefusal(failure, {
+      exitCode: 1,
+      code: 'DATADIR_LOCKED',
+      line: `cairn: the datadir ${datadir} is in use by another process (its database ${join(datadir, 'chaindata')} is locked): stop the other cairn node, or choose another --datadir`,
+    })
+    await expectBlock(first.rpcUrl, chain.head)
+    await first.stop()
+    expect(first.process.exitCode).toBe(0)
+  })
+
+  it('refuses a datadir that is a file, or under a file, naming it', async () => {
+    const file = join(tempDir(), 'datadir')
+    writeFileSync(file, 'not a directory\n')
+    const [isFile, underFile] = await Promise.all(
+      [file, join(file, 'sub')].map((datadir) =>
+        runFailing([CAIRN, 'node', '--dev', '--datadir', datadir, '--http.port', '0'], {}),
+      ),
+    )
+    expectRefusal(isFile, {
+      exitCode: 1,
+      code: 'DATADIR_UNUSABLE',
+      line: `cairn: cannot use --datadir ${file}: it is a file, not a directory; choose another --datadir`,
+    })
+    expectRefusal(underFile, {
+      exitCode: 1,
+      code: 'DATADIR_UNUSABLE',
+      line: `cairn: cannot use --datadir ${join(file, 'sub')}: ENOTDIR: not a directory, stat '${join(file, 'sub')}'; choose another --datadir`,
+    })
+    expect(readFileSync(file, 'utf8')).toBe('not a directory\n')
+  })
+
+  // Root may write any directory, so as root the node runs as nobody (util-linux's setpriv); a root run
+  // without setpriv cannot show the refusal and skips this case.
+  const asNobody = process.getuid?.() === 0 ? setprivNobody() : []
+  it.skipIf(asNobody === undefined)(
+    'refuses a datadir this user cannot write (chmod 555), naming it and what to do',
+    async () => {
+      const parent = tempDir()
+      const datadir = join(parent, 'datadir')
+      cpSync((await devChainInLog()).datadir, datadir, { recursive: true })
+      if (asNobody!.length > 0) {
+        chmodSync(parent, 0o755)
+        execFileSync('chown', ['-R', '65534:65534', datadir])
+      }
+      chmodSync(datadir, 0o555)
+      const before = snapshot(datadir)
+      const [command, ...prefix] = [...asNobody!, process.execPath]
+      const failure = await run(
+        command!,
+        [...prefix, CAIRN, 'node', '--dev', '--datadir', datadir, '--http.port', '0'],
+        {
+          cwd: REPO_ROOT,
+          timeout: 60_000,
+        },
+      ).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      )
+      const uid = asNobody!.length > 0 ? 65534 : process.getuid!()
+      expectRefusal(failure, {
+        exitCode: 1,
+        code: 'DATADIR_UNUSABLE',
+        line: `cairn: cannot use --datadir ${datadir}: ${datadir} is not writable by this user (uid ${uid}); give the user write access to the datadir (chown, chmod), or choose another --datadir`,
+      })
+      expect(snapshot(datadir)).toEqual(before)
+      chmodSync(datadir, 0o755)
+    },
+  )
+
+  it('refuses a chain database without its CURRENT file, leaving every file as it was (it opens again once restored)', async () => {
+    const chain = await devChainInTable()
+    const datadir = copyDatadir(chain.datadir)
+    const current = join(datadir, 'chaindata', 'CURRENT')
+    const saved = readFileSync(current)
+    rmSync(current)
+    const before = snapshot(datadir)
+    // LevelDB alone would start an empty database here and delete the old tables.
+    const failure = await runFailing([CAIRN, 'node', '--dev', '--datadir', datadir, '--http.port', '0'], {})
+    expectRefusal(failure, {
+      exitCode: 1,
+      code: 'DATABASE_CORRUPT',
+      line: `cairn: the chain database in the datadir ${datadir} is damaged (its tables are there but its CURRENT file is missing); the node does not start a new chain over it: restore the datadir from a backup, or start over with another --datadir (or remove ${join(datadir, 'chaindata')}) and sync the chain again`,
+    })
+    expect(snapshot(datadir)).toEqual(before)
+    writeFileSync(current, saved)
+    await expectHead(datadir, chain.head)
+  })
+
+  it('refuses a chain database with a damaged manifest or table, or whose log lost the chain, and starts no new chain over it', async () => {
+    const damaged = (datadir: string, reason: string) =>
+      `cairn: the chain database in the datadir ${datadir} is damaged (${reason}); the node does not start a new chain over it: restore the datadir from a backup, or start over with another --datadir (or remove ${join(datadir, 'chaindata')}) and sync the chain again`
+    const garbage = (file: string, from: number, length: number) => {
+      const bytes = readFileSync(file)
+      bytes.fill(0xa5, from, Math.min(bytes.length, from + length))
+      writeFileSync(file, bytes)
+    }
+    const inTable = await devChainInTable()
+    const inLog = await devChainInLog()
+    // When LevelDB opens a database it may write its own files (LOG, CURRENT, a new manifest, log and
+    // table); the tables that hold the chain and the datadir's other files stay as they were.
+    const notTables = /^chaindata\/(?!\d+\.ldb$)/
+    const cases = [
+      {
+        chain: inTable,
+        damage: (chaindata: string) => {
+          const manifest = readdirSync(chaindata).find((name) => name.startsWith('MANIFEST-'))!
+          garbage(join(chaindata, manifest), 0, 64)
+        },
+        reason: /^Corruption: [^;]+$/,
+        kept: /^chaindata\/(LOG|LOCK)/,
+      },
+      {
+        chain: inTable,
+        damage: (chaindata: string) =>
+          garbage(join(chaindata, readdirSync(chaindata).find((name) => name.endsWith('.ldb'))!), 0, 4096),
+        reason: /^Corruption: [^;]+$/,
+        kept: notTables,
+      },
+      {
+        // LevelDB drops a log record it cannot read: the database opens empty, but the datadir held a chain.
+        chain: inLog,
+        damage: (chaindata: string) =>
+          garbage(join(chaindata, readdirSync(chaindata).find((name) => name.endsWith('.log'))!), 0, 1 << 20),
+        reason: 'it has no chain head, though the datadir held a chain',
+        kept: /^chaindata\//,
+      },
+    ]
+    await Promise.all(
+      cases.map(async ({ chain, damage, reason, kept }) => {
+        const datadir = copyDatadir(chain.datadir)
+        damage(join(datadir, 'chaindata'))
+        const before = snapshot(datadir, kept)
+        const failure = await runFailing([CAIRN, 'node', '--dev', '--datadir', datadir, '--http.port', '0'], {})
+        const line = failure?.stderr.trimEnd().split('\n').at(-1) ?? ''
+        const shown = /is damaged \((.*)\); the node does not/.exec(line)?.[1] ?? ''
+        if (typeof reason === 'string') expect(shown).toBe(reason)
+        else expect(shown).toMatch(reason)
+        expectRefusal(failure, { exitCode: 1, code: 'DATABASE_CORRUPT', line: damaged(datadir, shown) })
+        expect(failure?.stderr).not.toContain('initialized chain from genesis')
+        expect(snapshot(datadir, kept)).toMatchObject(before)
+      }),
+    )
   })
 
   it('refuses a port another process holds with exit code 1, naming the setting that chooses it', async () => {
@@ -239,6 +555,32 @@ describe('cairn as an operator runs it', () => {
     expect(deadL1?.code).toBe(1)
     expect(deadL1?.stderr).toContain('"code":"L1_UNREACHABLE"')
     expect(deadL1?.stderr).toContain('the L1 at http://127.0.0.1:9 did not answer')
+  })
+
+  it('cairn-prover-tee refuses a --metrics.addr that cannot be an address, and its `instance` warns on stderr about CAIRN_* variables it does not read', async () => {
+    const prover = join(REPO_ROOT, 'apps/prover-tee/bin/cairn-prover-tee.js')
+    const rpcs = ['--l1.rpc', 'http://127.0.0.1:9', '--l2.rpc', 'http://127.0.0.1:9']
+    const [malformed, instance] = await Promise.all([
+      runFailing([prover, ...rpcs, '--metrics.addr', '127.0.0.1:9100', '--datadir', tempDir()], {}),
+      // A mistyped CAIRN_PROVER_DATADIR would print the key of another datadir; the service's own variables are read.
+      run(process.execPath, [prover, 'instance', '--datadir', tempDir()], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, CAIRN_PROVER_DATADIRR: tempDir(), CAIRN_PROVER_L1_RPC: 'http://127.0.0.1:9' },
+      }),
+    ])
+    expect(malformed?.code).toBe(2)
+    expect(malformed?.stderr).toBe(
+      'cairn-prover-tee: invalid value "127.0.0.1:9100" for --metrics.addr (from flag --metrics.addr): must be an IP address (127.0.0.1, 0.0.0.0 for every interface, ::1) or a host name such as localhost, without a port\n',
+    )
+    expect(instance.stdout).toMatch(/^0x[0-9a-fA-F]{40}\n$/)
+    const warnings = instance.stderr
+      .split('\n')
+      .filter((line) => line.includes('"code":"UNREAD_ENV"'))
+      .map((line) => JSON.parse(line) as { env: string; closest?: string })
+      .filter((warning) => warning.env.startsWith('CAIRN_PROVER_'))
+    expect(warnings.map((warning) => [warning.env, warning.closest])).toEqual([
+      ['CAIRN_PROVER_DATADIRR', 'CAIRN_PROVER_DATADIR'],
+    ])
   })
 
   it('cairn-proposer and cairn-prover-tee refuse an L1 that does not answer with exit code 1, naming --l1.rpc', async () => {

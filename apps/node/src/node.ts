@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Common } from '@ethereumjs/common'
 import { KECCAK256_RLP, bytesToHex, createAddressFromString } from '@ethereumjs/util'
 import { ChainStore, NodeDatabase } from '@cairn/chain'
-import { listening, metricsListenTarget, resolveL1Addresses } from '@cairn/config'
+import { ConfigError, listening, metricsListenTarget, resolveL1Addresses } from '@cairn/config'
 import { CallRunner, chainSubscriptionSource, createLogReader, createTraceService, ethMethods } from '@cairn/eth-api'
 import {
   BlockExecutor,
@@ -21,6 +21,7 @@ import {
   SerialLock,
   createChainCommon,
   devGenesis,
+  isCairnError,
   parseGenesis,
 } from '@cairn/primitives'
 import { Derivation, DerivationStore, L1Watcher } from '@cairn/derivation'
@@ -86,10 +87,10 @@ export class CairnNode {
   static async start(config: NodeConfig, logger: Logger): Promise<CairnNode> {
     // --based checks its L1, Inbox and key settings before anything touches the datadir.
     const based = config.based ? checkBasedConfig(config, process.env) : undefined
-    mkdirSync(config.datadir, { recursive: true })
+    prepareDatadir(config.datadir)
     const genesis = resolveGenesis(config)
     const common = createChainCommon(genesis.file, nativeCustomCrypto())
-    const database = await NodeDatabase.open(join(config.datadir, 'chaindata'))
+    const database = await openDatabase(config.datadir)
     // What a failed start opened is closed again (newest first), so the process can exit.
     const opened: Array<() => unknown> = [() => database.close()]
     try {
@@ -99,7 +100,7 @@ export class CairnNode {
         await Promise.resolve()
           .then(close)
           .catch(() => {})
-      throw error
+      throw databaseFailure(config.datadir, error) ?? error
     }
   }
 
@@ -121,7 +122,7 @@ export class CairnNode {
       // The chain id is not in the genesis block: it is checked against the genesis.json saved beside the chain.
       const stored = {
         hash: await chain.getCanonicalHash(0n).then((hash) => (hash === undefined ? 'none' : bytesToHex(hash))),
-        chainId: savedChainId(config.datadir),
+        chainId: expected.savedChainId,
       }
       if (
         stored.hash !== bytesToHex(genesis.hash()) ||
@@ -130,6 +131,11 @@ export class CairnNode {
         throw genesisMismatch(config.datadir, stored, { ...expected, hash: bytesToHex(genesis.hash()) })
       logger.info({ head: Number(chain.head().header.number), hash: bytesToHex(chain.head().hash()) }, 'opened chain')
     } else {
+      // A chain was started here (its genesis.json is written only after its genesis block), and the
+      // database LevelDB opened is empty: LevelDB dropped what it could not read. A new chain would
+      // be written over the old one.
+      if (database.existed && existsSync(join(config.datadir, 'genesis.json')))
+        throw damagedDatabase(config.datadir, 'it has no chain head, though the datadir held a chain')
       await chain.initGenesis(genesis, state.pendingBatch())
       logger.info(
         { chainId: Number(common.chainId()), genesis: bytesToHex(genesis.hash()) },
@@ -415,6 +421,8 @@ interface ConfiguredGenesis {
   file: GethGenesisFile
   /** `--genesis FILE`, `--dev`, or the datadir's `genesis.json`. */
   origin: string
+  /** The chain id of the genesis.json the datadir saved at its first start, if it has one. */
+  savedChainId: number | undefined
 }
 
 /**
@@ -424,38 +432,167 @@ interface ConfiguredGenesis {
  */
 function resolveGenesis(config: NodeConfig): ConfiguredGenesis {
   const saved = join(config.datadir, 'genesis.json')
+  // Read (and refused if damaged) before the database is opened, whatever the start asks for.
+  const savedGenesis = readSavedGenesis(config.datadir)
+  const savedChainId = savedGenesis?.config.chainId
   if (config.genesis !== undefined) {
-    let text: string
-    try {
-      text = readFileSync(config.genesis, 'utf8')
-    } catch (error) {
-      throw new CairnError('GENESIS_UNREADABLE', `cannot read --genesis ${config.genesis}: ${(error as Error).message}`)
-    }
-    try {
-      return { file: parseGenesis(JSON.parse(text)), origin: `--genesis ${config.genesis}` }
-    } catch (error) {
-      if (error instanceof CairnError) throw error
-      throw new CairnError(
-        'GENESIS_UNREADABLE',
-        `--genesis ${config.genesis} is not valid JSON: ${(error as Error).message}`,
-      )
-    }
+    const origin = `--genesis ${config.genesis}`
+    // A bad --genesis is a bad setting (exit code 2), as it is for cairn-prover-tee.
+    const file = readGenesisFile(config.genesis, (kind, problem) => {
+      const hint = kind === 'unreadable' ? 'check the path' : "give the chain's genesis file (geth's format)"
+      return new ConfigError(`${origin} ${problem}; ${hint}`)
+    })
+    return { file, origin, savedChainId }
   }
-  if (config.dev) return { file: devGenesis(), origin: '--dev' }
-  if (existsSync(saved)) return { file: parseGenesis(JSON.parse(readFileSync(saved, 'utf8'))), origin: saved }
+  if (config.dev) return { file: devGenesis(), origin: '--dev', savedChainId }
+  if (savedGenesis !== undefined) return { file: savedGenesis, origin: saved, savedChainId }
   throw new CairnError(
     'NO_GENESIS',
     `no chain in ${config.datadir} and no genesis given: pass --genesis FILE, or --dev for a local dev chain`,
   )
 }
 
-/** The chain id of the genesis.json a datadir saved at its first start, if it has a readable one. */
-function savedChainId(datadir: string): number | undefined {
+/**
+ * A genesis file, or the error `refuse` makes of what is wrong with it: `problem` follows the file's name,
+ * "cannot be read: ...", "is not valid JSON (...)" or "is not a valid genesis: ...".
+ */
+function readGenesisFile(
+  path: string,
+  refuse: (kind: 'unreadable' | 'not-json' | 'invalid', problem: string) => CairnError,
+): GethGenesisFile {
+  let text: string
   try {
-    return parseGenesis(JSON.parse(readFileSync(join(datadir, 'genesis.json'), 'utf8'))).config.chainId
-  } catch {
-    return undefined
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : oneLine(error)
+    throw refuse('unreadable', `cannot be read: ${reason}`)
   }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw refuse('not-json', `is not valid JSON (${oneLine(error)})`)
+  }
+  try {
+    return parseGenesis(value)
+  } catch (error) {
+    if (!(error instanceof CairnError)) throw error
+    throw refuse('invalid', `is not a valid genesis: ${error.message}`)
+  }
+}
+
+/**
+ * The genesis.json a datadir saved at its first start; undefined if it has none. It records which chain
+ * the datadir holds (the chain id is not in the genesis block), so one that cannot be read stops the start
+ * rather than being ignored or replaced.
+ */
+function readSavedGenesis(datadir: string): GethGenesisFile | undefined {
+  const saved = join(datadir, 'genesis.json')
+  if (!existsSync(saved)) return undefined
+  return readGenesisFile(
+    saved,
+    (_kind, problem) =>
+      new CairnError(
+        'SAVED_GENESIS_CORRUPT',
+        `the datadir's ${saved} ${problem}; it records which chain the datadir holds: restore it from a backup, or remove it and start with --genesis FILE (the chain's genesis file) to write it again`,
+        { details: { datadir } },
+      ),
+  )
+}
+
+/**
+ * Makes the datadir, or refuses one this user cannot use: a file, a path that cannot be made, or a
+ * directory (or the chain database and mempool journal in it) this user cannot write.
+ */
+function prepareDatadir(datadir: string): void {
+  const unusable = (reason: string, error?: unknown) =>
+    new CairnError('DATADIR_UNUSABLE', `cannot use --datadir ${datadir}: ${reason}`, {
+      cause: error,
+      details: { datadir },
+    })
+  let isDirectory: boolean | undefined
+  try {
+    isDirectory = statSync(datadir, { throwIfNoEntry: false })?.isDirectory()
+  } catch (error) {
+    throw unusable(`${oneLine(error)}; choose another --datadir`, error)
+  }
+  if (isDirectory === false) throw unusable('it is a file, not a directory; choose another --datadir')
+  try {
+    mkdirSync(datadir, { recursive: true })
+  } catch (error) {
+    throw unusable(`cannot create it (${oneLine(error)}); create it for this user, or choose another --datadir`, error)
+  }
+  for (const path of [datadir, join(datadir, 'chaindata'), join(datadir, 'mempool.journal')]) {
+    if (!existsSync(path)) continue
+    try {
+      accessSync(path, constants.R_OK | constants.W_OK)
+    } catch (error) {
+      const user = process.getuid?.() === undefined ? 'this user' : `this user (uid ${process.getuid()})`
+      throw unusable(
+        `${path} is not writable by ${user}; give the user write access to the datadir (chown, chmod), or choose another --datadir`,
+        error,
+      )
+    }
+  }
+}
+
+/** The datadir's chain database; a lock or damage is told in terms of the datadir and what to do. */
+async function openDatabase(datadir: string): Promise<NodeDatabase> {
+  const path = join(datadir, 'chaindata')
+  try {
+    return await NodeDatabase.open(path)
+  } catch (error) {
+    if (isCairnError(error, 'DATADIR_LOCKED'))
+      throw new CairnError(
+        'DATADIR_LOCKED',
+        `the datadir ${datadir} is in use by another process (its database ${path} is locked): stop the other cairn node, or choose another --datadir`,
+        { cause: error, details: { datadir } },
+      )
+    if (isCairnError(error, 'DATABASE_CORRUPT'))
+      throw damagedDatabase(datadir, error.message.replace(/^.*? is damaged: /, ''), error)
+    if (isCairnError(error, 'DATABASE_OPEN_FAILED'))
+      throw new CairnError(
+        'DATABASE_OPEN_FAILED',
+        `${error.message}; check the disk and the owner and permissions of ${path} and its files, or choose another --datadir`,
+        { cause: error, details: { datadir } },
+      )
+    throw error
+  }
+}
+
+/** DATABASE_CORRUPT: the node never starts a new chain over a damaged one; the operator chooses. */
+function damagedDatabase(datadir: string, reason: string, cause?: unknown): CairnError {
+  return new CairnError(
+    'DATABASE_CORRUPT',
+    `the chain database in the datadir ${datadir} is damaged (${reason}); the node does not start a new chain over it: restore the datadir from a backup, or start over with another --datadir (or remove ${join(datadir, 'chaindata')}) and sync the chain again`,
+    { cause, details: { datadir } },
+  )
+}
+
+/**
+ * A read of the chain database at start that LevelDB refused (a damaged table: LEVEL_CORRUPTION; a
+ * file it cannot read: LEVEL_IO_ERROR) or the chain store found inconsistent (CHAIN_CORRUPT), as the
+ * operator's error naming the datadir; undefined for anything else.
+ */
+function databaseFailure(datadir: string, error: unknown): CairnError | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code
+  if (code === 'LEVEL_CORRUPTION') return damagedDatabase(datadir, oneLine(error), error)
+  // The chain store's own finding: a head whose block is not in the database.
+  if (code === 'CHAIN_CORRUPT') return damagedDatabase(datadir, oneLine(error).replace(/;.*$/, ''), error)
+  if (code === 'LEVEL_IO_ERROR')
+    return new CairnError(
+      'DATABASE_IO_ERROR',
+      `cannot read the chain database in the datadir ${datadir} (${oneLine(error)}); check the disk and the files' owner and permissions, and if a file is damaged, restore the datadir from a backup or start over with another --datadir`,
+      { cause: error, details: { datadir } },
+    )
+  return undefined
+}
+
+/** An error's message on one line (JSON.parse's quotes the input, newlines included). */
+function oneLine(error: unknown): string {
+  return String((error as Error).message ?? error)
+    .replace(/\s*\n\s*/g, ' ')
+    .trim()
 }
 
 /** GENESIS_MISMATCH: both genesis hashes and chain ids, and what the operator can do about it. */

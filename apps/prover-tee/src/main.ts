@@ -63,13 +63,31 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (argv[0] === 'instance') {
+    let config: Pick<ProverConfig, 'datadir' | 'logLevel'>
     try {
-      const config = loadConfig({ datadir: proverServiceSettings.datadir }, { argv: argv.slice(1), env: process.env })
-      process.stdout.write(`${loadOrCreateInstanceKey(config.datadir).address}\n`)
-      return 0
+      const { datadir, logLevel } = proverServiceSettings
+      config = loadConfig({ datadir, logLevel }, { argv: argv.slice(1), env: process.env })
     } catch (error) {
       return startupFailure('cairn-prover-tee', error, 2)
     }
+    // A mistyped CAIRN_PROVER_DATADIR would print the key of another datadir than the service's: warned
+    // about on stderr (stdout holds only the address). The service's other variables are read by the
+    // service, so they are checked against its whole table, as the main command does.
+    const logger = createLogger({ level: config.logLevel, name: 'cairn-prover-tee' })
+    warnUnreadEnv({
+      binary: 'cairn-prover-tee',
+      table: proverServiceSettings,
+      env: process.env,
+      alsoReads: [PROVER_KEY_ENV, ATTESTATION_AUTHORITY_KEY_ENV],
+      logger,
+    })
+    try {
+      process.stdout.write(`${loadOrCreateInstanceKey(config.datadir).address}\n`)
+    } catch (error) {
+      return startupFailure('cairn-prover-tee', error, 1, logger)
+    }
+    logger.flush()
+    return 0
   }
   let config: ProverConfig
   let privateKey: Hex

@@ -134,8 +134,8 @@ export const proverServiceSettings = {
   metricsAddr: setting({
     flag: 'metrics.addr',
     env: 'CAIRN_PROVER_METRICS_ADDR',
-    description: 'Prometheus metrics listen address',
-    schema: parse.string(),
+    description: 'Prometheus metrics listen address: an IP address, or a host name such as localhost',
+    schema: parse.host(),
     default: '127.0.0.1',
   }),
   metricsPort: setting({
