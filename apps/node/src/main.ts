@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, renderHelp, startupFailure, warnUnreadEnv } from '@cairn/config'
 import { CairnError, devGenesis } from '@cairn/primitives'
-import { type Logger, createLogger } from '@cairn/telemetry'
+import { createLogger } from '@cairn/telemetry'
 import { KEY_ENV as PROPOSER_KEY_ENV } from '@cairn/proposer'
 import { CLIENT_VERSION, CairnNode } from './node.ts'
 import { PRECONF_KEY_ENV } from './p2p-settings.ts'
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CairnError) logger.fatal({ code: error.code }, error.message)
     // A setting the table accepted can still be refused at start (an unreadable --genesis or --l1.deployment).
-    return startupFailure('cairn', error, error instanceof ConfigError ? 2 : 1, flushedWhenWritten(logger))
+    return startupFailure('cairn', error, error instanceof ConfigError ? 2 : 1, logger)
   }
   return await new Promise<number>((resolve) => {
     let stopping = false
@@ -81,34 +81,4 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop({ signal: 'SIGTERM' }))
     node.failure.then((failure) => stop({ failure }))
   })
-}
-
-/**
- * The logger, for startupFailure, with a flush that calls back once every line logged so far is written,
- * so `cairn: reason` is the last line. pino's own flush calls back at once when its destination (an async
- * sonic-boom with minLength 0) has nothing buffered, even while a write is still under way, and the
- * reason, written synchronously, then came before the fatal line now and then (under load, often). An empty
- * write queues behind the pending ones, and sonic-boom emits 'drain' once it has written them all.
- */
-function flushedWhenWritten(logger: Logger): { flush(done: (error?: Error) => void): void } {
-  const symbol = Object.getOwnPropertySymbols(logger).find((key) => key.description === 'pino.stream')
-  const stream = symbol && (logger as unknown as Record<symbol, Partial<DrainingStream> | undefined>)[symbol]
-  if (typeof stream?.once !== 'function' || typeof stream.write !== 'function') return logger
-  const { once, write } = stream as DrainingStream
-  return {
-    flush(done) {
-      // Never held up for long if the destination fails: the reason is printed anyway.
-      const timer = setTimeout(done, 2_000)
-      once.call(stream, 'drain', () => {
-        clearTimeout(timer)
-        done()
-      })
-      write.call(stream, '')
-    },
-  }
-}
-
-interface DrainingStream {
-  once(event: 'drain', listener: () => void): unknown
-  write(data: string): unknown
 }

@@ -14,7 +14,8 @@ export function helpRequested(argv: readonly string[]): boolean {
  * Ends a failed start-up step. A CairnError (a bad setting, an unreadable key or file) is the
  * operator's to fix, so it is printed as `binary: message` and becomes the exit code; anything else
  * is a bug and is rethrown with its stack. Given the binary's logger, its pending lines are written
- * first: the logger writes asynchronously, and the one-line reason must be the last line a person reads.
+ * first: the logger writes asynchronously, and the one-line reason must be the last line a person reads
+ * (@cairn/telemetry's logger calls flush back once its lines are written).
  */
 export async function startupFailure(
   binary: string,
