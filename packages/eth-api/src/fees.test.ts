@@ -1,6 +1,6 @@
 import type { BlockRecord } from '@cairn/chain'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TIP, suggestTip } from './fees.ts'
+import { DEFAULT_TIP, rewardPercentiles, suggestTip } from './fees.ts'
 
 const BASE_FEE = 7n
 
@@ -30,5 +30,32 @@ describe('suggestTip', () => {
 
   it('takes low tips of 2 wei and more as samples when blocks are full of them', () => {
     expect(suggestTip(Array.from({ length: 20 }, () => blockPaying(2n, 2n, 2n)))).toBe(2n)
+  })
+})
+
+describe('rewardPercentiles', () => {
+  /** A block of `blockPaying`'s transactions, each using `gas`, the header's gasUsed their sum. */
+  function blockUsing(gas: bigint[], ...tips: bigint[]): BlockRecord {
+    const record = blockPaying(...tips) as unknown as {
+      block: { header: { gasUsed: bigint } }
+      receipts: { gasUsed: bigint }[]
+    }
+    record.block.header.gasUsed = gas.reduce((a, b) => a + b, 0n)
+    record.receipts = gas.map((gasUsed) => ({ gasUsed }))
+    return record as unknown as BlockRecord
+  }
+
+  it('weights tips by gas used, the threshold in floating point as geth has it', () => {
+    // Sorted by tip: 1 gwei (21,000 gas), 2 gwei (21,000), 3 gwei (58,000); 100,000 gas in all.
+    const record = blockUsing([58_000n, 21_000n, 21_000n], 3n, 1n, 2n)
+    expect(rewardPercentiles(record, [0, 21, 21.001, 42, 42.5, 100])).toEqual([1n, 1n, 2n, 2n, 3n, 3n])
+    // geth: uint64(float64(42,000) * 50.004 / 100) = 21,001, past the first transaction's 21,000
+    // (a threshold from the percentile rounded to two decimals stayed at 21,000).
+    const even = blockUsing([21_000n, 21_000n], 1n, 2n)
+    expect(rewardPercentiles(even, [50, 50.004])).toEqual([1n, 2n])
+  })
+
+  it('answers zeros for an empty block', () => {
+    expect(rewardPercentiles(blockUsing([]), [10, 90])).toEqual([0n, 0n])
   })
 })

@@ -47,7 +47,9 @@ export function rewardPercentiles(record: BlockRecord, percentiles: number[]): b
   let index = 0
   let sum = sorted[0]!.gas
   for (const p of percentiles) {
-    const threshold = (BigInt(Math.round(p * 100)) * total) / 10_000n
+    // geth's uint64(float64(gasUsed) * p / 100): in floating point, so a percentile with more than
+    // two decimals (50.004) moves the threshold as it does there.
+    const threshold = BigInt(Math.floor((Number(total) * p) / 100))
     while (sum < threshold && index < sorted.length - 1) {
       index++
       sum += sorted[index]!.gas
