@@ -11,18 +11,21 @@ import {
   encodeAbiParameters,
   encodeFunctionData,
   erc20Abi,
+  hashMessage,
   keccak256,
   http,
   parseAbi,
   parseEther,
   parseEventLogs,
+  parseGwei,
+  serializeErc6492Signature,
   toHex,
   webSocket,
 } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, HISTORY_STORAGE_ADDRESS, MULTICALL3_ADDRESS } from '@cairn/primitives'
-import { tokenContract } from './src/contracts.ts'
+import { compileSolidity, tokenContract } from './src/contracts.ts'
 import { type RunningNode, startNode } from './src/node-process.ts'
 
 const cairnDev = (rpcUrl: string, wsUrl: string) =>
@@ -571,5 +574,257 @@ describe("EIP-2935's block-hash history contract", () => {
     await expect(
       publicClient.call({ to: HISTORY_STORAGE_ADDRESS, data: toHex(latest.number + 1000n, { size: 32 }) }),
     ).rejects.toThrow(/revert/i)
+  })
+})
+
+/** An ERC-1271 account owned by one key, and a CREATE2 factory for it (what ERC-6492 signatures name). */
+const SMART_ACCOUNT_SOURCE = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+contract OwnedAccount {
+  address public owner;
+  constructor(address o) { owner = o; }
+  function isValidSignature(bytes32 h, bytes calldata sig) external view returns (bytes4) {
+    (bytes32 r, bytes32 s) = abi.decode(sig[:64], (bytes32, bytes32));
+    return ecrecover(h, uint8(sig[64]), r, s) == owner ? bytes4(0x1626ba7e) : bytes4(0xffffffff);
+  }
+}
+contract AccountFactory {
+  function create(address o, bytes32 salt) external returns (address) { return address(new OwnedAccount{salt: salt}(o)); }
+  function predict(address o, bytes32 salt) external view returns (address) {
+    bytes32 code = keccak256(abi.encodePacked(type(OwnedAccount).creationCode, abi.encode(o)));
+    return address(uint160(uint256(keccak256(abi.encodePacked(bytes1(0xff), address(this), salt, code)))));
+  }
+}
+`
+
+describe('viem deployless calls, signature verification and state overrides', () => {
+  it('reads through init code and a factory, verifies ERC-6492 and ERC-1271 signatures, simulates with overrides', async () => {
+    const { publicClient, account, wallet } = httpClients(8)
+    const { AccountFactory: factory, OwnedAccount: smartAccount } = compileSolidity({
+      'Account.sol': SMART_ACCOUNT_SOURCE,
+    })
+    const factoryHash = await wallet.deployContract({ abi: factory!.abi, bytecode: factory!.bytecode })
+    const tokenHash = await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode })
+    const [factoryAddress, tokenAddress] = (
+      await Promise.all([factoryHash, tokenHash].map((hash) => publicClient.waitForTransactionReceipt({ hash })))
+    ).map((r) => r.contractAddress!)
+
+    // readContract with `code`: an eth_call without `to` whose init code deploys the token and reads it.
+    const deployless = { code: token.bytecode, abi: token.abi } as const
+    expect(await publicClient.readContract({ ...deployless, functionName: 'totalSupply' })).toBe(10n ** 24n)
+    expect(await publicClient.readContract({ ...deployless, functionName: 'symbol' })).toBe('T')
+
+    // A counterfactual account: call it through its factory, and check an ERC-6492 signature of it.
+    const owner = privateKeyToAccount(generatePrivateKey())
+    const salt = toHex(1n, { size: 32 })
+    const predicted = (await publicClient.readContract({
+      address: factoryAddress!,
+      abi: factory!.abi,
+      functionName: 'predict',
+      args: [owner.address, salt],
+    })) as Hex
+    const factoryData = encodeFunctionData({ abi: factory!.abi, functionName: 'create', args: [owner.address, salt] })
+    const { data: ownerWord } = await publicClient.call({
+      to: predicted,
+      data: encodeFunctionData({ abi: smartAccount!.abi, functionName: 'owner' }),
+      factory: factoryAddress!,
+      factoryData,
+    })
+    expect(ownerWord).toBe(encodeAbiParameters([{ type: 'address' }], [owner.address]))
+    const signature = serializeErc6492Signature({
+      address: factoryAddress!,
+      data: factoryData,
+      signature: await owner.sign({ hash: hashMessage('hello') }),
+    })
+    expect(await publicClient.verifyMessage({ address: predicted, message: 'hello', signature })).toBe(true)
+    expect(await publicClient.verifyMessage({ address: predicted, message: 'other', signature })).toBe(false)
+    expect(await publicClient.getCode({ address: predicted })).toBeUndefined()
+    // an EOA's signature goes through the same deployless validator
+    const eoaSignature = await account.signMessage({ message: 'hello' })
+    expect(
+      await publicClient.verifyMessage({ address: account.address, message: 'hello', signature: eoaSignature }),
+    ).toBe(true)
+
+    // Deployed, the account answers ERC-1271 itself.
+    await publicClient.waitForTransactionReceipt({
+      hash: await wallet.writeContract({
+        address: factoryAddress!,
+        abi: factory!.abi,
+        functionName: 'create',
+        args: [owner.address, salt],
+      }),
+    })
+    const hash = keccak256('0x1234')
+    const ownerSignature = await owner.sign({ hash })
+    expect(await publicClient.verifyHash({ address: predicted, hash, signature: ownerSignature })).toBe(true)
+    expect(
+      await publicClient.verifyHash({ address: predicted, hash: keccak256('0x99'), signature: ownerSignature }),
+    ).toBe(false)
+
+    // simulateContract from an account with no ETH and no tokens, given both by state overrides.
+    const poor = privateKeyToAccount(generatePrivateKey())
+    const slot = keccak256(encodeAbiParameters([{ type: 'address' }, { type: 'uint256' }], [poor.address, 0n]))
+    const { result } = await publicClient.simulateContract({
+      account: poor,
+      address: tokenAddress!,
+      abi: token.abi,
+      functionName: 'transfer',
+      args: [account.address, 5n],
+      stateOverride: [
+        { address: tokenAddress!, stateDiff: [{ slot, value: toHex(100n, { size: 32 }) }] },
+        { address: poor.address, balance: parseEther('1') },
+      ],
+    })
+    expect(result).toBe(true)
+    expect(await tokenBalance(publicClient, tokenAddress!, poor.address)).toBe(0n)
+  })
+})
+
+describe('viem over HTTP polling (filters)', () => {
+  it('watchContractEvent, watchPendingTransactions and watchBlocks/watchBlockNumber with emitMissed', async () => {
+    const { publicClient, wallet } = httpClients(0)
+    const { contractAddress } = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.deployContract({ abi: token.abi, bytecode: token.bytecode }),
+    })
+    const tokenAddress = contractAddress!
+    const methods = new Set<string>()
+    const polling = createPublicClient({
+      chain,
+      pollingInterval: 200,
+      transport: http(node.rpcUrl, {
+        onFetchRequest: async (request) => {
+          methods.add((JSON.parse(await request.clone().text()) as { method: string }).method)
+        },
+      }),
+    })
+    const recipient = DEV_ACCOUNTS[7]!.address
+    const events: unknown[] = []
+    const pending: Hex[] = []
+    const errors: unknown[] = []
+    const unwatchEvents = polling.watchContractEvent({
+      address: tokenAddress,
+      abi: token.abi,
+      eventName: 'Transfer',
+      args: { to: recipient },
+      onLogs: (logs) => events.push(...logs.map((log) => (log as unknown as { args: unknown }).args)),
+      onError: (e) => errors.push(e),
+    })
+    const unwatchPending = polling.watchPendingTransactions({
+      onTransactions: (hashes) => pending.push(...hashes),
+      onError: (e) => errors.push(e),
+    })
+    // Polled every 2.5 s while a block comes every second: emitMissed fetches the blocks in between.
+    const slow = createPublicClient({ chain, transport: http(node.rpcUrl), pollingInterval: 2_500 })
+    const blocks: bigint[] = []
+    const numbers: bigint[] = []
+    const unwatchBlocks = slow.watchBlocks({
+      emitMissed: true,
+      emitOnBegin: true,
+      onBlock: (block) => blocks.push(block.number),
+      onError: (e) => errors.push(e),
+    })
+    const unwatchNumbers = slow.watchBlockNumber({
+      emitMissed: true,
+      emitOnBegin: true,
+      onBlockNumber: (n) => numbers.push(n),
+      onError: (e) => errors.push(e),
+    })
+    try {
+      await new Promise((r) => setTimeout(r, 500))
+      const hashes: Hex[] = []
+      for (const [to, value] of [
+        [recipient, 11n],
+        [DEV_ACCOUNTS[9]!.address, 22n],
+      ] as const) {
+        hashes.push(
+          await wallet.writeContract({
+            address: tokenAddress,
+            abi: token.abi,
+            functionName: 'transfer',
+            args: [to, value],
+          }),
+        )
+      }
+      await Promise.all(hashes.map((hash) => publicClient.waitForTransactionReceipt({ hash })))
+      const deadline = Date.now() + 30_000
+      while ((events.length === 0 || blocks.length < 4 || numbers.length < 4) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100))
+      expect(errors).toEqual([])
+      expect(events).toEqual([{ from: wallet.account.address, to: recipient, value: 11n }])
+      for (const hash of hashes) expect(pending).toContain(hash)
+      for (const seen of [blocks, numbers]) {
+        expect(seen.length).toBeGreaterThanOrEqual(4)
+        for (let i = 1; i < seen.length; i++) expect(seen[i]).toBe(seen[i - 1]! + 1n)
+      }
+      expect([...methods]).toEqual(
+        expect.arrayContaining(['eth_newFilter', 'eth_newPendingTransactionFilter', 'eth_getFilterChanges']),
+      )
+    } finally {
+      unwatchEvents()
+      unwatchPending()
+      unwatchBlocks()
+      unwatchNumbers()
+    }
+  })
+})
+
+describe('viem replacement transactions', () => {
+  it('waitForTransactionReceipt follows a transaction repriced by 10% or more; a smaller bump is refused', async () => {
+    const { publicClient, account, wallet } = httpClients(0)
+    const recipient = privateKeyToAccount(generatePrivateKey()).address
+    const nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' })
+    // Nonce + 1 waits in the pool behind a gap, so no block takes it before it is replaced.
+    const sign = (n: number, maxFeePerGas: bigint, maxPriorityFeePerGas: bigint) =>
+      wallet.signTransaction({ to: recipient, value: 1n, gas: 21_000n, nonce: n, maxFeePerGas, maxPriorityFeePerGas })
+    const original = await wallet.sendRawTransaction({
+      serializedTransaction: await sign(nonce + 1, parseGwei('10'), parseGwei('1')),
+    })
+    let replaced: { reason: string; transaction: { hash: Hex } } | undefined
+    const waiting = publicClient.waitForTransactionReceipt({
+      hash: original,
+      onReplaced: (r) => {
+        replaced = r
+      },
+    })
+    // viem reads the original transaction (a queued one) before it goes
+    expect((await publicClient.getTransaction({ hash: original })).nonce).toBe(nonce + 1)
+    await new Promise((r) => setTimeout(r, 400))
+
+    const underpriced = await wallet
+      .sendRawTransaction({ serializedTransaction: await sign(nonce + 1, parseGwei('10.9'), parseGwei('1.09')) })
+      .catch((e: unknown) => e)
+    expect(String((underpriced as BaseError).details)).toBe('replacement transaction underpriced')
+    const replacement = await wallet.sendRawTransaction({
+      serializedTransaction: await sign(nonce + 1, parseGwei('11'), parseGwei('1.1')),
+    })
+    await wallet.sendRawTransaction({ serializedTransaction: await sign(nonce, parseGwei('10'), parseGwei('1')) })
+
+    const receipt = await within(waiting, 30_000, 'waitForTransactionReceipt did not settle')
+    expect(receipt.transactionHash).toBe(replacement)
+    expect(receipt.status).toBe('success')
+    expect(replaced?.reason).toBe('repriced')
+    expect(replaced?.transaction.hash).toBe(replacement)
+    expect(await publicClient.getTransaction({ hash: original }).catch((e: unknown) => (e as Error).name)).toBe(
+      'TransactionNotFoundError',
+    )
+  })
+
+  it("prepares legacy and EIP-1559 requests from the node's fees and sends a legacy one", async () => {
+    const { publicClient, wallet } = httpClients(0)
+    const recipient = privateKeyToAccount(generatePrivateKey()).address
+    const tip = await publicClient.estimateMaxPriorityFeePerGas()
+    expect(tip).toBe(BigInt(await publicClient.request({ method: 'eth_maxPriorityFeePerGas' })))
+    const eip1559 = await wallet.prepareTransactionRequest({ to: recipient, value: 1n })
+    expect(eip1559).toMatchObject({ type: 'eip1559', gas: 21_000n, maxPriorityFeePerGas: tip })
+    const { baseFeePerGas } = await publicClient.getBlock()
+    expect(eip1559.maxFeePerGas).toBeGreaterThanOrEqual(baseFeePerGas! + tip)
+    const legacy = await wallet.prepareTransactionRequest({ to: recipient, value: 1n, type: 'legacy' })
+    expect(legacy).toMatchObject({ type: 'legacy', gas: 21_000n })
+    // viem's legacy price is eth_gasPrice (the base fee plus the suggested tip) × 1.2
+    expect(legacy.gasPrice).toBeGreaterThan(baseFeePerGas! + tip)
+    const receipt = await publicClient.waitForTransactionReceipt({
+      hash: await wallet.sendTransaction({ to: recipient, value: 1n, type: 'legacy', gasPrice: legacy.gasPrice }),
+    })
+    expect(receipt).toMatchObject({ type: 'legacy', status: 'success', effectiveGasPrice: legacy.gasPrice })
   })
 })
