@@ -6,6 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CREATE2_DEPLOYER_ADDRESS, DEV_ACCOUNTS } from '@cairn/primitives'
 import { startAnvil } from '@cairn/anvil'
+import { type Hex, keccak256 } from 'viem'
 import { REPO_ROOT, type RunningNode, rpc, startNode } from './src/node-process.ts'
 
 const run = promisify(execFile)
@@ -54,6 +55,89 @@ contract Deploy {
 }
 `
 
+/** A second contract for the daily commands: a mapping, indexed topics and a revert with a reason. */
+const LEDGER = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+contract Ledger {
+  uint256 public total;
+  mapping(address => uint256) public owed;
+  event Owed(address indexed who, uint256 indexed amount);
+
+  function owe(uint256 amount) external {
+    total += amount;
+    owed[msg.sender] = amount;
+    emit Owed(msg.sender, amount);
+  }
+
+  function refuse() external pure { revert("ledger refuses"); }
+}
+`
+
+/** Runs with --fork-url on a cairn block: reads forked state, and replays a mined transaction. */
+const FORK_TEST = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+import {Ledger} from "../src/Ledger.sol";
+
+interface Vm {
+  function envAddress(string calldata) external view returns (address);
+  function envUint(string calldata) external view returns (uint256);
+  function envBytes32(string calldata) external view returns (bytes32);
+  function load(address, bytes32) external view returns (bytes32);
+  function rollFork(bytes32) external;
+  function transact(bytes32) external;
+}
+
+contract ForkTest {
+  Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+  function test_readsForkedState() external view {
+    Ledger ledger = Ledger(vm.envAddress("LEDGER"));
+    address who = vm.envAddress("WHO");
+    require(who.balance == vm.envUint("WHO_BALANCE"), "balance");
+    require(uint256(vm.load(address(ledger), 0)) == vm.envUint("TOTAL"), "total slot");
+    require(ledger.owed(who) == vm.envUint("OWED"), "owed");
+    require(keccak256(address(ledger).code) == vm.envBytes32("CODEHASH"), "code");
+    require(block.number == vm.envUint("BLOCK"), "block.number");
+    require(block.timestamp == vm.envUint("TIME"), "block.timestamp");
+    require(block.chainid == 77077, "block.chainid");
+  }
+
+  function test_replaysAMinedTransaction() external {
+    Ledger ledger = Ledger(vm.envAddress("LEDGER"));
+    vm.rollFork(vm.envBytes32("TX"));
+    require(ledger.total() == vm.envUint("TOTAL_BEFORE"), "total before the transaction");
+    vm.transact(vm.envBytes32("TX"));
+    require(ledger.total() == vm.envUint("TOTAL"), "total after the transaction");
+  }
+}
+`
+
+/** Four transactions from one broadcast: two creations and two calls. */
+const BATCH_SCRIPT = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+import {Ledger} from "../src/Ledger.sol";
+
+interface Vm {
+  function startBroadcast() external;
+  function stopBroadcast() external;
+}
+
+contract Batch {
+  Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+  function run() external returns (uint256) {
+    vm.startBroadcast();
+    Ledger ledger = new Ledger();
+    ledger.owe(3);
+    new Ledger();
+    ledger.owe(4);
+    vm.stopBroadcast();
+    return ledger.total();
+  }
+}
+`
+
 let node: RunningNode
 let project: string
 let counter: string
@@ -69,6 +153,7 @@ beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'cairn-e2e-forge-'))
   mkdirSync(join(project, 'src'))
   writeFileSync(join(project, 'src/Counter.sol'), COUNTER)
+  writeFileSync(join(project, 'src/Ledger.sol'), LEDGER)
   writeFileSync(
     join(project, 'foundry.toml'),
     `[profile.default]\nsrc = "src"\nout = "out"\noffline = true\nauto_detect_solc = false\nsolc = "${SOLC_WRAPPER}"\nevm_version = "prague"\n`,
@@ -300,5 +385,245 @@ describe('foundry against cairn', () => {
     } finally {
       await anvil.stop()
     }
+  })
+})
+
+/** What cast printed, on stdout and stderr, whether it exited 0 or not (`cast run` of a revert exits 1). */
+async function castOutput(...args: string[]): Promise<string> {
+  return run(CAST, args, { env, timeout: 60_000 }).then(
+    ({ stdout, stderr }) => stdout + stderr,
+    (e: { stdout: string; stderr: string }) => e.stdout + e.stderr,
+  )
+}
+
+/** `cast age`'s format, `Fri Dec  4 05:17:46 2026 UTC`. */
+function castDate(seconds: bigint): string {
+  const date = new Date(Number(seconds) * 1000)
+  const utc = date.toUTCString()
+  const day = String(date.getUTCDate()).padStart(2, ' ')
+  return `${utc.slice(0, 3)} ${utc.slice(8, 11)} ${day} ${date.toISOString().slice(11, 19)} ${date.getUTCFullYear()} UTC`
+}
+
+describe("foundry's daily commands against cairn", () => {
+  const owner = DEV_ACCOUNTS[1]!
+  const other = DEV_ACCOUNTS[2]!
+  const scripter = DEV_ACCOUNTS[3]!
+  let ledger: Hex
+  let code: Hex
+  /** The two `owe` transactions (5 from owner, 6 from other) and their receipts. */
+  let owes: { hash: Hex; receipt: Record<string, string> }[]
+  const url = () => ['--rpc-url', node.rpcUrl]
+  const block = (tag: string) => rpc<Record<string, string>>(node.rpcUrl, 'eth_getBlockByNumber', [tag, false])
+
+  it('cast estimate --create and cast send --create deploy; cast code, codesize and codehash agree', async () => {
+    await run(FORGE, ['build', '--offline'], { cwd: project, env, timeout: 120_000 })
+    const artifact = JSON.parse(readFileSync(join(project, 'out/Ledger.sol/Ledger.json'), 'utf8')) as {
+      bytecode: { object: Hex }
+    }
+    const initcode = artifact.bytecode.object
+    const estimate = BigInt(await cast('estimate', ...url(), '--from', owner.address, '--create', initcode))
+    const created = JSON.parse(
+      await cast('send', '--private-key', owner.privateKey, ...url(), '--json', '--create', initcode),
+    ) as { status: string; contractAddress: Hex; gasUsed: string }
+    expect(created.status).toBe('0x1')
+    // geth's estimator stops once its bounds are within 1.5% of each other.
+    expect(estimate).toBeGreaterThanOrEqual(BigInt(created.gasUsed))
+    expect(estimate).toBeLessThanOrEqual((BigInt(created.gasUsed) * 1015n) / 1000n)
+    ledger = created.contractAddress
+    code = (await cast('code', ledger, ...url())) as Hex
+    expect(code.length).toBeGreaterThan(2)
+    expect(await cast('codesize', ledger, ...url())).toBe(String((code.length - 2) / 2))
+    expect(await cast('codehash', ledger, ...url())).toBe(keccak256(code))
+  })
+
+  it('cast mktx, cast publish and cast tx --raw round-trip; cast run replays mined transactions and a revert', async () => {
+    const owe = (account: (typeof DEV_ACCOUNTS)[number], amount: number) =>
+      cast(
+        'mktx',
+        ledger,
+        'owe(uint256)',
+        String(amount),
+        '--gas-limit',
+        '100000',
+        '--private-key',
+        account.privateKey,
+        ...url(),
+      ) as Promise<Hex>
+    const raws = [await owe(owner, 5), await owe(other, 6)]
+    // One JSON-RPC batch, so both usually share a block and cast run must replay the first before the second:
+    // the second's gas depends on it (the total goes 0 → 5 in the first, 5 → 11 in the second).
+    const response = await fetch(node.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        raws.map((raw, id) => ({ jsonrpc: '2.0', id, method: 'eth_sendRawTransaction', params: [raw] })),
+      ),
+    })
+    const sent = ((await response.json()) as { id: number; result: Hex }[]).sort((a, b) => a.id - b.id)
+    expect(sent.map((answer) => answer.result)).toEqual(raws.map((raw) => keccak256(raw)))
+    owes = await Promise.all(
+      sent.map(async ({ result: hash }) => ({
+        hash,
+        receipt: JSON.parse(await cast('receipt', hash, ...url(), '--json')) as Record<string, string>,
+      })),
+    )
+    expect(owes.map(({ receipt }) => receipt.status)).toEqual(['0x1', '0x1'])
+    for (const [index, { hash, receipt }] of owes.entries()) {
+      expect(await cast('tx', hash, '--raw', ...url())).toBe(raws[index])
+      const replay = await castOutput('run', hash, ...url())
+      expect(replay).toContain('Transaction successfully executed.')
+      expect(replay).toContain(`Gas used: ${BigInt(receipt.gasUsed!)}`)
+      expect(replay).toMatch(
+        new RegExp(`amount: ${5 + index}\\b|topic 2: 0x${(5 + index).toString(16).padStart(64, '0')}`),
+      )
+    }
+
+    const refusal = await cast(
+      'mktx',
+      ledger,
+      'refuse()',
+      '--gas-limit',
+      '100000',
+      '--private-key',
+      owner.privateKey,
+      ...url(),
+    )
+    const published = JSON.parse(await cast('publish', refusal, ...url())) as {
+      transactionHash: Hex
+      status: string
+      gasUsed: string
+    }
+    expect(published.status).toBe('0x0')
+    expect(await cast('tx', published.transactionHash, '--raw', ...url())).toBe(refusal)
+    const replay = await castOutput('run', published.transactionHash, ...url())
+    expect(replay).toContain('[Revert] ledger refuses')
+    expect(replay).toContain('Transaction failed.')
+    expect(replay).toContain(`Gas used: ${BigInt(published.gasUsed)}`)
+  })
+
+  it('cast logs filters by event signature, indexed arguments and block range', async () => {
+    const signature = 'Owed(address indexed,uint256 indexed)'
+    const logs = async (...args: string[]) =>
+      (JSON.parse(await cast('logs', ...args, '--address', ledger, ...url(), '--json')) as { topics: Hex[] }[]).map(
+        ({ topics }) => BigInt(topics[2]!),
+      )
+    expect(await logs(signature, '--from-block', '0')).toEqual([5n, 6n])
+    expect(await logs(signature, other.address, '--from-block', '0')).toEqual([6n])
+    expect(await logs(signature, '', '5', '--from-block', '0')).toEqual([5n])
+    expect(
+      await logs(keccak256(new TextEncoder().encode('Owed(address,uint256)')), '--from-block', 'earliest'),
+    ).toEqual([5n, 6n])
+    const last = BigInt(owes[1]!.receipt.blockNumber!)
+    expect(await logs(signature, '--from-block', String(last), '--to-block', String(last))).toContain(6n)
+    const first = BigInt(owes[0]!.receipt.blockNumber!)
+    expect(await logs(signature, '--from-block', '0', '--to-block', String(first - 1n))).toEqual([])
+  })
+
+  it('cast storage (slots and the layout), cast proof and cast access-list read the same slots', async () => {
+    const owedSlot = (who: string) => cast('index', 'address', who, '1')
+    const otherSlot = await owedSlot(other.address)
+    expect(BigInt(await cast('storage', ledger, '0', ...url()))).toBe(11n)
+    expect(BigInt(await cast('storage', ledger, otherSlot, ...url()))).toBe(6n)
+    // Without a slot cast reads the layout of the matching local artifact (no Etherscan: run in the project).
+    const { stdout: layout } = await run(CAST, ['storage', ledger, ...url()], { cwd: project, env, timeout: 60_000 })
+    expect(layout).toMatch(/\|\s*total\s*\|\s*uint256\s*\|\s*0\s*\|\s*0\s*\|\s*32\s*\|\s*11\s*\|/)
+
+    const head = await block('latest')
+    const proof = JSON.parse(await cast('proof', ledger, '0', otherSlot, '--block', head.number!, ...url())) as {
+      codeHash: Hex
+      storageHash: Hex
+      nonce: string
+      accountProof: Hex[]
+      storageProof: { value: string; proof: Hex[] }[]
+    }
+    expect(keccak256(proof.accountProof[0]!)).toBe(head.stateRoot)
+    expect(proof.codeHash).toBe(keccak256(code))
+    expect(proof.nonce).toBe('0x1')
+    expect(proof.storageProof.map(({ value }) => BigInt(value))).toEqual([11n, 6n])
+    expect(keccak256(proof.storageProof[0]!.proof[0]!)).toBe(proof.storageHash)
+
+    const { accessList } = JSON.parse(
+      await cast('access-list', ledger, 'owe(uint256)', '1', '--from', owner.address, ...url(), '--json'),
+    ) as { accessList: { address: string; storageKeys: string[] }[] }
+    expect(accessList.map(({ address }) => address)).toEqual([ledger.toLowerCase()])
+    expect(accessList[0]!.storageKeys.toSorted()).toEqual(
+      [`0x${'0'.repeat(64)}`, await owedSlot(owner.address)].toSorted(),
+    )
+  })
+
+  it('cast call --block and --trace, find-block, age, nonce --block pending, base-fee, gas-price and client', async () => {
+    const first = BigInt(owes[0]!.receipt.blockNumber!)
+    const last = BigInt(owes[1]!.receipt.blockNumber!)
+    expect(await cast('call', ledger, 'total()(uint256)', '--block', String(first - 1n), ...url())).toBe('0')
+    expect(await cast('call', ledger, 'total()(uint256)', '--block', String(last), ...url())).toBe('11')
+    const trace = await castOutput('call', ledger, 'owe(uint256)', '7', '--from', owner.address, '--trace', ...url())
+    expect(trace).toContain('Transaction successfully executed.')
+    // cast names the event when it knows the signature (from the project's build), else prints its topics.
+    expect(trace).toMatch(new RegExp(`amount: 7\\b|topic 2: 0x${'7'.padStart(64, '0')}`))
+
+    const header = await block(`0x${last.toString(16)}`)
+    expect(await cast('find-block', String(BigInt(header.timestamp!)), ...url())).toBe(String(last))
+    expect(await cast('age', String(last), ...url())).toBe(castDate(BigInt(header.timestamp!)))
+    expect(await cast('base-fee', String(last), ...url())).toBe(String(BigInt(header.baseFeePerGas!)))
+    expect(BigInt(await cast('gas-price', ...url()))).toBeGreaterThanOrEqual(BigInt(header.baseFeePerGas!))
+    expect(await cast('nonce', owner.address, '--block', 'pending', ...url())).toBe(
+      await cast('nonce', owner.address, ...url()),
+    )
+    expect(await cast('client', ...url())).toMatch(/^cairn\//)
+  })
+
+  it('forge test --fork-url reads forked balances, storage, code and block, and replays a mined transaction', async () => {
+    const [, second] = owes
+    const number = BigInt(second!.receipt.blockNumber!)
+    const header = await block(`0x${number.toString(16)}`)
+    mkdirSync(join(project, 'test'), { recursive: true })
+    writeFileSync(join(project, 'test/Fork.t.sol'), FORK_TEST)
+    const forkEnv = {
+      LEDGER: ledger,
+      WHO: other.address,
+      WHO_BALANCE: String(BigInt(await rpc<string>(node.rpcUrl, 'eth_getBalance', [other.address, header.number]))),
+      TOTAL: '11',
+      OWED: '6',
+      CODEHASH: keccak256(code),
+      BLOCK: String(number),
+      TIME: String(BigInt(header.timestamp!)),
+      TX: second!.hash,
+      TOTAL_BEFORE: '5',
+    }
+    const { stdout } = await run(
+      FORGE,
+      ['test', '--match-path', 'test/Fork.t.sol', '--fork-url', node.rpcUrl, '--fork-block-number', String(number)],
+      // No fork cache in ~/.foundry: every dev chain has chain id 77077.
+      { cwd: project, env: { ...env, ...forkEnv, FOUNDRY_NO_STORAGE_CACHING: 'true' }, timeout: 120_000 },
+    )
+    expect(stdout).toContain('[PASS] test_readsForkedState()')
+    expect(stdout).toContain('[PASS] test_replaysAMinedTransaction()')
+  })
+
+  it('forge script simulates without sending, then broadcasts four transactions with --slow', async () => {
+    writeFileSync(join(project, 'script/Batch.s.sol'), BATCH_SCRIPT)
+    const script = (...args: string[]) =>
+      run(FORGE, ['script', 'script/Batch.s.sol', ...url(), '--private-key', scripter.privateKey, ...args], {
+        cwd: project,
+        env,
+        timeout: 120_000,
+      })
+    const nonce = Number(await cast('nonce', scripter.address, ...url()))
+    const simulated = await script()
+    expect(simulated.stdout).toContain('SIMULATION COMPLETE')
+    expect(simulated.stdout).toMatch(/0: uint256 7\b/)
+    expect(Number(await cast('nonce', scripter.address, ...url()))).toBe(nonce)
+
+    await script('--broadcast', '--slow')
+    const broadcast = JSON.parse(
+      readFileSync(join(project, 'broadcast/Batch.s.sol/77077/run-latest.json'), 'utf8'),
+    ) as { transactions: { contractAddress: string | null }[]; receipts: { status: string; blockNumber: string }[] }
+    expect(broadcast.receipts.map(({ status }) => status)).toEqual(['0x1', '0x1', '0x1', '0x1'])
+    // --slow sends each transaction once the one before is mined.
+    const blocks = broadcast.receipts.map(({ blockNumber }) => BigInt(blockNumber))
+    for (let i = 1; i < blocks.length; i++) expect(blocks[i]!).toBeGreaterThan(blocks[i - 1]!)
+    expect(Number(await cast('nonce', scripter.address, ...url()))).toBe(nonce + 4)
+    const created = broadcast.transactions[0]!.contractAddress!
+    expect(await cast('call', created, 'total()(uint256)', ...url())).toBe('7')
   })
 })
