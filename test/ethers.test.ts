@@ -2,11 +2,15 @@ import {
   ContractFactory,
   JsonRpcProvider,
   Network,
+  NonceManager,
   Wallet,
   WebSocketProvider,
   isCallException,
+  isError,
   parseEther,
+  parseUnits,
   type Contract,
+  type TransactionReceipt,
 } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS } from '@cairn/primitives'
@@ -201,6 +205,142 @@ describe('ethers v6 transaction types', () => {
       expect((await provider.getTransaction(withList.hash))?.accessList).toEqual([
         { address: recipient, storageKeys: [`0x${'00'.repeat(32)}`] },
       ])
+    } finally {
+      provider.destroy()
+    }
+  })
+})
+
+describe('ethers v6 nonces, broadcasts, confirmations and replacements', () => {
+  const httpProvider = () =>
+    new JsonRpcProvider(node.rpcUrl, network, { staticNetwork: network, pollingInterval: 200, ...noCache })
+
+  it('NonceManager sends in parallel; populateTransaction + broadcastTransaction; getBlock(n, true); confirmations', async () => {
+    const provider = httpProvider()
+    try {
+      const wallet = new Wallet(DEV_ACCOUNTS[4]!.privateKey, provider)
+      const recipient = Wallet.createRandom().address
+      const start = await provider.getTransactionCount(wallet.address, 'pending')
+      const manager = new NonceManager(wallet)
+      const sent = await Promise.all([1n, 2n, 3n].map((value) => manager.sendTransaction({ to: recipient, value })))
+      expect(sent.map((tx) => tx.nonce)).toEqual([start, start + 1, start + 2])
+      const receipts = (await Promise.all(sent.map((tx) => tx.wait()))) as TransactionReceipt[]
+      expect(receipts.map((r) => r.status)).toEqual([1, 1, 1])
+      expect(await provider.getBalance(recipient)).toBe(6n)
+
+      // the pending count, not a cached one, numbers a transaction populated right after
+      const populated = await wallet.populateTransaction({ to: recipient, value: 4n })
+      expect(populated).toMatchObject({ type: 2, nonce: start + 3, gasLimit: 21_000n, chainId: 77077n })
+      const signed = await wallet.signTransaction(populated)
+      const broadcast = await provider.broadcastTransaction(signed)
+      expect(broadcast.nonce).toBe(start + 3)
+      // two more blocks on top of the one that includes it
+      const confirmed = await provider.waitForTransaction(broadcast.hash, 3, 30_000)
+      expect(confirmed?.status).toBe(1)
+      expect(await confirmed!.confirmations()).toBeGreaterThanOrEqual(3)
+
+      const block = await provider.getBlock(confirmed!.blockNumber, true)
+      const prefetched = block!.getPrefetchedTransaction(broadcast.hash)
+      expect(prefetched).toMatchObject({
+        from: wallet.address,
+        nonce: start + 3,
+        value: 4n,
+        blockNumber: block!.number,
+      })
+      expect(block!.prefetchedTransactions.map((tx) => tx.hash)).toEqual(block!.transactions)
+    } finally {
+      provider.destroy()
+    }
+  })
+
+  it('rejects wait() of a repriced transaction with TRANSACTION_REPLACED; decodes custom errors of a refused estimate', async () => {
+    const provider = httpProvider()
+    try {
+      const wallet = new Wallet(DEV_ACCOUNTS[5]!.privateKey, provider)
+      const recipient = Wallet.createRandom().address
+      const nonce = await provider.getTransactionCount(wallet.address, 'pending')
+      const transfer = (n: number, gwei: string) =>
+        wallet.sendTransaction({
+          to: recipient,
+          value: 1n,
+          nonce: n,
+          gasLimit: 21_000n,
+          maxFeePerGas: parseUnits(gwei, 'gwei'),
+          maxPriorityFeePerGas: parseUnits('1', 'gwei'),
+        })
+      // Nonce + 1 waits behind a gap, so no block takes it before it is replaced.
+      const original = await transfer(nonce + 1, '10')
+      expect((await provider.getTransaction(original.hash))?.blockNumber).toBeNull()
+      const replacement = await wallet.sendTransaction({
+        to: recipient,
+        value: 1n,
+        nonce: nonce + 1,
+        gasLimit: 21_000n,
+        maxFeePerGas: parseUnits('11', 'gwei'),
+        maxPriorityFeePerGas: parseUnits('1.1', 'gwei'),
+      })
+      await transfer(nonce, '10')
+      const replaced = await within(
+        original.wait().catch((e: unknown) => e),
+        30_000,
+        'wait() of the replaced transaction did not settle',
+      )
+      expect(isError(replaced, 'TRANSACTION_REPLACED')).toBe(true)
+      const error = replaced as { reason: string; cancelled: boolean; hash: string; receipt: TransactionReceipt }
+      expect(error).toMatchObject({ reason: 'repriced', cancelled: false, hash: replacement.hash })
+      expect(error.receipt.status).toBe(1)
+
+      // A send's estimate fails with the revert data; ethers decodes only Error and Panic there,
+      // the contract's interface decodes the custom error.
+      const factory = new ContractFactory(token.abi as never, token.bytecode, wallet)
+      const contract = (await factory.deploy()) as Contract
+      await contract.waitForDeployment()
+      const refused = await contract
+        .getFunction('transfer')(recipient, 10n ** 25n)
+        .catch((e: unknown) => e)
+      expect(isCallException(refused)).toBe(true)
+      const exception = refused as { action: string; data: string; revert: unknown; transaction: { to: string } }
+      expect(exception).toMatchObject({ action: 'estimateGas', revert: null })
+      expect(exception.transaction.to).toBe(await contract.getAddress())
+      const parsed = contract.interface.parseError(exception.data)
+      expect(parsed?.name).toBe('ERC20InsufficientBalance')
+      expect([...(parsed?.args ?? [])]).toEqual([wallet.address, 10n ** 24n, 10n ** 25n])
+
+      // sent anyway (a gas limit skips the estimate): mined, reverted, and wait() says so with the receipt
+      const failing = await contract.getFunction('alwaysFails').send({ gasLimit: 100_000n })
+      const mined = await failing.wait().catch((e: unknown) => e)
+      expect(isCallException(mined)).toBe(true)
+      expect(mined as { action: string; receipt: TransactionReceipt }).toMatchObject({ action: 'sendTransaction' })
+      expect((mined as { receipt: TransactionReceipt }).receipt).toMatchObject({ status: 0, hash: failing.hash })
+    } finally {
+      provider.destroy()
+    }
+  })
+
+  it.each([
+    ['JsonRpcProvider', httpProvider],
+    ['WebSocketProvider', () => new WebSocketProvider(node.wsUrl, network, noCache)],
+  ] as const)('%s emits pending transactions and a transaction hash once it is mined', async (_name, make) => {
+    const provider: Provider = make()
+    try {
+      const wallet = new Wallet(DEV_ACCOUNTS[4]!.privateKey, provider)
+      const pending: string[] = []
+      await provider.on('pending', (hash: string) => pending.push(hash))
+      await new Promise((r) => setTimeout(r, 500))
+      const tx = await wallet.sendTransaction({ to: DEV_ACCOUNTS[9]!.address, value: 1n })
+      const mined = await within(
+        new Promise<TransactionReceipt>((resolve) => void provider.once(tx.hash, resolve)),
+        30_000,
+        'no event for the transaction hash',
+      )
+      expect(mined).toMatchObject({ hash: tx.hash, status: 1 })
+      const deadline = Date.now() + 10_000
+      while (!pending.includes(tx.hash) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      expect(pending).toContain(tx.hash)
+      // once() took its own listener off; removeAllListeners() racing that would stop ethers' block
+      // subscriber twice (an unhandled rejection inside ethers)
+      await provider.off('pending')
+      await new Promise((r) => setTimeout(r, 500))
     } finally {
       provider.destroy()
     }
