@@ -159,7 +159,7 @@ describe('the block a call runs in', () => {
     }
     expect(await rpcError(readContext(t, { gasPrice: toQuantity(baseFee - 1n) }))).toEqual({
       code: -32000,
-      message: 'max fee per gas less than block base fee',
+      message: `err: max fee per gas less than block base fee: address ${DEV_ACCOUNTS[0]!.address}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee} (supplied gas 50000000)`,
     })
     expect(await rpcError(readContext(t, { maxPriorityFeePerGas: '0x1' }))).toEqual({
       code: -32000,
@@ -524,5 +524,93 @@ describe('the time a call may run (--rpc.evmtimeout)', () => {
       (e: RpcError) => e.toJSON(),
     )
     expect(error).toEqual({ code: -32000, message: 'execution aborted (timeout = 1ms)' })
+  })
+})
+
+describe("a transaction geth refuses before running it: core's text and figures, worded per method", () => {
+  const GAS_CAP = 50_000_000n
+  const FROM = DEV_ACCOUNTS[0]!.address
+  /** geth prints addresses with Hex(): EIP-55 checksummed. */
+  const BROKE = '0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB'
+  const to = OTHER
+  /** 1000 non-zero bytes: intrinsic 37,000, EIP-7623 floor 61,000. */
+  const CALLDATA: Hex = `0x${'01'.repeat(1000)}`
+
+  it('eth_call: err: <core error> (supplied gas N), in geth’s check order', async () => {
+    const t = await testChain()
+    const baseFee = t.chain.head().header.baseFeePerGas!
+    const cases: [object, string][] = [
+      [
+        { from: BROKE, to, value: '0x1' },
+        `err: insufficient funds for gas * price + value: address ${BROKE} have 0 want 1 (supplied gas ${GAS_CAP})`,
+      ],
+      [
+        { from: BROKE, to, gas: '0x5208', maxFeePerGas: toQuantity(baseFee) },
+        `err: insufficient funds for gas * price + value: address ${BROKE} have 0 want ${21_000n * baseFee} (supplied gas 21000)`,
+      ],
+      // buyGas comes before the intrinsic gas check
+      [
+        { from: BROKE, to, value: '0x1', gas: '0x100' },
+        `err: insufficient funds for gas * price + value: address ${BROKE} have 0 want 1 (supplied gas 256)`,
+      ],
+      [{ from: FROM, to, gas: '0x100' }, 'err: intrinsic gas too low: have 256, want 21000 (supplied gas 256)'],
+      [
+        { from: FROM, to, gas: toQuantity(40_000n), data: CALLDATA },
+        'err: insufficient gas for floor data gas cost: have 40000, want 61000 (supplied gas 40000)',
+      ],
+      // the fee checks come before buyGas
+      [
+        { from: BROKE, to, value: '0x1', maxFeePerGas: toQuantity(baseFee - 1n) },
+        `err: max fee per gas less than block base fee: address ${BROKE}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee} (supplied gas ${GAS_CAP})`,
+      ],
+      [
+        { from: FROM, to, gasPrice: toQuantity(baseFee - 1n) },
+        `err: max fee per gas less than block base fee: address ${FROM}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee} (supplied gas ${GAS_CAP})`,
+      ],
+    ]
+    for (const [request, message] of cases) {
+      expect.soft(await rpcError(t.call('eth_call', request))).toEqual({ code: -32000, message })
+    }
+  })
+
+  it('eth_createAccessList: failed to apply transaction: <hash> err: <core error>', async () => {
+    const t = await testChain()
+    const baseFee = t.chain.head().header.baseFeePerGas!
+    const fees = { maxFeePerGas: toQuantity(baseFee), maxPriorityFeePerGas: '0x0' }
+    const error = await rpcError(t.call('eth_createAccessList', { from: BROKE, to, value: '0x1', ...fees }))
+    expect(error.code).toBe(-32000)
+    const want = GAS_CAP * baseFee + 1n
+    expect(error.message).toMatch(
+      new RegExp(
+        `^failed to apply transaction: 0x[0-9a-f]{64} err: insufficient funds for gas \\* price \\+ value: address ${BROKE} have 0 want ${want}$`,
+      ),
+    )
+  })
+
+  it('eth_estimateGas: its own funds checks, then failed with N gas: <core error>', async () => {
+    const t = await testChain()
+    const head = t.chain.head().header
+    const baseFee = head.baseFeePerGas!
+    const hi = head.gasLimit < GAS_CAP ? head.gasLimit : GAS_CAP
+    const cases: [object, string][] = [
+      // a priced estimate caps the gas by the funds, and refuses a value they cannot cover
+      [{ from: BROKE, to, maxFeePerGas: toQuantity(baseFee) }, 'insufficient funds for transfer'],
+      [
+        { from: BROKE, to, value: '0x1' },
+        `failed with ${hi} gas: insufficient funds for gas * price + value: address ${BROKE} have 0 want 1`,
+      ],
+      [
+        { from: FROM, to, gasPrice: toQuantity(baseFee - 1n) },
+        `failed with ${hi} gas: max fee per gas less than block base fee: address ${FROM}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee}`,
+      ],
+      // only the intrinsic gas is taken for a lack of gas, not EIP-7623's floor
+      [
+        { from: FROM, to, gas: toQuantity(40_000n), data: CALLDATA },
+        'failed with 40000 gas: insufficient gas for floor data gas cost: have 40000, want 61000',
+      ],
+    ]
+    for (const [request, message] of cases) {
+      expect.soft(await rpcError(t.call('eth_estimateGas', request))).toEqual({ code: -32000, message })
+    }
   })
 })

@@ -1,7 +1,7 @@
 import { type Block, type HeaderData, createBlock } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
-import { type TypedTransaction, createTx } from '@ethereumjs/tx'
+import { type TypedTransaction, createTx, getCalldataFloorGas } from '@ethereumjs/tx'
 import {
   Account,
   Address,
@@ -14,6 +14,7 @@ import {
   eoaCode7702RecoverAuthority,
   equalsBytes,
   generateAddress,
+  toChecksumAddress,
 } from '@ethereumjs/util'
 import type { EVM, Message } from '@ethereumjs/evm'
 import { type RunTxResult, type VM, createVM, runTx } from '@ethereumjs/vm'
@@ -24,7 +25,7 @@ import {
   type Authorization,
   type BlockOverrides,
   type CallRequest,
-  type RpcError,
+  RpcError,
   executionReverted,
   serverError,
 } from '@cairn/rpc'
@@ -278,7 +279,7 @@ export class CallRunner {
       hiding?.check()
       return { result, tx }
     } catch (error) {
-      throw toCallError(error)
+      throw (await preExecutionRefusal(vm, tx, block)) ?? toCallError(error)
     } finally {
       hiding?.stop()
       await stateManager.revert()
@@ -289,7 +290,10 @@ export class CallRunner {
   async call(env: CallEnvironment, request: CallRequest): Promise<Uint8Array> {
     return this.withVm(env, async (vm) => {
       const block = this.callBlock(env, request)
-      return unwrapCallResult(await this.run(vm, block, request, this.gasLimitFor(request)))
+      const outcome = await this.run(vm, block, request, this.gasLimitFor(request)).catch((error: unknown) => {
+        throw error instanceof Refusal ? serverError(refusalMessage(error, 'eth_call')) : error
+      })
+      return unwrapCallResult(outcome)
     })
   }
 
@@ -333,10 +337,10 @@ export class CallRunner {
       }
     }
     const first = await this.run(vm, block, request, hi).catch((error: unknown) => {
+      if (!(error instanceof Refusal)) throw error
       // Capped below the intrinsic gas (by the sender's funds or the request): geth's wording.
-      if ((error as Error).message === 'intrinsic gas too low')
-        throw serverError(`gas required exceeds allowance (${hi})`)
-      throw error
+      if (error.reason.startsWith(INTRINSIC_GAS_TOO_LOW)) throw serverError(`gas required exceeds allowance (${hi})`)
+      throw serverError(refusalMessage(error, 'eth_estimateGas'))
     })
     if (first.result.execResult.exceptionError !== undefined) {
       // More gas cannot cure anything but a lack of gas: geth reports other failures as they are.
@@ -388,7 +392,11 @@ export class CallRunner {
           storageKeys: e.storageKeys.map(hexBytes),
         })),
       }
-      const outcome = await collector.during(vm.evm, () => this.run(vm, block, withList, gasLimit))
+      const outcome = await collector
+        .during(vm.evm, () => this.run(vm, block, withList, gasLimit))
+        .catch((error: unknown) => {
+          throw error instanceof Refusal ? serverError(refusalMessage(error, 'eth_createAccessList')) : error
+        })
       const next = collector.accessList()
       if (sameAccessList(next, accessList)) {
         const { result } = outcome
@@ -597,6 +605,90 @@ export async function applyOverride(state: MerkleStateManager, override: Account
     for (const [key, value] of override.state) await state.putStorage(address, key, stripZeros(value))
   }
   for (const [key, value] of override.stateDiff ?? []) await state.putStorage(address, key, stripZeros(value))
+}
+
+const INTRINSIC_GAS_TOO_LOW = 'intrinsic gas too low'
+
+/**
+ * A transaction geth refuses before running it, with the text of go-ethereum's core
+ * (state_transition.go: preCheck, buyGas, the intrinsic gas and EIP-7623 floor checks) and its
+ * figures. Each method words it its own way ({@link refusalMessage}); thrown as it is, by
+ * {@link CallRunner.run} for debug_traceCall, it reads as core's error alone.
+ */
+export class Refusal extends RpcError {
+  override readonly name: string = 'Refusal'
+  constructor(
+    /** core's error: `insufficient funds for gas * price + value: address 0x… have 0 want 1`. */
+    readonly reason: string,
+    /** The gas the transaction was run with. */
+    readonly gasLimit: bigint,
+    /** The hash of the unsigned transaction (eth_createAccessList names it). */
+    readonly hash: Uint8Array,
+  ) {
+    super(-32000, reason, { code: 'RPC_SERVER_ERROR' })
+  }
+}
+
+/**
+ * geth's words for a refused transaction, the only place they are made: eth_call and
+ * eth_simulateV1 (its -380xx code aside) as applyMessageWithEVM wraps core's error, eth_estimateGas
+ * as gasestimator's run wraps it, eth_createAccessList as its AccessList loop does.
+ */
+export function refusalMessage(
+  refusal: Refusal,
+  method: 'eth_call' | 'eth_estimateGas' | 'eth_createAccessList' | 'eth_simulateV1',
+): string {
+  switch (method) {
+    case 'eth_estimateGas':
+      return `failed with ${refusal.gasLimit} gas: ${refusal.reason}`
+    case 'eth_createAccessList':
+      return `failed to apply transaction: ${bytesToHex(refusal.hash)} err: ${refusal.reason}`
+    default:
+      return `err: ${refusal.reason} (supplied gas ${refusal.gasLimit})`
+  }
+}
+
+const MAX_UINT256 = (1n << 256n) - 1n
+
+/**
+ * Why geth would refuse to run `tx` in `block` on `vm`'s state, checked in geth's order (ethereumjs
+ * checks the gas before the fees and the funds): the fee caps against each other and the base fee
+ * (an unpriced call already sees a zero base fee), the init code size, the funds for gas * fee cap
+ * + value, the intrinsic gas, EIP-7623's floor. Undefined if none fails (the sender's code and the
+ * nonce are not checked for calls).
+ */
+export async function preExecutionRefusal(vm: VM, tx: TypedTransaction, block: Block): Promise<Refusal | undefined> {
+  const from = tx.getSenderAddress()
+  const address = toChecksumAddress(from.toString())
+  const gas = tx.gasLimit
+  const refuse = (reason: string) => new Refusal(reason, gas, tx.hash())
+  const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : tx.gasPrice
+  const tip = 'maxPriorityFeePerGas' in tx ? tx.maxPriorityFeePerGas : tx.gasPrice
+  const baseFee = block.header.baseFeePerGas ?? 0n
+  if (feeCap < tip)
+    return refuse(
+      `max priority fee per gas higher than max fee per gas: address ${address}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${feeCap}`,
+    )
+  if (feeCap < baseFee)
+    return refuse(
+      `max fee per gas less than block base fee: address ${address}, maxFeePerGas: ${feeCap}, baseFee: ${baseFee}`,
+    )
+  if (tx.to === undefined && vm.common.isActivatedEIP(3860)) {
+    const limit = vm.common.param('maxInitCodeSize')
+    if (BigInt(tx.data.length) > limit)
+      return refuse(`max initcode size exceeded: code size ${tx.data.length} limit ${limit}`)
+  }
+  const want = gas * feeCap + tx.value
+  if (want > MAX_UINT256)
+    return refuse(`insufficient funds for gas * price + value: address ${address} required balance exceeds 256 bits`)
+  const have = (await vm.stateManager.getAccount(from))?.balance ?? 0n
+  if (have < want)
+    return refuse(`insufficient funds for gas * price + value: address ${address} have ${have} want ${want}`)
+  const intrinsic = tx.getIntrinsicGas()
+  if (gas < intrinsic) return refuse(`${INTRINSIC_GAS_TOO_LOW}: have ${gas}, want ${intrinsic}`)
+  const floor = getCalldataFloorGas(tx, from)
+  if (gas < floor) return refuse(`insufficient gas for floor data gas cost: have ${gas}, want ${floor}`)
+  return undefined
 }
 
 /** Maps ethereumjs's validation errors to geth's wording, which clients match on. */

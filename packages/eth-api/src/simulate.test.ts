@@ -1,5 +1,12 @@
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { bigIntToHex, bytesToHex, generateAddress, hexToBytes, setLengthLeft } from '@ethereumjs/util'
+import {
+  bigIntToHex,
+  bytesToHex,
+  generateAddress,
+  hexToBytes,
+  setLengthLeft,
+  toChecksumAddress,
+} from '@ethereumjs/util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
 import { RpcError } from '@cairn/rpc'
@@ -237,6 +244,9 @@ describe('eth_simulateV1', () => {
   it('refuses what geth refuses, with its codes', async () => {
     const t = await testChain()
     const head = t.chain.head().header
+    // a call's gas: what is left of its block's, capped by the request's (the gas cap)
+    const supplied = head.gasLimit < 50_000_000n ? head.gasLimit : 50_000_000n
+    const fresh = toChecksumAddress(FRESH)
     const cases: [unknown, number, string][] = [
       [{ blockStateCalls: [] }, -32602, 'empty input'],
       [
@@ -267,12 +277,12 @@ describe('eth_simulateV1', () => {
       [
         { blockStateCalls: [{ calls: [{ from: A, to: B }] }], validation: true },
         -38012,
-        'max fee per gas less than block base fee',
+        `err: max fee per gas less than block base fee: address ${A}, maxFeePerGas: 0, baseFee: ${head.calcNextBaseFee()} (supplied gas ${supplied})`,
       ],
       [
         { blockStateCalls: [{ calls: [{ from: FRESH, to: B, value: '0x1' }] }] },
         -38014,
-        'insufficient funds for gas * price + value',
+        `err: insufficient funds for gas * price + value: address ${fresh} have 0 want 1 (supplied gas ${supplied})`,
       ],
       [
         {
@@ -288,7 +298,11 @@ describe('eth_simulateV1', () => {
         -38015,
         `block gas limit reached: 21000 >= ${head.gasLimit}`,
       ],
-      [{ blockStateCalls: [{ calls: [{ from: A, to: B, gas: '0x5207' }] }] }, -38013, 'intrinsic gas too low'],
+      [
+        { blockStateCalls: [{ calls: [{ from: A, to: B, gas: '0x5207' }] }] },
+        -38013,
+        'err: intrinsic gas too low: have 20999, want 21000 (supplied gas 20999)',
+      ],
       [
         {
           blockStateCalls: [

@@ -39,6 +39,9 @@ import {
   callFailure,
   hexBytes,
   hideSenderCode,
+  Refusal,
+  preExecutionRefusal,
+  refusalMessage,
   toCallError,
 } from './call-runner.ts'
 
@@ -342,7 +345,7 @@ async function runCall(
     hiding?.check()
     return result
   } catch (error) {
-    throw invalidTransaction(error)
+    throw invalidTransaction((await preExecutionRefusal(vm, tx, block)) ?? error)
   } finally {
     tracer?.detach()
     hiding?.stop()
@@ -351,20 +354,23 @@ async function runCall(
 
 /** geth's txValidationError: the reason a transaction could not run, under its -380xx code. */
 function invalidTransaction(error: unknown): RpcError {
+  if (error instanceof Refusal) {
+    const { reason } = error
+    const code = reason.startsWith('intrinsic gas too low')
+      ? SimulateErrorCode.IntrinsicGas
+      : reason.startsWith('insufficient funds')
+        ? SimulateErrorCode.InsufficientFunds
+        : reason.startsWith('max fee per gas less than block base fee')
+          ? SimulateErrorCode.BaseFeeTooLow
+          : reason.startsWith('max initcode size exceeded')
+            ? SimulateErrorCode.MaxInitCodeSizeExceeded
+            : reason.startsWith('max priority fee per gas higher than max fee per gas')
+              ? -32602
+              : -32603
+    return simulateError(code, refusalMessage(error, 'eth_simulateV1'))
+  }
   const callError = toCallError(error)
-  const message = callError.message
-  const code = /^intrinsic gas too low/.test(message)
-    ? SimulateErrorCode.IntrinsicGas
-    : /^insufficient funds/.test(message)
-      ? SimulateErrorCode.InsufficientFunds
-      : /^max fee per gas less than block base fee/.test(message)
-        ? SimulateErrorCode.BaseFeeTooLow
-        : /^max initcode size exceeded/.test(message)
-          ? SimulateErrorCode.MaxInitCodeSizeExceeded
-          : callError instanceof RpcError
-            ? callError.rpcCode
-            : -32603
-  return simulateError(code, message)
+  return simulateError(callError instanceof RpcError ? callError.rpcCode : -32603, callError.message)
 }
 
 /** A log before its block is known. */
