@@ -163,7 +163,7 @@ describe('the block a call runs in', () => {
     })
     expect(await rpcError(readContext(t, { maxPriorityFeePerGas: '0x1' }))).toEqual({
       code: -32000,
-      message: 'max priority fee per gas higher than max fee per gas',
+      message: `err: max priority fee per gas higher than max fee per gas: address ${DEV_ACCOUNTS[0]!.address}, maxPriorityFeePerGas: 1, maxFeePerGas: 0 (supplied gas 50000000)`,
     })
   })
 
@@ -558,7 +558,15 @@ describe("a transaction geth refuses before running it: core's text and figures,
         { from: FROM, to, gas: toQuantity(40_000n), data: CALLDATA },
         'err: insufficient gas for floor data gas cost: have 40000, want 61000 (supplied gas 40000)',
       ],
+      [
+        { from: FROM, data: `0x${'00'.repeat(49_153)}` },
+        `err: max initcode size exceeded: code size 49153 limit 49152 (supplied gas ${GAS_CAP})`,
+      ],
       // the fee checks come before buyGas
+      [
+        { from: BROKE, to, value: '0x1', maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' },
+        `err: max priority fee per gas higher than max fee per gas: address ${BROKE}, maxPriorityFeePerGas: 2, maxFeePerGas: 1 (supplied gas ${GAS_CAP})`,
+      ],
       [
         { from: BROKE, to, value: '0x1', maxFeePerGas: toQuantity(baseFee - 1n) },
         `err: max fee per gas less than block base fee: address ${BROKE}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee} (supplied gas ${GAS_CAP})`,
@@ -602,6 +610,15 @@ describe("a transaction geth refuses before running it: core's text and figures,
       [
         { from: FROM, to, gasPrice: toQuantity(baseFee - 1n) },
         `failed with ${hi} gas: max fee per gas less than block base fee: address ${FROM}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee}`,
+      ],
+      // the estimator's funds check comes before any run
+      [
+        { from: BROKE, to, value: '0x1', maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' },
+        'insufficient funds for transfer',
+      ],
+      [
+        { from: FROM, to, value: '0x1', maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' },
+        `failed with ${hi} gas: max priority fee per gas higher than max fee per gas: address ${FROM}, maxPriorityFeePerGas: 2, maxFeePerGas: 1`,
       ],
       // only the intrinsic gas is taken for a lack of gas, not EIP-7623's floor
       [

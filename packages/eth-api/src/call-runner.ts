@@ -240,11 +240,23 @@ export class CallRunner {
       data = { ...base, type, maxFeePerGas, maxPriorityFeePerGas, accessList, chainId: this.common.chainId() }
       if (type === 4) data.authorizationList = (request.authorizationList ?? []).map(authorizationJson)
     }
+    // ethereumjs refuses to build a transaction whose tip is above its fee cap; geth refuses to run
+    // it, with its figures and before any other check: built with the tip at the cap, refused below.
+    const tip = data.maxPriorityFeePerGas as bigint | undefined
+    const feeCap = data.maxFeePerGas as bigint | undefined
+    const tipAboveCap = tip !== undefined && feeCap !== undefined && tip > feeCap
+    // Likewise an init code above EIP-3860's limit, which geth checks after the fees.
+    const initCodeLimit = this.common.isActivatedEIP(3860) ? this.common.param('maxInitCodeSize') : undefined
+    const oversized = base.to === undefined && initCodeLimit !== undefined && BigInt(base.data.length) > initCodeLimit
     let tx: TypedTransaction
     try {
-      tx = createTx(data as never, { common: this.common, freeze: false })
+      tx = createTx((tipAboveCap ? { ...data, maxPriorityFeePerGas: feeCap } : data) as never, {
+        common: this.common,
+        freeze: false,
+        allowUnlimitedInitCodeSize: oversized,
+      })
     } catch (error) {
-      // Fields geth refuses too, e.g. a tip above the fee cap.
+      // Fields geth refuses too.
       throw toCallError(error)
     }
     const from = request.from === undefined ? createZeroAddress() : new Address(request.from)
@@ -258,6 +270,13 @@ export class CallRunner {
         return hash
       },
     })
+    if (tipAboveCap) {
+      Object.assign(tx, { maxPriorityFeePerGas: tip })
+      throw new Refusal(tipAboveFeeCap(from, tip, feeCap), gasLimit, tx.hash())
+    }
+    if (oversized) {
+      throw new Refusal(initCodeTooLarge(base.data.length, initCodeLimit), gasLimit, tx.hash())
+    }
     return tx
   }
 
@@ -650,6 +669,15 @@ export function refusalMessage(
 
 const MAX_UINT256 = (1n << 256n) - 1n
 
+function initCodeTooLarge(size: number, limit: bigint): string {
+  return `max initcode size exceeded: code size ${size} limit ${limit}`
+}
+
+function tipAboveFeeCap(from: Address, tip: bigint, feeCap: bigint): string {
+  const address = toChecksumAddress(from.toString())
+  return `max priority fee per gas higher than max fee per gas: address ${address}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${feeCap}`
+}
+
 /**
  * Why geth would refuse to run `tx` in `block` on `vm`'s state, checked in geth's order (ethereumjs
  * checks the gas before the fees and the funds): the fee caps against each other and the base fee
@@ -665,18 +693,14 @@ export async function preExecutionRefusal(vm: VM, tx: TypedTransaction, block: B
   const feeCap = 'maxFeePerGas' in tx ? tx.maxFeePerGas : tx.gasPrice
   const tip = 'maxPriorityFeePerGas' in tx ? tx.maxPriorityFeePerGas : tx.gasPrice
   const baseFee = block.header.baseFeePerGas ?? 0n
-  if (feeCap < tip)
-    return refuse(
-      `max priority fee per gas higher than max fee per gas: address ${address}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${feeCap}`,
-    )
+  if (feeCap < tip) return refuse(tipAboveFeeCap(from, tip, feeCap))
   if (feeCap < baseFee)
     return refuse(
       `max fee per gas less than block base fee: address ${address}, maxFeePerGas: ${feeCap}, baseFee: ${baseFee}`,
     )
   if (tx.to === undefined && vm.common.isActivatedEIP(3860)) {
     const limit = vm.common.param('maxInitCodeSize')
-    if (BigInt(tx.data.length) > limit)
-      return refuse(`max initcode size exceeded: code size ${tx.data.length} limit ${limit}`)
+    if (BigInt(tx.data.length) > limit) return refuse(initCodeTooLarge(tx.data.length, limit))
   }
   const want = gas * feeCap + tx.value
   if (want > MAX_UINT256)
