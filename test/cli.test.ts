@@ -82,9 +82,17 @@ function snapshot(dir: string, skip: RegExp = /^$/): Record<string, string> {
 
 /** The command prefix that runs a process as nobody, if util-linux's setpriv is there. */
 function setprivNobody(): string[] | undefined {
+  const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
   try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' })
-    return ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+    // nobody must reach the checkout too: a clone under a private directory (mktemp -d's 0700) is out of its reach.
+    execFileSync(
+      asNobody[0]!,
+      [...asNobody.slice(1), process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CAIRN)})`],
+      {
+        stdio: 'ignore',
+      },
+    )
+    return asNobody
   } catch {
     return undefined
   }
@@ -322,7 +330,7 @@ describe('cairn as an operator runs it', () => {
   })
 
   // Root may write any directory, so as root the node runs as nobody (util-linux's setpriv); a root run
-  // without setpriv cannot show the refusal and skips this case.
+  // without setpriv, or in a checkout nobody cannot read, cannot show the refusal and skips this case.
   const asNobody = process.getuid?.() === 0 ? setprivNobody() : []
   it.skipIf(asNobody === undefined)(
     'refuses a datadir this user cannot write (chmod 555), naming it and what to do',
