@@ -32,7 +32,7 @@ import {
   readKey,
   readProverKey,
 } from '@cairn/prover'
-import { createLogger, createMetricsRegistry, startConfiguredMetricsServer } from '@cairn/telemetry'
+import { createLogger, createMetricsRegistry, type Logger, startConfiguredMetricsServer } from '@cairn/telemetry'
 import { type Address, createPublicClient, getAddress, type Hex, http } from 'viem'
 
 const USAGE = `cairn-prover-tee — proves proposed batches with the TEE backend and submits the proofs to the L1 Inbox
@@ -57,6 +57,19 @@ ${ATTESTATION_AUTHORITY_KEY_ENV} this process signs its own quote (devnet: dev a
 --quote-file it registers a quote signed elsewhere. The re-execution and signatures are real; the
 enclave is not (docs/proving.md).`
 
+/** The service's logger, having warned about each CAIRN_* variable the service does not read. */
+function serviceLogger(level: ProverConfig['logLevel']): Logger {
+  const logger = createLogger({ level, name: 'cairn-prover-tee' })
+  warnUnreadEnv({
+    binary: 'cairn-prover-tee',
+    table: proverServiceSettings,
+    env: process.env,
+    alsoReads: [PROVER_KEY_ENV, ATTESTATION_AUTHORITY_KEY_ENV],
+    logger,
+  })
+  return logger
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (helpRequested(argv)) {
     process.stdout.write(`${renderHelp(proverServiceSettings, USAGE)}\n`)
@@ -73,14 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     // A mistyped CAIRN_PROVER_DATADIR would print the key of another datadir than the service's: warned
     // about on stderr (stdout holds only the address). The service's other variables are read by the
     // service, so they are checked against its whole table, as the main command does.
-    const logger = createLogger({ level: config.logLevel, name: 'cairn-prover-tee' })
-    warnUnreadEnv({
-      binary: 'cairn-prover-tee',
-      table: proverServiceSettings,
-      env: process.env,
-      alsoReads: [PROVER_KEY_ENV, ATTESTATION_AUTHORITY_KEY_ENV],
-      logger,
-    })
+    const logger = serviceLogger(config.logLevel)
     try {
       process.stdout.write(`${loadOrCreateInstanceKey(config.datadir).address}\n`)
     } catch (error) {
@@ -105,14 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     return startupFailure('cairn-prover-tee', error, 2)
   }
 
-  const logger = createLogger({ level: config.logLevel, name: 'cairn-prover-tee' })
-  warnUnreadEnv({
-    binary: 'cairn-prover-tee',
-    table: proverServiceSettings,
-    env: process.env,
-    alsoReads: [PROVER_KEY_ENV, ATTESTATION_AUTHORITY_KEY_ENV],
-    logger,
-  })
+  const logger = serviceLogger(config.logLevel)
   let progress: ProverProgressStore
   let instance: ReturnType<typeof loadOrCreateInstanceKey>
   try {
