@@ -179,6 +179,31 @@ export async function proposedBatches(l1: PublicClient, inbox: Address): Promise
   return logs.map((log) => batchEventOf(log.args.meta!, log.blockNumber, log.transactionHash))
 }
 
+/**
+ * Drops every L1 block above `keep` (an L1 reorg), with anvil's interval mining paused around it.
+ *
+ * anvil's `anvil_rollback` does not take its mining lock (v1.7.1 and foundry's main as of 2026-12):
+ * a block mined alongside it lands on the unwound chain at its old number, built on the dropped
+ * state, while the state is reset underneath it. L1 then holds a log (a `BatchProposed` of id 3
+ * ahead of a re-proposed id 2, as one CI run had) that its own state never saw. `evm_mine`
+ * waits for a block in flight; a rollback that still finds a stray block is done again.
+ */
+export async function rollbackL1(rpc: string, keep: bigint): Promise<void> {
+  const interval = await jsonRpc<number | null>(rpc, 'anvil_getIntervalMining', [])
+  await jsonRpc(rpc, 'evm_setIntervalMining', [0])
+  try {
+    await jsonRpc(rpc, 'evm_mine', [])
+    for (let attempt = 1; ; attempt++) {
+      const head = BigInt(await jsonRpc<Hex>(rpc, 'eth_blockNumber', []))
+      if (head === keep) return
+      if (attempt > 3) throw new Error(`anvil's head is ${head} after ${attempt - 1} rollbacks to block ${keep}`)
+      await jsonRpc(rpc, 'anvil_rollback', [Number(head - keep)])
+    }
+  } finally {
+    if (interval !== null && interval > 0) await jsonRpc(rpc, 'evm_setIntervalMining', [interval])
+  }
+}
+
 function batchEventOf(meta: BatchMeta, l1BlockNumber: bigint, txHash: Hex): ProposedBatchEvent {
   return {
     batchId: meta.batchId,
