@@ -595,6 +595,41 @@ describe("a transaction geth refuses before running it: core's text and figures,
     )
   })
 
+  it('debug_traceCall: tracing failed: <core error>, whatever the tracer', async () => {
+    const t = await testChain()
+    const baseFee = t.chain.head().header.baseFeePerGas!
+    const cases: [object, string][] = [
+      [
+        { from: BROKE, to, value: '0x1' },
+        `tracing failed: insufficient funds for gas * price + value: address ${BROKE} have 0 want 1`,
+      ],
+      [{ from: FROM, to, gas: '0x100' }, 'tracing failed: intrinsic gas too low: have 256, want 21000'],
+      [
+        { from: FROM, to, gas: toQuantity(40_000n), data: CALLDATA },
+        'tracing failed: insufficient gas for floor data gas cost: have 40000, want 61000',
+      ],
+      [
+        { from: FROM, data: `0x${'00'.repeat(49_153)}` },
+        'tracing failed: max initcode size exceeded: code size 49153 limit 49152',
+      ],
+      [
+        { from: BROKE, to, value: '0x1', maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' },
+        `tracing failed: max priority fee per gas higher than max fee per gas: address ${BROKE}, maxPriorityFeePerGas: 2, maxFeePerGas: 1`,
+      ],
+      [
+        { from: FROM, to, gasPrice: toQuantity(baseFee - 1n) },
+        `tracing failed: max fee per gas less than block base fee: address ${FROM}, maxFeePerGas: ${baseFee - 1n}, baseFee: ${baseFee}`,
+      ],
+    ]
+    for (const [request, message] of cases) {
+      for (const options of [{}, { tracer: 'callTracer' }, { tracer: 'prestateTracer' }]) {
+        expect
+          .soft(await rpcError(t.call('debug_traceCall', request, 'latest', options)), JSON.stringify(options))
+          .toEqual({ code: -32000, message })
+      }
+    }
+  })
+
   it('eth_estimateGas: its own funds checks, then failed with N gas: <core error>', async () => {
     const t = await testChain()
     const head = t.chain.head().header

@@ -631,8 +631,7 @@ const INTRINSIC_GAS_TOO_LOW = 'intrinsic gas too low'
 /**
  * A transaction geth refuses before running it, with the text of go-ethereum's core
  * (state_transition.go: preCheck, buyGas, the intrinsic gas and EIP-7623 floor checks) and its
- * figures. Each method words it its own way ({@link refusalMessage}); thrown as it is, by
- * {@link CallRunner.run} for debug_traceCall, it reads as core's error alone.
+ * figures. Thrown by {@link CallRunner.run}; each method words it its own way ({@link refusalMessage}).
  */
 export class Refusal extends RpcError {
   override readonly name: string = 'Refusal'
@@ -651,17 +650,20 @@ export class Refusal extends RpcError {
 /**
  * geth's words for a refused transaction, the only place they are made: eth_call and
  * eth_simulateV1 (its -380xx code aside) as applyMessageWithEVM wraps core's error, eth_estimateGas
- * as gasestimator's run wraps it, eth_createAccessList as its AccessList loop does.
+ * as gasestimator's run wraps it, eth_createAccessList as its AccessList loop does, debug_traceCall
+ * as the tracers' traceTx wraps what ApplyTransactionWithEVM returns.
  */
 export function refusalMessage(
   refusal: Refusal,
-  method: 'eth_call' | 'eth_estimateGas' | 'eth_createAccessList' | 'eth_simulateV1',
+  method: 'eth_call' | 'eth_estimateGas' | 'eth_createAccessList' | 'eth_simulateV1' | 'debug_traceCall',
 ): string {
   switch (method) {
     case 'eth_estimateGas':
       return `failed with ${refusal.gasLimit} gas: ${refusal.reason}`
     case 'eth_createAccessList':
       return `failed to apply transaction: ${bytesToHex(refusal.hash)} err: ${refusal.reason}`
+    case 'debug_traceCall':
+      return `tracing failed: ${refusal.reason}`
     default:
       return `err: ${refusal.reason} (supplied gas ${refusal.gasLimit})`
   }

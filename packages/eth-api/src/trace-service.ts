@@ -12,7 +12,7 @@ import {
   stateOverridesSchema,
 } from '@cairn/rpc'
 import { type EvmTracer, TracerError, type TraceOptions, createTracer } from '@cairn/tracer'
-import type { CallEnvironment, CallRunner } from './call-runner.ts'
+import { type CallEnvironment, type CallRunner, Refusal, refusalMessage } from './call-runner.ts'
 import type { TraceService } from './eth-api.ts'
 
 /**
@@ -120,7 +120,11 @@ export function createTraceService(chain: ChainStore, calls: CallRunner): TraceS
         const gasLimit = calls.gasLimitFor(request)
         tracer.attach(vm.evm, { gasLimit, vm, coinbase: callBlock.header.coinbase })
         try {
-          const { result } = await calls.run(vm, callBlock, request, gasLimit)
+          // The request's own faults (both fee styles, another chain id) are refused before, as
+          // geth's CallDefaults refuses them; what core refuses fails the trace itself.
+          const { result } = await calls.run(vm, callBlock, request, gasLimit).catch((error: unknown) => {
+            throw error instanceof Refusal ? serverError(refusalMessage(error, 'debug_traceCall')) : error
+          })
           return tracer.result(result)
         } finally {
           tracer.detach()
