@@ -204,8 +204,13 @@ export class CallRunner {
     }
   }
 
-  /** The transaction `request` runs as; refuses what geth's CallDefaults refuses ({@link checkCallRequest}). */
-  buildTransaction(request: CallRequest, gasLimit: bigint): TypedTransaction {
+  /**
+   * The transaction `request` runs as; refuses what geth's CallDefaults refuses ({@link checkCallRequest}),
+   * then, as core's preCheck does before the rest of {@link preExecutionRefusal}, a nonce that is not
+   * `stateNonce` (given only where nonces are checked: eth_simulateV1 with validation), a tip above the
+   * fee cap and an init code above EIP-3860's limit.
+   */
+  buildTransaction(request: CallRequest, gasLimit: bigint, options: { stateNonce?: bigint } = {}): TypedTransaction {
     checkCallRequest(request, this.common.chainId())
     const type =
       request.authorizationList !== undefined
@@ -270,10 +275,10 @@ export class CallRunner {
         return hash
       },
     })
-    if (tipAboveCap) {
-      Object.assign(tx, { maxPriorityFeePerGas: tip })
-      throw new Refusal(tipAboveFeeCap(from, tip, feeCap), gasLimit, tx.hash())
-    }
+    if (tipAboveCap) Object.assign(tx, { maxPriorityFeePerGas: tip })
+    const wrongNonce = options.stateNonce === undefined ? undefined : nonceMismatch(from, tx.nonce, options.stateNonce)
+    if (wrongNonce !== undefined) throw new Refusal(wrongNonce, gasLimit, tx.hash())
+    if (tipAboveCap) throw new Refusal(tipAboveFeeCap(from, tip, feeCap), gasLimit, tx.hash())
     if (oversized) {
       throw new Refusal(initCodeTooLarge(base.data.length, initCodeLimit), gasLimit, tx.hash())
     }
@@ -675,6 +680,13 @@ function initCodeTooLarge(size: number, limit: bigint): string {
   return `max initcode size exceeded: code size ${size} limit ${limit}`
 }
 
+/** core's nonce check (preCheck), undefined when `nonce` is the state's. */
+function nonceMismatch(from: Address, nonce: bigint, stateNonce: bigint): string | undefined {
+  if (nonce === stateNonce) return undefined
+  const word = nonce > stateNonce ? 'high' : 'low'
+  return `nonce too ${word}: address ${toChecksumAddress(from.toString())}, tx: ${nonce} state: ${stateNonce}`
+}
+
 function tipAboveFeeCap(from: Address, tip: bigint, feeCap: bigint): string {
   const address = toChecksumAddress(from.toString())
   return `max priority fee per gas higher than max fee per gas: address ${address}, maxPriorityFeePerGas: ${tip}, maxFeePerGas: ${feeCap}`
@@ -684,8 +696,8 @@ function tipAboveFeeCap(from: Address, tip: bigint, feeCap: bigint): string {
  * Why geth would refuse to run `tx` in `block` on `vm`'s state, checked in geth's order (ethereumjs
  * checks the gas before the fees and the funds): the fee caps against each other and the base fee
  * (an unpriced call already sees a zero base fee), the init code size, the funds for gas * fee cap
- * + value, the intrinsic gas, EIP-7623's floor. Undefined if none fails (the sender's code and the
- * nonce are not checked for calls).
+ * + value, the intrinsic gas, EIP-7623's floor. Undefined if none fails (the sender's code is not
+ * checked for calls, nor the nonce but by eth_simulateV1, in {@link CallRunner.buildTransaction}).
  */
 export async function preExecutionRefusal(vm: VM, tx: TypedTransaction, block: Block): Promise<Refusal | undefined> {
   const from = tx.getSenderAddress()

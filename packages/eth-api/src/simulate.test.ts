@@ -244,9 +244,6 @@ describe('eth_simulateV1', () => {
   it('refuses what geth refuses, with its codes', async () => {
     const t = await testChain()
     const head = t.chain.head().header
-    // a call's gas: what is left of its block's, capped by the request's (the gas cap)
-    const supplied = head.gasLimit < 50_000_000n ? head.gasLimit : 50_000_000n
-    const fresh = toChecksumAddress(FRESH)
     const cases: [unknown, number, string][] = [
       [{ blockStateCalls: [] }, -32602, 'empty input'],
       [
@@ -270,21 +267,6 @@ describe('eth_simulateV1', () => {
         'too many blocks',
       ],
       [
-        { blockStateCalls: [{ calls: [{ from: A, to: B, nonce: '0x5' }] }], validation: true },
-        -38011,
-        `nonce too high: address ${A.toLowerCase()}, tx: 5 state: 0`,
-      ],
-      [
-        { blockStateCalls: [{ calls: [{ from: A, to: B }] }], validation: true },
-        -38012,
-        `err: max fee per gas less than block base fee: address ${A}, maxFeePerGas: 0, baseFee: ${head.calcNextBaseFee()} (supplied gas ${supplied})`,
-      ],
-      [
-        { blockStateCalls: [{ calls: [{ from: FRESH, to: B, value: '0x1' }] }] },
-        -38014,
-        `err: insufficient funds for gas * price + value: address ${fresh} have 0 want 1 (supplied gas ${supplied})`,
-      ],
-      [
         {
           blockStateCalls: [
             {
@@ -297,11 +279,6 @@ describe('eth_simulateV1', () => {
         },
         -38015,
         `block gas limit reached: 21000 >= ${head.gasLimit}`,
-      ],
-      [
-        { blockStateCalls: [{ calls: [{ from: A, to: B, gas: '0x5207' }] }] },
-        -38013,
-        'err: intrinsic gas too low: have 20999, want 21000 (supplied gas 20999)',
       ],
       [
         {
@@ -320,6 +297,102 @@ describe('eth_simulateV1', () => {
     ]
     for (const [payload, code, message] of cases) {
       expect(await rpcError(simulate(t, payload))).toEqual({ code, message })
+    }
+  })
+})
+
+describe('eth_simulateV1 refuses a transaction geth refuses before running it: txValidationError’s code, applyMessageWithEVM’s text', () => {
+  /** The request's error for one block of `calls`. */
+  async function refusal(calls: unknown[], options: { validation?: boolean; stateOverrides?: unknown } = {}) {
+    const t = await testChain()
+    const head = t.chain.head().header
+    // a call's gas: what is left of its block's, capped by the request's (the gas cap)
+    const supplied = head.gasLimit < 50_000_000n ? head.gasLimit : 50_000_000n
+    const { validation, stateOverrides } = options
+    const error = await rpcError(simulate(t, { blockStateCalls: [{ calls, stateOverrides }], validation }))
+    return { error, supplied, baseFee: head.calcNextBaseFee() }
+  }
+
+  it('a nonce below the state’s, with validation: -38010, address checksummed', async () => {
+    const { error, supplied } = await refusal([{ from: A, to: B, nonce: '0x1' }], {
+      validation: true,
+      stateOverrides: { [A]: { nonce: '0x3' } },
+    })
+    expect(error).toEqual({
+      code: -38010,
+      message: `err: nonce too low: address ${A}, tx: 1 state: 3 (supplied gas ${supplied})`,
+    })
+  })
+
+  it('a nonce above the state’s, with validation: -38011, address checksummed', async () => {
+    const { error, supplied } = await refusal([{ from: A.toLowerCase(), to: B, nonce: '0x5' }], { validation: true })
+    expect(error).toEqual({
+      code: -38011,
+      message: `err: nonce too high: address ${A}, tx: 5 state: 0 (supplied gas ${supplied})`,
+    })
+  })
+
+  it('a fee cap below the base fee, with validation: -38012', async () => {
+    const { error, supplied, baseFee } = await refusal([{ from: A, to: B }], { validation: true })
+    expect(error).toEqual({
+      code: -38012,
+      message: `err: max fee per gas less than block base fee: address ${A}, maxFeePerGas: 0, baseFee: ${baseFee} (supplied gas ${supplied})`,
+    })
+  })
+
+  it('gas below the intrinsic gas: -38013', async () => {
+    const { error } = await refusal([{ from: A, to: B, gas: '0x5207' }])
+    expect(error).toEqual({
+      code: -38013,
+      message: 'err: intrinsic gas too low: have 20999, want 21000 (supplied gas 20999)',
+    })
+  })
+
+  it('funds short of gas × fee cap + value: -38014', async () => {
+    const { error, supplied } = await refusal([{ from: FRESH, to: B, value: '0x1' }])
+    expect(error).toEqual({
+      code: -38014,
+      message: `err: insufficient funds for gas * price + value: address ${toChecksumAddress(FRESH)} have 0 want 1 (supplied gas ${supplied})`,
+    })
+  })
+
+  it('a tip above the fee cap: -32602', async () => {
+    const { error, supplied } = await refusal([{ from: A, to: B, maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' }])
+    expect(error).toEqual({
+      code: -32602,
+      message: `err: max priority fee per gas higher than max fee per gas: address ${A}, maxPriorityFeePerGas: 2, maxFeePerGas: 1 (supplied gas ${supplied})`,
+    })
+  })
+
+  it('an init code above EIP-3860’s limit: -38025', async () => {
+    const { error, supplied } = await refusal([{ from: A, input: `0x${'00'.repeat(49_153)}` }])
+    expect(error).toEqual({
+      code: -38025,
+      message: `err: max initcode size exceeded: code size 49153 limit 49152 (supplied gas ${supplied})`,
+    })
+  })
+
+  it('gas below EIP-7623’s calldata floor, which has no code of its own: -32603', async () => {
+    const { error } = await refusal([{ from: A, to: B, gas: toQuantity(40_000n), input: `0x${'01'.repeat(1000)}` }])
+    expect(error).toEqual({
+      code: -32603,
+      message: 'err: insufficient gas for floor data gas cost: have 40000, want 61000 (supplied gas 40000)',
+    })
+  })
+
+  it('checks the nonce in geth’s order: after the block’s gas, before the fees and the init code', async () => {
+    const t = await testChain()
+    const { gasLimit } = t.chain.head().header
+    const refused = (call: object) => rpcError(simulate(t, { blockStateCalls: [{ calls: [call] }], validation: true }))
+    const tooMuchGas = { from: A, to: B, nonce: '0x5', gas: toQuantity(gasLimit + 1n) }
+    expect(await refused(tooMuchGas)).toEqual({ code: -38015, message: `block gas limit reached: 0 >= ${gasLimit}` })
+    const tipAboveCap = { from: A, to: B, nonce: '0x5', maxFeePerGas: '0x1', maxPriorityFeePerGas: '0x2' }
+    const oversized = { from: A, nonce: '0x5', input: `0x${'00'.repeat(49_153)}` }
+    for (const call of [tipAboveCap, oversized]) {
+      expect(await refused(call)).toMatchObject({
+        code: -38011,
+        message: expect.stringMatching(/^err: nonce too high/),
+      })
     }
   })
 })

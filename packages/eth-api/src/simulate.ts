@@ -62,6 +62,10 @@ export const SimulateErrorCode = {
   BlockTimestampInvalid: -38021,
   MaxInitCodeSizeExceeded: -38025,
   ClientLimitExceeded: -38026,
+  /** A tip above the fee cap. */
+  InvalidParams: -32602,
+  /** A transaction refused for a reason without a code of its own (EIP-7623's floor, say). */
+  InternalError: -32603,
   /** A call that failed for a reason other than a revert (its result's `error.code`). */
   VmError: -32015,
 } as const
@@ -177,11 +181,6 @@ export class Simulator {
         const from = request.from === undefined ? createZeroAddress() : new Address(request.from)
         const stateNonce = (await state.getAccount(from))?.nonce ?? 0n
         const nonce = request.nonce ?? stateNonce
-        if (validation && nonce !== stateNonce) {
-          const [code, word] =
-            nonce < stateNonce ? [SimulateErrorCode.NonceTooLow, 'low'] : [SimulateErrorCode.NonceTooHigh, 'high']
-          throw simulateError(code, `nonce too ${word}: address ${from}, tx: ${nonce} state: ${stateNonce}`)
-        }
         const gas = request.gas ?? gasLimit - gasUsed
         if (gasUsed + gas > gasLimit) {
           throw simulateError(
@@ -198,7 +197,17 @@ export class Simulator {
         }
         // geth's simulated calls are EIP-1559 transactions unless they name a legacy gas price.
         const fees = request.gasPrice === undefined ? { maxFeePerGas: request.maxFeePerGas ?? 0n } : {}
-        const tx = this.runner.buildTransaction({ ...request, ...fees, nonce }, gas < gasLeft ? gas : gasLeft)
+        let tx: TypedTransaction
+        try {
+          // With validation the nonce is checked, first of core's checks as in geth.
+          tx = this.runner.buildTransaction(
+            { ...request, ...fees, nonce },
+            gas < gasLeft ? gas : gasLeft,
+            validation ? { stateNonce } : {},
+          )
+        } catch (error) {
+          throw error instanceof Refusal ? invalidTransaction(error) : error
+        }
         const tracer = payload.traceTransfers === true ? createCallTracer({ withLog: true }) : undefined
         const result = await runCall(vm, tx, shell, gasUsed, tracer)
         gasUsed += result.totalGasSpent
@@ -352,25 +361,31 @@ async function runCall(
   }
 }
 
-/** geth's txValidationError: the reason a transaction could not run, under its -380xx code. */
+/**
+ * geth's txValidationError (internal/ethapi/errors.go): core's errors that have a code of their own,
+ * by the start of their text (both of core's insufficient funds errors share one); any other is -32603.
+ */
+const TX_VALIDATION_CODES: readonly (readonly [string, number])[] = [
+  ['nonce too high', SimulateErrorCode.NonceTooHigh],
+  ['nonce too low', SimulateErrorCode.NonceTooLow],
+  ['max priority fee per gas higher than max fee per gas', SimulateErrorCode.InvalidParams],
+  ['max fee per gas less than block base fee', SimulateErrorCode.BaseFeeTooLow],
+  ['insufficient funds', SimulateErrorCode.InsufficientFunds],
+  ['intrinsic gas too low', SimulateErrorCode.IntrinsicGas],
+  ['max initcode size exceeded', SimulateErrorCode.MaxInitCodeSizeExceeded],
+]
+
+/** geth's txValidationError: the reason a transaction could not run, under its code. */
 function invalidTransaction(error: unknown): RpcError {
   if (error instanceof Refusal) {
-    const { reason } = error
-    const code = reason.startsWith('intrinsic gas too low')
-      ? SimulateErrorCode.IntrinsicGas
-      : reason.startsWith('insufficient funds')
-        ? SimulateErrorCode.InsufficientFunds
-        : reason.startsWith('max fee per gas less than block base fee')
-          ? SimulateErrorCode.BaseFeeTooLow
-          : reason.startsWith('max initcode size exceeded')
-            ? SimulateErrorCode.MaxInitCodeSizeExceeded
-            : reason.startsWith('max priority fee per gas higher than max fee per gas')
-              ? -32602
-              : -32603
-    return simulateError(code, refusalMessage(error, 'eth_simulateV1'))
+    const known = TX_VALIDATION_CODES.find(([text]) => error.reason.startsWith(text))
+    return simulateError(known?.[1] ?? SimulateErrorCode.InternalError, refusalMessage(error, 'eth_simulateV1'))
   }
   const callError = toCallError(error)
-  return simulateError(callError instanceof RpcError ? callError.rpcCode : -32603, callError.message)
+  return simulateError(
+    callError instanceof RpcError ? callError.rpcCode : SimulateErrorCode.InternalError,
+    callError.message,
+  )
 }
 
 /** A log before its block is known. */
