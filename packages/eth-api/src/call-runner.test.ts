@@ -6,9 +6,11 @@ import {
   hexToBytes,
   setLengthLeft,
 } from '@ethereumjs/util'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEV_ACCOUNTS, type Hex, toQuantity } from '@cairn/primitives'
 import { type JsonRpcErrorObject, RpcError } from '@cairn/rpc'
+import type { StateDB } from '@cairn/state'
+import { CallRunner, VM_POOL_SIZE } from './call-runner.ts'
 import { type TestChain, l1Block, startTestChain } from './testing/test-chain.ts'
 
 const chains: TestChain[] = []
@@ -524,6 +526,111 @@ describe('the time a call may run (--rpc.evmtimeout)', () => {
       (e: RpcError) => e.toJSON(),
     )
     expect(error).toEqual({ code: -32000, message: 'execution aborted (timeout = 1ms)' })
+  })
+})
+
+describe('the pool of call VMs', () => {
+  const toOther = { to: hexToBytes(OTHER) }
+  const VM_UNAVAILABLE = {
+    code: -32603,
+    message: 'could not create an EVM to run the call (disk unavailable); the next call tries again',
+  }
+
+  /** `state`, whose view for a new VM cannot be opened while `failing()` says so: a VM that cannot be created. */
+  function failingVms(state: StateDB, failing: () => boolean): StateDB {
+    return Object.assign(Object.create(state) as StateDB, {
+      stateAt(root: Uint8Array) {
+        if (failing()) throw new Error('disk unavailable')
+        return state.stateAt(root)
+      },
+    })
+  }
+
+  /** The promises' outcomes, or a failure naming how many still wait after `ms`. */
+  async function settledWithin<T>(promises: Promise<T>[], ms: number): Promise<PromiseSettledResult<T>[]> {
+    let settled = 0
+    const count = () => {
+      settled++
+    }
+    for (const promise of promises) promise.then(count, count)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${promises.length - settled} calls still wait after ${ms} ms`)), ms)
+    })
+    try {
+      return await Promise.race([Promise.allSettled(promises), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  it('keeps the slot of a VM that failed to be created: the call gets the error, later calls create it anew', async () => {
+    const t = await testChain()
+    let failures = 1
+    const runner = new CallRunner(
+      t.common,
+      failingVms(t.state, () => failures-- > 0),
+      t.chain,
+      50_000_000n,
+    )
+    const env = { block: t.chain.head() }
+    expect(await rpcError(runner.call(env, toOther))).toEqual(VM_UNAVAILABLE)
+    expect(await runner.call(env, toOther)).toEqual(new Uint8Array())
+    // As many calls as the pool's size run at once (one slot lost would hold the last back), one more waits.
+    let running = 0
+    let most = 0
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const calls = Array.from({ length: VM_POOL_SIZE + 1 }, () =>
+      runner.withVm(env, async () => {
+        most = Math.max(most, ++running)
+        await gate
+        running--
+      }),
+    )
+    await vi.waitFor(() => expect(running).toBe(VM_POOL_SIZE), { timeout: 5_000 })
+    open()
+    expect((await settledWithin(calls, 5_000)).map((outcome) => outcome.status)).toEqual(
+      Array(VM_POOL_SIZE + 1).fill('fulfilled'),
+    )
+    expect(most).toBe(VM_POOL_SIZE)
+  })
+
+  it('answers every call the error when no VM can be created, those that waited for a slot too', async () => {
+    const t = await testChain()
+    const runner = new CallRunner(
+      t.common,
+      failingVms(t.state, () => true),
+      t.chain,
+      50_000_000n,
+    )
+    const env = { block: t.chain.head() }
+    const calls = Array.from({ length: 3 * VM_POOL_SIZE }, () => runner.call(env, toOther))
+    const outcomes = await settledWithin(calls, 2_000)
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected')
+      expect(((outcome as PromiseRejectedResult).reason as RpcError).toJSON()).toEqual(VM_UNAVAILABLE)
+    }
+    // a call after them too, at once
+    expect(await rpcError(runner.call(env, toOther))).toEqual(VM_UNAVAILABLE)
+  })
+
+  it('replaces a VM cut off by the timeout for the call waiting for it, which gets the error if that fails', async () => {
+    const t = await testChain()
+    const LOOP = account(0x10)
+    let created = 0
+    const state = failingVms(t.state, () => ++created > VM_POOL_SIZE)
+    const runner = new CallRunner(t.common, state, t.chain, 50_000_000n, 50)
+    const env = { block: t.chain.head(), overrides: [{ address: hexToBytes(LOOP), code: hexToBytes('0x5b600056') }] }
+    const loops = Array.from({ length: VM_POOL_SIZE }, () => runner.call(env, { to: hexToBytes(LOOP) }))
+    const waiting = runner.call(env, toOther)
+    const outcomes = await settledWithin([...loops, waiting], 5_000)
+    expect(outcomes.slice(0, VM_POOL_SIZE).map((outcome) => (outcome as PromiseRejectedResult).reason.message)).toEqual(
+      Array(VM_POOL_SIZE).fill('execution aborted (timeout = 50ms)'),
+    )
+    expect(((outcomes[VM_POOL_SIZE] as PromiseRejectedResult).reason as RpcError).toJSON()).toEqual(VM_UNAVAILABLE)
   })
 })
 

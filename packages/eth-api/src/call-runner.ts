@@ -26,6 +26,7 @@ import {
   type BlockOverrides,
   type CallRequest,
   RpcError,
+  RpcErrorCode,
   executionReverted,
   serverError,
 } from '@cairn/rpc'
@@ -50,7 +51,7 @@ export interface CallOutcome {
 
 const DELEGATION_PREFIX = Uint8Array.of(0xef, 0x01, 0x00)
 /** VMs in the call pool. */
-const VM_POOL_SIZE = 4
+export const VM_POOL_SIZE = 4
 /** Prague's precompiles are 0x01 to 0x11 (the BLS12-381 ones end there). */
 const LAST_PRECOMPILE = 0x11
 /** Lists only grow from round to round; a bound keeps a pathological call from looping long. */
@@ -96,7 +97,9 @@ export class CallRunner {
 
   private readonly budgets = new WeakMap<VM, CallBudget>()
   private readonly idle: VM[] = []
-  private readonly waiting: ((vm: VM) => void)[] = []
+  /** Calls waiting for a VM, first come first served. */
+  private readonly waiting: { resolve: (vm: VM) => void; reject: (error: unknown) => void }[] = []
+  /** The pool's slots taken: VMs in use, idle or being created, at most {@link VM_POOL_SIZE}. */
   private created = 0
 
   /**
@@ -132,32 +135,42 @@ export class CallRunner {
     } finally {
       budget.stop()
       // A call cut off mid-execution leaves its VM's journal open: the VM is dropped, not pooled.
-      if (budget.expired) this.discard()
+      if (budget.expired) this.freeSlot()
       else this.release(vm)
     }
   }
 
-  private async acquire(): Promise<VM> {
+  private acquire(): Promise<VM> {
     const idle = this.idle.pop()
-    if (idle !== undefined) return idle
-    if (this.created < VM_POOL_SIZE) {
-      this.created++
-      return this.createVm()
-    }
-    return new Promise((resolve) => this.waiting.push(resolve))
+    if (idle !== undefined) return Promise.resolve(idle)
+    if (this.created < VM_POOL_SIZE) return this.fillSlot()
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }))
   }
 
-  private discard(): void {
+  /**
+   * Creates a VM in a free slot. A creation that fails gives the slot back (the pool keeps its size)
+   * and its call gets {@link vmUnavailable}; the next call, or the next one waiting, creates anew.
+   */
+  private async fillSlot(): Promise<VM> {
+    this.created++
+    try {
+      return await this.createVm()
+    } catch (error) {
+      this.freeSlot()
+      throw vmUnavailable(error)
+    }
+  }
+
+  /** A slot whose VM is gone (cut off by the timeout, or never made): the first call waiting fills it. */
+  private freeSlot(): void {
     this.created--
     const next = this.waiting.shift()
-    if (next === undefined) return
-    this.created++
-    void this.createVm().then(next)
+    if (next !== undefined) this.fillSlot().then(next.resolve, next.reject)
   }
 
   private release(vm: VM): void {
     const next = this.waiting.shift()
-    if (next !== undefined) next(vm)
+    if (next !== undefined) next.resolve(vm)
     else this.idle.push(vm)
   }
 
@@ -458,6 +471,19 @@ export class CallRunner {
     const limit = request.gas ?? this.gasCap
     return limit > this.gasCap ? this.gasCap : limit
   }
+}
+
+/**
+ * What a call gets when no VM could be created for it (geth has no such case: its EVMs cost nothing
+ * to make): an internal error naming the cause. The slot stays free, so the next call tries again.
+ */
+function vmUnavailable(cause: unknown): RpcError {
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new RpcError(
+    RpcErrorCode.Internal,
+    `could not create an EVM to run the call (${reason.split('\n')[0]}); the next call tries again`,
+    { code: 'RPC_CALL_VM_UNAVAILABLE', cause },
+  )
 }
 
 /** How geth reports a failed call: a revert, with its data, or an error with geth's text. */
