@@ -33,7 +33,10 @@ export const deployConfigSchema = z
         executors: z.array(address).min(1),
       })
       .strict(),
-    /** The L2 genesis block the Inbox starts from (`npm run genesis:l2 -- --update-config` writes it). */
+    /**
+     * The L2 genesis block the Inbox starts from (`npm run genesis:l2 -- --update-config` writes it);
+     * deploy:l1 refuses one that is not the block 0 of the genesis `l2Genesis` gives (preflight.ts).
+     */
     genesis: z.object({ blockHash: bytes32, stateRoot: bytes32 }).strict(),
     /**
      * What `genesis:l2` puts in a public chain's L2 genesis besides the predeploys (the devnet's genesis

@@ -1,17 +1,21 @@
 // CLI: npm run deploy:l1 -w @cairn/deploy -- --config config/local.json --rpc http://127.0.0.1:8545 [--dry-run] [--out FILE]
 // The deployer key comes from CAIRN_DEPLOYER_KEY, never from a flag (flags end up in shell history).
 import { isCairnError } from '@cairn/primitives'
-import { resolve } from 'node:path'
+import { basename, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Hex } from 'viem'
 import { loadDeployConfig } from './config.ts'
 import { deployL1 } from './l1.ts'
+import { deployConfigProblems, isLocalConfig } from './preflight.ts'
 
 const USAGE = `Usage: deploy-l1 --config FILE --rpc URL [--out FILE] [--dry-run]
   --config   deploy config (see deploy/config/local.json)
   --rpc      L1 JSON-RPC URL
   --out      addresses JSON, read to skip what exists (default: out/l1-<l1ChainId>.json)
   --dry-run  list every transaction a run would send (deployments, wiring, ownership), send nothing
+Refused before anything is sent (a dry run too): a "genesis" that is not block 0 of the L2 genesis the
+config's l2Genesis gives (genesis:l2 --update-config writes it; not checked for a local config, l1ChainId
+31337 without l2Genesis), and a role or l2Genesis.alloc address at most 0x…ffff (zero, the precompiles).
 Environment: CAIRN_DEPLOYER_KEY  0x-prefixed private key paying for the deployment`
 
 async function main(): Promise<void> {
@@ -38,6 +42,19 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const config = loadDeployConfig(values.config)
+  if (!isLocalConfig(config))
+    console.log(`Checking that "genesis" is block 0 of the L2 genesis ${values.config} gives (a cairn node hashes it)…`)
+  const problems = await deployConfigProblems(config, values.config)
+  if (problems.length > 0) {
+    for (const problem of problems) console.error(`${problem.code}: ${problem.message}`)
+    // Fixed in place, the template would no longer be one (genesis:l2 --update-config writes into it).
+    const fix =
+      basename(values.config) === 'testnet.template.json'
+        ? `copy ${values.config} to a config of your own, fill that in and deploy it (docs/contracts.md, "A public testnet")`
+        : `fix ${values.config} and run deploy:l1 again`
+    console.error(`Nothing was sent: ${fix}.`)
+    process.exit(1)
+  }
   const outFile = resolve(values.out ?? `out/l1-${config.l1ChainId}.json`)
   const result = await deployL1(config, {
     rpcUrl: values.rpc,

@@ -1,7 +1,7 @@
 // The L2 genesis: the geth-style JSON every node of a chain starts from (`cairn node --genesis FILE`),
 // and the hash and state root of its block 0, which the L1 Inbox is initialized with (the deploy
 // config's `genesis`). The devnet and `npm run genesis:l2` (a public testnet's) both build it here.
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '@cairn/anvil'
@@ -54,13 +54,19 @@ export function configL2Genesis(config: DeployConfig): GethGenesisFile {
 
 /**
  * Block 0's hash and state root as the node computes them: a `cairn node` is started on the genesis
- * file (in `datadir`, else a temporary one, removed after), asked for block 0, and stopped.
+ * (a file, or the genesis itself, written to a temporary file) in `datadir`, else a temporary one,
+ * asked for block 0, and stopped; the temporary files are removed after.
  */
 export async function genesisBlock(
-  genesisFile: string,
+  genesis: string | GethGenesisFile,
   options: { datadir?: string; port?: number; logFile?: string; logLevel?: string } = {},
 ): Promise<{ blockHash: Hex; stateRoot: Hex }> {
-  const temporary = options.datadir === undefined ? mkdtempSync(join(tmpdir(), 'cairn-genesis-')) : undefined
+  const temporary =
+    options.datadir === undefined || typeof genesis !== 'string'
+      ? mkdtempSync(join(tmpdir(), 'cairn-genesis-'))
+      : undefined
+  const genesisFile = typeof genesis === 'string' ? genesis : join(temporary!, 'genesis.json')
+  if (typeof genesis !== 'string') writeFileSync(genesisFile, JSON.stringify(genesis))
   const datadir = options.datadir ?? join(temporary!, 'datadir')
   const port = options.port ?? (await freePort())
   const rpc = `http://127.0.0.1:${port}`
